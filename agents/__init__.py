@@ -1,0 +1,1 @@
+"""The LLM agents: writer, shot planner, continuity reviewer."""

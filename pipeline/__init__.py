@@ -1,0 +1,1 @@
+"""Everything that is not an agent: plan models, ingest, planning, graph, render, assembly."""

@@ -1,0 +1,135 @@
+"""Deterministic continuity checks over the plan.
+
+Each rule is a function (series, episodes) -> findings; `check_plan` runs them all. Errors block
+approval, warnings are shown at review. The LLM continuity reviewer adds its findings to these.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+
+from .models import Episode, Finding, Scene, Series, Severity
+
+Rule = Callable[[Series, list[Episode]], Iterator[Finding]]
+
+
+def _scenes(episodes: list[Episode]) -> Iterator[Scene]:
+    for episode in episodes:
+        yield from episode.scenes
+
+
+def unknown_names(series: Series, episodes: list[Episode]) -> Iterator[Finding]:
+    """Every speaker, framed character and location must be in the bible."""
+    for scene in _scenes(episodes):
+        if not series.location(scene.location):
+            yield Finding(severity=Severity.ERROR, code="unknown-location", where=scene.id,
+                          source_line=scene.source_line,
+                          message=f"location {scene.location!r} is not in series.yaml")
+        for char_id in scene.characters:
+            if not series.character(char_id):
+                yield Finding(severity=Severity.ERROR, code="unknown-character", where=scene.id,
+                              source_line=scene.source_line,
+                              message=f"character {char_id!r} is present but not in series.yaml")
+        for shot in scene.shots:
+            for framed in shot.characters:
+                if not series.character(framed.character):
+                    yield Finding(severity=Severity.ERROR, code="unknown-character", where=shot.id,
+                                  message=f"character {framed.character!r} is framed but not in series.yaml")
+            for line in shot.dialogue:
+                if not series.character(line.speaker):
+                    yield Finding(severity=Severity.ERROR, code="unknown-speaker", where=line.id,
+                                  source_line=line.source_line,
+                                  message=f"speaker {line.speaker!r} is not in series.yaml")
+
+
+def speaker_absent(series: Series, episodes: list[Episode]) -> Iterator[Finding]:
+    """A speaker must be present in the scene unless the line is V.O. or O.S."""
+    for scene in _scenes(episodes):
+        for shot in scene.shots:
+            for line in shot.dialogue:
+                if line.speaker not in scene.characters and not line.off_screen:
+                    yield Finding(severity=Severity.ERROR, code="speaker-absent", where=line.id,
+                                  source_line=line.source_line,
+                                  message=f"{line.speaker!r} speaks but is not present in {scene.id}; "
+                                  "add them to the scene's characters or mark the line (V.O.) / (O.S.)")
+            for framed in shot.characters:
+                if framed.character not in scene.characters:
+                    yield Finding(severity=Severity.WARNING, code="framed-absent", where=shot.id,
+                                  message=f"{framed.character!r} is in frame but not among {scene.id}'s characters")
+
+
+def dialogue_fits(series: Series, episodes: list[Episode]) -> Iterator[Finding]:
+    """A shot must be at least as long as the dialogue planned inside it."""
+    for scene in _scenes(episodes):
+        for shot in scene.shots:
+            for line in shot.dialogue:
+                if line.end_frame > shot.duration_frames:
+                    yield Finding(severity=Severity.ERROR, code="shot-shorter-than-dialogue", where=line.id,
+                                  source_line=line.source_line,
+                                  message=f"{shot.id} lasts {shot.duration_frames} frames but {line.id} ends at "
+                                  f"frame {line.end_frame}; lengthen the shot or move the line")
+
+
+def crossing_the_line(series: Series, episodes: list[Episode]) -> Iterator[Finding]:
+    """180-degree rule: between consecutive shots of a scene, two characters framed in both keep
+    their left/right order, and a character looking left or right keeps that direction."""
+    rank = {"left": 0, "center": 1, "right": 2}
+    for scene in _scenes(episodes):
+        for before, after in zip(scene.shots, scene.shots[1:]):
+            a = {f.character: f for f in before.characters}
+            b = {f.character: f for f in after.characters}
+            shared = [c for c in a if c in b]
+            for i, first in enumerate(shared):
+                for second in shared[i + 1:]:
+                    was = rank[a[first].position] - rank[a[second].position]
+                    now = rank[b[first].position] - rank[b[second].position]
+                    if was * now < 0:
+                        yield Finding(severity=Severity.WARNING, code="crossing-the-line", where=after.id,
+                                      message=f"{first} and {second} swap screen sides from {before.id} "
+                                      f"to {after.id} (180-degree rule)")
+            for char_id in shared:
+                looks = {a[char_id].facing, b[char_id].facing}
+                if looks == {"left", "right"}:
+                    yield Finding(severity=Severity.WARNING, code="crossing-the-line", where=after.id,
+                                  message=f"{char_id} looks {a[char_id].facing} in {before.id} but "
+                                  f"{b[char_id].facing} in {after.id} (180-degree rule)")
+
+
+def duplicate_ids(series: Series, episodes: list[Episode]) -> Iterator[Finding]:
+    ids = [episode.id for episode in episodes]
+    for scene in _scenes(episodes):
+        ids.append(scene.id)
+        for shot in scene.shots:
+            ids.append(shot.id)
+            if not shot.id.startswith(scene.id + "k"):
+                yield Finding(severity=Severity.ERROR, code="misplaced-id", where=shot.id,
+                              message=f"shot {shot.id} is inside scene {scene.id}; its id must start with {scene.id}k")
+            ids.extend(line.id for line in shot.dialogue)
+    ids += [c.id for c in series.characters] + [loc.id for loc in series.locations]
+    for value, count in Counter(ids).items():
+        if count > 1:
+            yield Finding(severity=Severity.ERROR, code="duplicate-id", where=value,
+                          message=f"id {value!r} is used {count} times; ids must be unique")
+
+
+def empty_scenes(series: Series, episodes: list[Episode]) -> Iterator[Finding]:
+    for scene in _scenes(episodes):
+        if not scene.shots:
+            yield Finding(severity=Severity.ERROR, code="empty-scene", where=scene.id,
+                          source_line=scene.source_line, message=f"{scene.id} has no shots")
+        elif not any(shot.dialogue or shot.action for shot in scene.shots):
+            yield Finding(severity=Severity.WARNING, code="empty-scene", where=scene.id,
+                          source_line=scene.source_line,
+                          message=f"{scene.id} has no action or dialogue; only a bare establishing shot was planned")
+
+
+RULES: list[Rule] = [unknown_names, speaker_absent, dialogue_fits, crossing_the_line, duplicate_ids, empty_scenes]
+
+
+def check_plan(series: Series, episodes: list[Episode], rules: list[Rule] = RULES) -> list[Finding]:
+    return [finding for rule in rules for finding in rule(series, episodes)]
+
+
+def blocking(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity == Severity.ERROR]

@@ -1,0 +1,414 @@
+"""Screenplay ingest: Fountain files -> the series bible and the screenplay split into episodes.
+
+Reads and checks the files (size, encoding, binary), parses them (fountain.py), splits episodes at
+level-1 sections (`# Episode 1`, `# 第一集`) or per file, resolves every cue to a bible character
+with a stable id, takes each character's visual description from their introduction in the action
+lines, and parses scene headings into setting, location and time of day.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from . import fountain as ft
+from .errors import InputError, Problem
+from .models import (
+    Beat,
+    Character,
+    EpisodeOutline,
+    Location,
+    Screenplay,
+    ScriptEpisode,
+    ScriptLine,
+    ScriptScene,
+    Series,
+    Setting,
+    TimeOfDay,
+    VoiceSpec,
+    is_off_screen,
+)
+from .store import check_slug, slugify
+
+MAX_BYTES = 2 * 1024 * 1024
+
+# Distinct, stable voice variants handed out in order of first appearance.
+VOICE_VARIANTS = [(1.0, 0.0), (0.92, -4.0), (1.08, 3.0), (0.96, -7.0), (1.04, 5.0), (0.9, 1.5),
+                  (1.12, -2.0), (0.95, 7.0)]
+
+_SETTINGS = [
+    (r"INT\.?/EXT\.?|INT/EXT|I/E\.?|内外景", Setting.INT_EXT),
+    (r"INT\.?|内景", Setting.INT),
+    (r"EXT\.?|外景", Setting.EXT),
+    (r"EST\.?", Setting.EST),
+]
+_TIMES = {
+    TimeOfDay.DAY: {"DAY", "MORNING", "AFTERNOON", "NOON", "MIDDAY", "日", "白天", "日间", "上午", "下午", "中午", "早上"},
+    TimeOfDay.NIGHT: {"NIGHT", "LATE NIGHT", "MIDNIGHT", "夜", "夜晚", "晚上", "深夜", "午夜", "夜间"},
+    TimeOfDay.DAWN: {"DAWN", "SUNRISE", "EARLY MORNING", "FIRST LIGHT", "晨", "清晨", "黎明", "凌晨", "早晨"},
+    TimeOfDay.DUSK: {"DUSK", "SUNSET", "TWILIGHT", "EVENING", "黄昏", "傍晚", "日落"},
+}
+_SAME_TIME = {"CONTINUOUS", "LATER", "MOMENTS LATER", "SAME", "SAME TIME", "同时", "稍后", "片刻后", "接上"}
+_OFF_SCREEN = {"画外音": "V.O.", "旁白": "V.O.", "画外": "O.S.", "内心": "V.O."}
+_EPISODE_PREFIX = re.compile(
+    r"^(?:episode|ep\.?)\s*\d+\s*[:.\-–—]?\s*|^第\s*[一二三四五六七八九十百零〇\d]+\s*[集话回]\s*[:：]?\s*",
+    re.IGNORECASE,
+)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def read_text(path: Path, what: str = "screenplay") -> str:
+    """The file's text, or an InputError that says why it cannot be a screenplay/synopsis."""
+    if not path.is_file():
+        raise InputError(path, f"{what} not found")
+    data = path.read_bytes()
+    if not data.strip():
+        raise InputError(path, f"the file is empty: a {what} needs at least one scene")
+    if len(data) > MAX_BYTES:
+        raise InputError(path, f"the file is {len(data) / 1e6:.1f} MB; a {what} may be at most 2 MB")
+    if b"\x00" in data[:8192]:
+        raise InputError(path, f"this is a binary file, not a {what} (expected UTF-8 text)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(
+            path,
+            Problem(f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8", line=line),
+        ) from None
+
+
+# --- names and ids -----------------------------------------------------------------------------
+
+
+def bible_id(name: str) -> str:
+    """Stable id of a character or location name: 'MAYA CHEN' -> 'maya-chen', '林雨' -> '林雨'."""
+    return re.sub(r"[\W_]+", "-", name.lower()).strip("-")[:64] or "unnamed"
+
+
+def detect_language(text: str) -> str:
+    """The dominant script decides: Han -> zh, kana -> ja, Hangul -> ko, Cyrillic -> ru, Arabic ->
+    ar; Latin text is taken as English unless the title page says `Language:`."""
+    counts: Counter[str] = Counter()
+    for ch in text:
+        if "\u3040" <= ch <= "\u30ff":
+            counts["ja"] += 3  # kana marks Japanese even in Han-heavy text
+        elif "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf":
+            counts["zh"] += 1
+        elif "\uac00" <= ch <= "\ud7af":
+            counts["ko"] += 1
+        elif "\u0400" <= ch <= "\u04ff":
+            counts["ru"] += 1
+        elif "\u0600" <= ch <= "\u06ff":
+            counts["ar"] += 1
+        elif ch.isalpha():
+            counts["en"] += 1
+    if not counts:
+        return "en"
+    language, count = counts.most_common(1)[0]
+    # Han characters carry a word each, Latin letters a fraction of one.
+    if counts["zh"] * 4 >= counts["en"] and counts["zh"] and not counts["ja"]:
+        return "zh"
+    return language
+
+
+def parse_heading(heading: str) -> tuple[Setting, str, str | None]:
+    """'INT. OLD HOUSE - KITCHEN - NIGHT' -> (INT, 'OLD HOUSE - KITCHEN', 'NIGHT')."""
+    text, setting = heading.strip(), Setting.INT
+    for pattern, value in _SETTINGS:
+        if match := re.match(rf"^(?:{pattern})(?:\s+|$)", text, re.IGNORECASE):
+            text, setting = text[match.end():].strip(), value
+            break
+    parts = [p.strip() for p in re.split(r"\s+[-–—]+\s+|\s*[－—]+\s*", text) if p.strip()]
+    if len(parts) > 1 and _time_of(parts[-1]) is not None:
+        return setting, " - ".join(parts[:-1]), parts[-1]
+    words = text.split()
+    if len(words) > 1 and _time_of(words[-1]) is not None:
+        return setting, " ".join(words[:-1]), words[-1]
+    return setting, text or heading.strip(), None
+
+
+def _time_of(word: str) -> TimeOfDay | None:
+    key = word.strip().upper()
+    if key in _SAME_TIME:
+        return TimeOfDay.UNSPECIFIED
+    return next((time for time, words in _TIMES.items() if key in words), None)
+
+
+def _sentence_around(text: str, start: int, end: int) -> str:
+    left = max((text.rfind(p, 0, start) for p in ".!?。！？\n"), default=-1)
+    rights = [i for i in (text.find(p, end) for p in ".!?。！？\n") if i != -1]
+    return text[left + 1: (min(rights) + 1) if rights else len(text)].strip()
+
+
+def _description_after(text: str, start: int, end: int) -> str:
+    """The visual description that follows a character's introduction in an action line."""
+    rest = text[end:]
+    stripped = rest.lstrip()
+    if stripped[:1] in "(（":
+        close = re.search(r"[)）]", stripped)
+        if close:
+            return stripped[1: close.start()].strip()
+    if stripped[:1] in ",，":
+        sentence = re.split(r"(?<=[.!?。！？])\s|\n", stripped[1:], maxsplit=1)[0]
+        segments = [s.strip() for s in re.split(r"[,，]", sentence)]
+        kept = segments[:-1] if len(segments) > 1 else segments
+        return ", ".join(s for s in kept if s).rstrip(".。")
+    return _sentence_around(text, start, end)
+
+
+# --- the ingest --------------------------------------------------------------------------------
+
+
+class _Cast:
+    """Resolves cue spellings to characters, creating bible entries as new names appear."""
+
+    def __init__(self, existing: list[Character]):
+        self.characters = {c.id: c for c in existing}
+        self.by_name = {n.upper(): c.id for c in existing for n in [c.name, *c.aliases]}
+        self.first_seen: list[str] = []
+
+    def resolve(self, cue: str) -> str:
+        key = cue.strip().upper()
+        if key not in self.by_name:
+            char_id = bible_id(cue)
+            speed, pitch = VOICE_VARIANTS[len(self.characters) % len(VOICE_VARIANTS)]
+            if char_id not in self.characters:
+                self.characters[char_id] = Character(
+                    id=char_id, name=cue.strip(), voice=VoiceSpec(speed=speed, pitch=pitch)
+                )
+            self.by_name[key] = char_id
+        char_id = self.by_name[key]
+        if char_id not in self.first_seen:
+            self.first_seen.append(char_id)
+        return char_id
+
+    def named_in(self, text: str) -> list[str]:
+        """Ids of the known characters that an action text mentions by name or alias."""
+        found = []
+        for name, char_id in self.by_name.items():
+            if char_id in found:
+                continue
+            if re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", text, re.IGNORECASE):
+                found.append(char_id)
+        return found
+
+
+def _introduce(cast: _Cast, actions: list[ft.Action]) -> None:
+    """Fill empty descriptions from each character's introduction, and record the full capitalised
+    name of the introduction ('MAYA CHEN' for cue 'MAYA') as an alias."""
+    for char_id, character in cast.characters.items():
+        if character.description:
+            continue
+        names = [character.name, *character.aliases]
+        found = _find_mention(actions, names, re.NOFLAG) or _find_mention(actions, names, re.IGNORECASE)
+        if not found:
+            continue
+        text, start, end = found
+        full = text[start:end]
+        if ft.is_upper(full) and full.upper() != character.name.upper():
+            character.aliases.append(full)
+            cast.by_name[full.upper()] = char_id
+        character.description = _description_after(text, start, end)
+
+
+def _find_mention(actions: list[ft.Action], names: list[str], flags: int) -> tuple[str, int, int] | None:
+    """First mention of any of `names`; a capitalised mention grows over the neighbouring
+    capitalised words, since screenplays introduce a character in capitals."""
+    for action in actions:
+        text = action.text
+        for name in names:
+            match = re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", text, flags)
+            if not match:
+                continue
+            start, end = match.span()
+            if ft.is_upper(match.group(0)):
+                while (m := re.search(r"([^\W\d_][\w'.-]+)[ ]+$", text[:start])) and ft.is_upper(m.group(1)):
+                    start = m.start(1)
+                while (m := re.match(r"[ ]+([^\W\d_][\w'-]+)", text[end:])) and ft.is_upper(m.group(1)):
+                    end += m.end(1)
+            return text, start, end
+    return None
+
+
+def _episode_title(section: str) -> str:
+    return _EPISODE_PREFIX.sub("", section).strip() or section.strip()
+
+
+def _split_episodes(doc: ft.Document, per_file: bool) -> list[tuple[str, list[ft.Element], int]]:
+    """(title, elements, line) per episode: at level-1 sections, or the whole file as one."""
+    episodes: list[tuple[str, list[ft.Element], int]] = []
+    title, current, line = doc.title_page.get("title", ""), [], 1
+    has_sections = any(isinstance(e, ft.Section) and e.level == 1 for e in doc.elements)
+    for element in doc.elements:
+        if isinstance(element, ft.Section) and element.level == 1 and has_sections:
+            if any(isinstance(e, ft.SceneHeading) for e in current):
+                episodes.append((title, current, line))
+            title, current, line = _episode_title(element.text), [], element.line
+        else:
+            current.append(element)
+    if any(isinstance(e, ft.SceneHeading) for e in current):
+        episodes.append((title if (has_sections or per_file) else "", current, line))
+    return episodes
+
+
+def _build_scene(
+    scene_id: str, heading: ft.SceneHeading, elements: list[ft.Element], cast: _Cast,
+    locations: dict[str, Location], previous_time: TimeOfDay,
+) -> ScriptScene:
+    setting, place, time_text = parse_heading(heading.text)
+    time = _time_of(time_text) if time_text else TimeOfDay.UNSPECIFIED
+    if time in (None, TimeOfDay.UNSPECIFIED) and time_text:
+        time = previous_time  # CONTINUOUS, LATER ...
+    location_id = bible_id(place)
+    actions = [e for e in elements if isinstance(e, ft.Action)]
+    if location_id not in locations:
+        first = actions[0].text if actions else ""
+        description = _sentence_around(first, 0, 0) if first else ""
+        locations[location_id] = Location(id=location_id, name=place, description=description)
+
+    beats: list[Beat] = []
+    summary = ""
+    for element in elements:
+        if isinstance(element, ft.Synopsis) and not beats:
+            summary = element.text
+        elif isinstance(element, (ft.Action, ft.Lyrics)):
+            text = element.text if isinstance(element, ft.Action) else f"♪ {element.text} ♪"
+            if beats and beats[-1].kind == "action" and isinstance(element, ft.Lyrics):
+                beats[-1].text += "\n" + text
+                continue
+            beats.append(Beat(kind="action", text=text, source_line=element.line))
+        elif isinstance(element, ft.Centered):
+            beats.append(Beat(kind="card", text=element.text, source_line=element.line))
+        elif isinstance(element, ft.Dialogue):
+            speaker = cast.resolve(element.cue)
+            extension = " ".join(_OFF_SCREEN.get(x, x.upper()) for x in element.extensions) or None
+            first = sum(len(b.lines) for b in beats) + 1
+            lines = [
+                ScriptLine(
+                    id=f"{scene_id}l{first + i:02d}", speaker=speaker, text=speech.text, parenthetical=speech.parenthetical,
+                    extension=extension, dual=element.dual and i == 0, source_line=speech.line,
+                )
+                for i, speech in enumerate(element.speeches)
+            ]
+            if beats and beats[-1].kind == "dialogue":
+                beats[-1].lines.extend(lines)
+                if speaker not in beats[-1].characters:
+                    beats[-1].characters.append(speaker)
+            else:
+                beats.append(Beat(kind="dialogue", lines=lines, characters=[speaker], source_line=element.line))
+
+    return ScriptScene(
+        id=scene_id, heading=heading.text, setting=setting, location=location_id,
+        time_of_day=time, summary=summary, beats=beats, source_line=heading.line,
+    )
+
+
+def _cast_scenes(episodes: list[ScriptEpisode], cast: _Cast) -> None:
+    """Who each action beat names and who is present in each scene; run once the whole cast and
+    their introduction aliases are known, so a character introduced before their first cue counts."""
+    for scene in (s for e in episodes for s in e.scenes):
+        present: list[str] = []
+        for beat in scene.beats:
+            if beat.kind == "action":
+                beat.characters = cast.named_in(beat.text)
+                arriving = beat.characters
+            else:
+                arriving = [l.speaker for l in beat.lines if not is_off_screen(l.extension)]
+            present += [c for c in arriving if c not in present]
+        scene.characters = present
+
+
+def ingest(paths: list[Path], existing: Series | None = None, slug: str | None = None) -> tuple[Series, Screenplay]:
+    """Parse screenplay files into (bible, screenplay). An existing bible's hand edits win:
+    known characters and locations keep their descriptions and voices; new ones are added."""
+    cast = _Cast(existing.characters if existing else [])
+    locations = {loc.id: loc for loc in (existing.locations if existing else [])}
+    episodes: list[ScriptEpisode] = []
+    title_page: dict[str, str] = {}
+    all_actions: list[ft.Action] = []
+    text_sample: list[str] = []
+
+    for path in paths:
+        doc = ft.parse(read_text(path), str(path))
+        title_page = title_page or doc.title_page
+        split = _split_episodes(doc, per_file=len(paths) > 1)
+        if not split:
+            raise InputError(
+                path, "no scene found: a screenplay needs at least one scene heading "
+                "such as 'INT. KITCHEN - NIGHT' (or a forced heading starting with '.')"
+            )
+        for title, elements, _line in split:
+            episode_id = f"e{len(episodes) + 1:02d}"
+            scenes: list[ScriptScene] = []
+            logline, heading, body = "", None, []
+            previous_time = TimeOfDay.UNSPECIFIED
+
+            def close() -> None:
+                nonlocal previous_time
+                if heading is not None:
+                    scene = _build_scene(
+                        f"{episode_id}s{len(scenes) + 1:02d}", heading, body, cast, locations, previous_time
+                    )
+                    previous_time = scene.time_of_day
+                    scenes.append(scene)
+
+            for element in elements:
+                if isinstance(element, ft.SceneHeading):
+                    close()
+                    heading, body = element, []
+                elif heading is None:
+                    if isinstance(element, ft.Synopsis) and not logline:
+                        logline = element.text
+                else:
+                    body.append(element)
+                if isinstance(element, ft.Action):
+                    all_actions.append(element)
+                    text_sample.append(element.text)
+                elif isinstance(element, ft.Dialogue):
+                    text_sample.extend(s.text for s in element.speeches)
+            close()
+            episodes.append(ScriptEpisode(id=episode_id, title=title, logline=logline, scenes=scenes))
+
+    _introduce(cast, all_actions)
+    _cast_scenes(episodes, cast)
+    language = title_page.get("language") or detect_language("\n".join(text_sample))
+    series = _series(paths[0], title_page, existing, slug, language, cast, locations, episodes)
+    screenplay = Screenplay(title=series.title, language=series.language, episodes=episodes)
+    return series, screenplay
+
+
+def _series(
+    path: Path, title_page: dict[str, str], existing: Series | None, slug: str | None,
+    language: str, cast: _Cast, locations: dict[str, Location], episodes: list[ScriptEpisode],
+) -> Series:
+    outlines = [EpisodeOutline(id=e.id, title=e.title, logline=e.logline) for e in episodes]
+    characters = list(cast.characters.values())
+    if existing:
+        return existing.model_copy(update={
+            "characters": characters, "locations": list(locations.values()), "episodes": outlines,
+        })
+    title = title_page.get("title", "").split("\n")[0].strip() or path.stem
+    slug = slug or title_page.get("slug") or slugify(title) or slugify(path.parent.name if path.stem in ("screenplay",) else path.stem)
+    if not slug:
+        raise InputError(path, Problem("cannot derive a folder name from the title; pass --slug", field="slug"))
+    check_slug(slug)
+    fields = {
+        "slug": slug, "title": title, "language": language, "characters": characters,
+        "locations": list(locations.values()), "episodes": outlines,
+    }
+    for key, field in [("aspect", "aspect"), ("resolution", "resolution"), ("fps", "fps"),
+                       ("style", "visual_style"), ("visual style", "visual_style")]:
+        if title_page.get(key):
+            fields[field] = title_page[key]
+    try:
+        return Series(**fields)
+    except ValidationError as exc:
+        raise InputError(path, [
+            Problem(f"title page: {err['msg']}", line=1, field=".".join(map(str, err["loc"]))) for err in exc.errors()
+        ]) from None

@@ -1,0 +1,389 @@
+"""The production plan: the contract between every stage of microdrama.
+
+Two kinds of file hold it: `series.yaml` (the bible: format, characters, locations) and one
+`plan/eNN.yaml` per episode (scenes, shots, dialogue). Both are these models dumped as YAML, and a
+hand-edited file is validated against them before anything trusts it.
+
+Time is integer frames at the series' fps everywhere in the plan (`*_frames` fields); seconds
+appear only at the edges (subtitles, display, FFmpeg arguments). Fields are lists of objects, never
+free-form dicts, because the same models are the JSON schemas an LLM answers in.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+EPISODE_ID = r"^e\d{2,}$"
+SCENE_ID = r"^e\d{2,}s\d{2,}$"
+SHOT_ID = r"^e\d{2,}s\d{2,}k\d{2,}$"
+LINE_ID = r"^e\d{2,}s\d{2,}l\d{2,}$"
+# Bible ids keep the name's own script (a Chinese name stays Chinese) but no spaces or slashes,
+# so they are safe in paths, YAML keys and prompts alike.
+BIBLE_ID = r"^[^\W_][\w-]*$"
+
+BibleId = Annotated[str, Field(pattern=BIBLE_ID, max_length=64)]
+Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
+
+
+def is_off_screen(extension: str | None) -> bool:
+    """A voice-over or off-screen cue extension: the speaker need not be in the scene."""
+    return bool(extension and re.search(r"V\.?O|O\.?S|O\.?C", extension.upper()))
+
+
+class PlanModel(BaseModel):
+    """Base of every plan model: unknown keys are an error, so a typo in a hand edit is caught."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ShotType(StrEnum):
+    ECU = "ECU"  # extreme close-up
+    CU = "CU"  # close-up
+    MCU = "MCU"  # medium close-up
+    MS = "MS"  # medium shot (a two-shot when two characters are framed)
+    WS = "WS"  # wide shot
+    EWS = "EWS"  # extreme wide / establishing
+    OTS = "OTS"  # over the shoulder
+    POV = "POV"  # point of view
+    INSERT = "INSERT"  # detail of an object or action
+
+
+class CameraMove(StrEnum):
+    STATIC = "static"
+    PAN_LEFT = "pan-left"
+    PAN_RIGHT = "pan-right"
+    TILT_UP = "tilt-up"
+    TILT_DOWN = "tilt-down"
+    PUSH_IN = "push-in"
+    PULL_OUT = "pull-out"
+    HANDHELD = "handheld"
+
+
+class Setting(StrEnum):
+    INT = "INT"
+    EXT = "EXT"
+    INT_EXT = "INT/EXT"
+    EST = "EST"
+
+
+class TimeOfDay(StrEnum):
+    DAY = "day"
+    NIGHT = "night"
+    DAWN = "dawn"
+    DUSK = "dusk"
+    UNSPECIFIED = "unspecified"
+
+
+class Mood(StrEnum):
+    NEUTRAL = "neutral"
+    TENSE = "tense"
+    SAD = "sad"
+    WARM = "warm"
+    ROMANTIC = "romantic"
+    MYSTERIOUS = "mysterious"
+    JOYFUL = "joyful"
+    ANGRY = "angry"
+
+
+class ScreenPosition(StrEnum):
+    LEFT = "left"
+    CENTER = "center"
+    RIGHT = "right"
+
+
+class Facing(StrEnum):
+    LEFT = "left"
+    RIGHT = "right"
+    CAMERA = "camera"
+
+
+# --- the bible (series.yaml) -------------------------------------------------------------------
+
+
+class VoiceSpec(PlanModel):
+    """How a character sounds. Assigned once in the bible and kept, so a voice never drifts."""
+
+    backend: str | None = Field(
+        None, description="Voice backend for this character; null uses the series default."
+    )
+    voice: str | None = Field(
+        None, description="Backend-specific voice id (a Piper model, an espeak-ng voice, ...)."
+    )
+    speed: float = Field(1.0, ge=0.5, le=2.0, description="Speaking rate; 1.0 is the voice's own.")
+    pitch: float = Field(0.0, ge=-12, le=12, description="Pitch shift in semitones.")
+    reference_clip: str | None = Field(
+        None,
+        description="Path (relative to the series folder) of a reference recording for voice "
+        "cloning backends.",
+    )
+
+
+class Character(PlanModel):
+    id: BibleId = Field(description="Stable id derived from the name, e.g. 'maya' or '林雨'.")
+    name: str = Field(min_length=1, description="Name as the screenplay writes it in cues.")
+    aliases: list[str] = Field(
+        default_factory=list,
+        description="Other cue spellings that mean this character (e.g. 'MAYA CHEN' for 'MAYA').",
+    )
+    description: str = Field(
+        "",
+        description="Canonical visual description: every shot prompt uses this text verbatim.",
+    )
+    voice: VoiceSpec = Field(default_factory=VoiceSpec, description="The character's voice.")
+    keyframe: str | None = Field(
+        None, description="Reference image (relative path) for identity-preserving backends."
+    )
+
+
+class Location(PlanModel):
+    id: BibleId = Field(description="Stable id derived from the location name.")
+    name: str = Field(min_length=1, description="Location name as in the scene headings.")
+    description: str = Field("", description="Canonical visual description of the place.")
+    keyframe: str | None = Field(None, description="Reference image (relative path), if any.")
+
+
+class EpisodeOutline(PlanModel):
+    id: str = Field(pattern=EPISODE_ID, description="Episode id, e.g. 'e01'.")
+    title: str = Field("", description="Episode title.")
+    logline: str = Field("", description="One-sentence summary of the episode.")
+
+
+class Series(PlanModel):
+    """The series bible: format plus the canonical characters and locations."""
+
+    slug: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9-]*$",
+        max_length=64,
+        description="Folder name of the series under episodes/.",
+    )
+    title: str = Field(min_length=1, description="Series title.")
+    language: str = Field(
+        "en", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$", description="Spoken language (BCP 47)."
+    )
+    aspect: Literal["9:16", "16:9"] = Field("9:16", description="Frame aspect ratio.")
+    resolution: str = Field(
+        "720x1280", pattern=r"^\d+x\d+$", description="Frame size as WIDTHxHEIGHT in pixels."
+    )
+    fps: int = Field(24, ge=8, le=60, description="Frames per second; all plan times use it.")
+    visual_style: str = Field(
+        "cinematic, natural light, shallow depth of field",
+        description="Look of the whole series, prefixed to every shot prompt.",
+    )
+    characters: list[Character] = Field(default_factory=list, description="Recurring cast.")
+    locations: list[Location] = Field(default_factory=list, description="Recurring places.")
+    episodes: list[EpisodeOutline] = Field(default_factory=list, description="Episode list.")
+
+    @property
+    def width(self) -> int:
+        return int(self.resolution.split("x")[0])
+
+    @property
+    def height(self) -> int:
+        return int(self.resolution.split("x")[1])
+
+    @model_validator(mode="after")
+    def _resolution_fits_aspect(self) -> Series:
+        w, h = self.width, self.height
+        if w % 2 or h % 2 or not (16 <= w <= 4096 and 16 <= h <= 4096):
+            raise ValueError(f"resolution {self.resolution}: sides must be even, 16..4096 px")
+        if (self.aspect == "9:16") != (h > w):
+            raise ValueError(f"resolution {self.resolution} does not match aspect {self.aspect}")
+        return self
+
+    def character(self, character_id: str) -> Character | None:
+        return next((c for c in self.characters if c.id == character_id), None)
+
+    def location(self, location_id: str) -> Location | None:
+        return next((loc for loc in self.locations if loc.id == location_id), None)
+
+
+# --- the plan (plan/eNN.yaml) ------------------------------------------------------------------
+
+
+class DialogueLine(PlanModel):
+    id: str = Field(pattern=LINE_ID, description="Line id, e.g. 'e01s03l02'.")
+    speaker: BibleId = Field(description="Character id of the speaker.")
+    text: str = Field(min_length=1, description="Spoken text, without markup.")
+    parenthetical: str | None = Field(None, description="Delivery note, e.g. 'whispering'.")
+    extension: str | None = Field(
+        None, description="Cue extension such as V.O., O.S. or CONT'D, without parentheses."
+    )
+    dual: bool = Field(False, description="Spoken simultaneously with the previous line.")
+    offset_frames: int = Field(0, ge=0, description="Start of the line within its shot.")
+    duration_frames: int = Field(gt=0, description="Planned speaking time of the line.")
+    source_line: int | None = Field(None, description="Line of the cue in the screenplay.")
+
+    @property
+    def off_screen(self) -> bool:
+        return is_off_screen(self.extension)
+
+    @property
+    def end_frame(self) -> int:
+        return self.offset_frames + self.duration_frames
+
+
+class FramedCharacter(PlanModel):
+    character: BibleId = Field(description="Character id.")
+    position: ScreenPosition = Field(description="Where the character stands in the frame.")
+    facing: Facing = Field(Facing.CAMERA, description="Which way the character looks.")
+
+
+class Shot(PlanModel):
+    id: str = Field(pattern=SHOT_ID, description="Shot id, e.g. 'e01s03k02'.")
+    type: ShotType = Field(description="Framing, from the fixed vocabulary.")
+    move: CameraMove = Field(CameraMove.STATIC, description="Camera move, from the vocabulary.")
+    duration_frames: int = Field(gt=0, description="Length of the shot in frames.")
+    characters: list[FramedCharacter] = Field(
+        default_factory=list, description="Characters in frame, with screen positions."
+    )
+    action: str = Field("", description="What happens on screen.")
+    dialogue: list[DialogueLine] = Field(
+        default_factory=list, description="Lines heard during this shot."
+    )
+    sfx: list[str] = Field(default_factory=list, description="Sound effects heard in the shot.")
+    prompt: str = Field("", description="Generator prompt, composed from the bible.")
+    seed: Seed = Field(description="Seed for every generator of this shot.")
+
+
+class MusicCue(PlanModel):
+    mood: Mood = Field(Mood.NEUTRAL, description="Mood the score should carry.")
+    tempo_bpm: int = Field(90, ge=40, le=200, description="Tempo in beats per minute.")
+    intensity: float = Field(0.5, ge=0.0, le=1.0, description="0 = sparse and quiet, 1 = full.")
+    seed: Seed = Field(description="Seed for the music generator.")
+
+
+class Scene(PlanModel):
+    id: str = Field(pattern=SCENE_ID, description="Scene id, e.g. 'e01s03'.")
+    heading: str = Field(description="Scene heading as written, e.g. 'INT. KITCHEN - NIGHT'.")
+    setting: Setting = Field(description="INT, EXT, INT/EXT or EST.")
+    location: BibleId = Field(description="Location id from the bible.")
+    time_of_day: TimeOfDay = Field(TimeOfDay.UNSPECIFIED, description="Light of the scene.")
+    characters: list[BibleId] = Field(
+        default_factory=list, description="Ids of the characters present in the scene."
+    )
+    mood: Mood = Field(Mood.NEUTRAL, description="Dominant mood.")
+    summary: str = Field("", description="What happens, in a sentence or two.")
+    shots: list[Shot] = Field(default_factory=list, description="The shot list, in order.")
+    music: MusicCue = Field(description="Score cue for the scene.")
+    source_line: int | None = Field(None, description="Line of the heading in the screenplay.")
+
+    @property
+    def duration_frames(self) -> int:
+        return sum(s.duration_frames for s in self.shots)
+
+
+class Episode(PlanModel):
+    id: str = Field(pattern=EPISODE_ID, description="Episode id, e.g. 'e01'.")
+    title: str = Field("", description="Episode title.")
+    scenes: list[Scene] = Field(default_factory=list, description="Scenes in order.")
+
+    @property
+    def duration_frames(self) -> int:
+        return sum(s.duration_frames for s in self.scenes)
+
+    @property
+    def shots(self) -> list[Shot]:
+        return [shot for scene in self.scenes for shot in scene.shots]
+
+    @field_validator("scenes")
+    @classmethod
+    def _scenes_belong_here(cls, scenes: list[Scene], info) -> list[Scene]:
+        episode_id = info.data.get("id")
+        for scene in scenes:
+            if episode_id and not scene.id.startswith(episode_id + "s"):
+                raise ValueError(f"scene {scene.id} does not belong to episode {episode_id}")
+        return scenes
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class Finding(PlanModel):
+    """A continuity or audit observation about one place in the plan."""
+
+    severity: Severity = Field(description="error blocks approval; warning and info do not.")
+    code: str = Field(description="Stable machine name of the rule, e.g. 'speaker-absent'.")
+    message: str = Field(description="What is wrong and how to fix it.")
+    where: str = Field(description="Most specific id concerned: episode, scene, shot or line.")
+    source_line: int | None = Field(None, description="Screenplay line, where known.")
+
+
+# --- the screenplay as the planners read it ----------------------------------------------------
+
+
+class ScriptLine(PlanModel):
+    """One speech of the screenplay, attributed to a bible character."""
+
+    id: str = Field(pattern=LINE_ID, description="Line id, e.g. 'e01s03l02'; kept in the plan.")
+    speaker: BibleId = Field(description="Character id of the speaker.")
+    text: str = Field(min_length=1, description="Spoken text, markup stripped.")
+    parenthetical: str | None = Field(None, description="Delivery note.")
+    extension: str | None = Field(None, description="V.O., O.S., CONT'D ...")
+    dual: bool = Field(False, description="Spoken at the same time as the previous speech.")
+    source_line: int | None = Field(None, description="Line in the screenplay.")
+
+
+class Beat(PlanModel):
+    """A unit of the scene in screenplay order: an action paragraph, a run of dialogue, or a
+    card (centered text such as 'TO BE CONTINUED')."""
+
+    kind: Literal["action", "dialogue", "card"] = Field(description="What the beat is.")
+    text: str = Field("", description="Action or card text; empty for dialogue.")
+    lines: list[ScriptLine] = Field(default_factory=list, description="Speeches, for dialogue.")
+    characters: list[BibleId] = Field(
+        default_factory=list, description="Characters the beat names or who speak in it."
+    )
+    source_line: int | None = Field(None, description="First line in the screenplay.")
+
+
+class ScriptScene(PlanModel):
+    id: str = Field(pattern=SCENE_ID, description="Scene id, e.g. 'e01s03'.")
+    heading: str = Field(description="Scene heading as written.")
+    setting: Setting = Field(description="INT, EXT, INT/EXT or EST.")
+    location: BibleId = Field(description="Location id from the bible.")
+    time_of_day: TimeOfDay = Field(TimeOfDay.UNSPECIFIED, description="Light of the scene.")
+    characters: list[BibleId] = Field(default_factory=list, description="Characters present.")
+    summary: str = Field("", description="The scene's synopsis line, if the screenplay has one.")
+    beats: list[Beat] = Field(default_factory=list, description="The scene's content in order.")
+    source_line: int | None = Field(None, description="Line of the heading.")
+
+
+class ScriptEpisode(PlanModel):
+    id: str = Field(pattern=EPISODE_ID, description="Episode id, e.g. 'e01'.")
+    title: str = Field("", description="Episode title.")
+    logline: str = Field("", description="The episode's synopsis line, if any.")
+    scenes: list[ScriptScene] = Field(default_factory=list, description="Scenes in order.")
+
+
+class Screenplay(PlanModel):
+    """A parsed screenplay, split into episodes, with speakers resolved to bible ids."""
+
+    title: str = Field(description="Title from the title page, or the file name.")
+    language: str = Field(description="Detected or declared language (BCP 47).")
+    episodes: list[ScriptEpisode] = Field(description="Episodes in order.")
+
+
+class ShotDraft(PlanModel):
+    """A shot as a planner designs it: framing, move, who is in frame, what happens, which lines
+    are heard. Ids, timing, prompt and seed are filled in afterwards by the same deterministic pass
+    for every planner, so an LLM cannot get them wrong."""
+
+    type: ShotType = Field(description="Framing, from the fixed vocabulary.")
+    move: CameraMove = Field(CameraMove.STATIC, description="Camera move, from the vocabulary.")
+    characters: list[FramedCharacter] = Field(
+        default_factory=list, description="Characters in frame, with screen positions."
+    )
+    action: str = Field("", description="What happens on screen, in the screenplay's language.")
+    lines: list[str] = Field(
+        default_factory=list,
+        description="Ids of the screenplay lines heard in this shot, in order; every line of the "
+        "scene belongs to exactly one shot.",
+    )
+    sfx: list[str] = Field(default_factory=list, description="Sound effects heard in the shot.")

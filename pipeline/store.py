@@ -1,0 +1,245 @@
+"""The series folder: where each file of a series lives, and the only code that reads or writes
+the plan files.
+
+    episodes/<slug>/
+        series.yaml            the bible (Series)
+        screenplay.fountain    the screenplay the plan came from
+        plan/eNN.yaml          one Episode per file
+        state/                 graph checkpoints, last good plan copies, LLM call log
+        cache/                 content-addressed render artifacts
+        out/                   assembled episodes, subtitles, audits
+
+Plan files are validated on every load; an invalid hand edit raises an InputError naming the file,
+line and field, and never replaces the last good copy kept under state/last-good/.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from .errors import InputError, Problem
+from .models import Episode, Series
+
+M = TypeVar("M", bound=BaseModel)
+
+SLUG_RULE = "lowercase letters, digits and '-', starting with a letter or digit"
+
+
+def check_slug(slug: str) -> str:
+    """Return `slug` if it is a safe folder name; refuse separators, '..' and anything else."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", slug or ""):
+        raise InputError(None, Problem(f"series slug {slug!r} is not allowed: use {SLUG_RULE}", field="slug"))
+    return slug
+
+
+def slugify(text: str) -> str:
+    """ASCII slug of a title; empty when the title has no Latin letters or digits."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:64].strip("-")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write through a temporary file in the same folder and rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+# --- YAML with line numbers --------------------------------------------------------------------
+
+
+def dump_yaml(model: BaseModel) -> str:
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.allow_unicode = True
+    yaml.sort_base_mapping_type_on_output = False
+    yaml.width = 100
+    buffer = io.StringIO()
+    yaml.dump(model.model_dump(mode="json", exclude_none=True), buffer)
+    return buffer.getvalue()
+
+
+def _line_of(node: Any, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the deepest node along a pydantic error location in a ruamel tree."""
+    line = None
+    for key in loc:
+        if isinstance(node, CommentedMap) and key in node:
+            line = node.lc.key(key)[0] + 1
+            node = node[key]
+        elif isinstance(node, CommentedSeq) and isinstance(key, int) and key < len(node):
+            line = node.lc.item(key)[0] + 1
+            node = node[key]
+        else:
+            break
+    return line
+
+
+def _field_path(data: Any, loc: tuple[Any, ...]) -> str:
+    """'scenes[0].shots[2] (e01s01k03).type': the error's place, with ids where the YAML has them."""
+    parts: list[str] = []
+    node = data
+    for key in loc:
+        if isinstance(key, int):
+            label = f"[{key}]"
+            if isinstance(node, list) and key < len(node):
+                node = node[key]
+                if isinstance(node, dict) and isinstance(node.get("id"), str):
+                    label += f" ({node['id']})"
+            parts.append(label)
+        else:
+            parts.append(("." if parts else "") + str(key))
+            node = node.get(key) if isinstance(node, dict) else None
+    return "".join(parts) or "(file)"
+
+
+def parse_model(text: str, model: type[M], path: Path | str) -> M:
+    """Parse YAML text into `model`, turning YAML and validation errors into an InputError."""
+    try:
+        data = YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise InputError(path, Problem(f"not valid YAML: {exc.problem or exc}", line=line)) from None
+    if not isinstance(data, dict):
+        raise InputError(path, Problem(f"expected a YAML mapping of {model.__name__} fields", line=1))
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            Problem(err["msg"], line=_line_of(data, err["loc"]), field=_field_path(data, err["loc"]))
+            for err in exc.errors()
+        ]
+        raise InputError(path, problems) from None
+
+
+# --- the folder --------------------------------------------------------------------------------
+
+
+class SeriesFolder:
+    """Paths and plan-file I/O of one series folder."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    @property
+    def series_path(self) -> Path:
+        return self.root / "series.yaml"
+
+    @property
+    def plan_dir(self) -> Path:
+        return self.root / "plan"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / "state"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / "cache"
+
+    @property
+    def out_dir(self) -> Path:
+        return self.root / "out"
+
+    @property
+    def checkpoint_db(self) -> Path:
+        return self.state_dir / "checkpoints.sqlite"
+
+    def episode_path(self, episode_id: str) -> Path:
+        return self.plan_dir / f"{episode_id}.yaml"
+
+    def _last_good(self, path: Path) -> Path:
+        return self.state_dir / "last-good" / path.relative_to(self.root)
+
+    def exists(self) -> bool:
+        return self.series_path.is_file()
+
+    def screenplays(self) -> list[Path]:
+        """The screenplay files of the series: one file, or one file per episode in screenplay/."""
+        single = self.root / "screenplay.fountain"
+        if single.is_file():
+            return [single]
+        return sorted((self.root / "screenplay").glob("*.fountain"))
+
+    # Every plan file goes through these two, so every file gets the same validation and the
+    # same last-good protection.
+    def _load(self, path: Path, model: type[M]) -> M:
+        if not path.is_file():
+            raise InputError(path, "file not found; run `microdrama plan` first")
+        text = path.read_text(encoding="utf-8")
+        try:
+            loaded = parse_model(text, model, path)
+        except InputError as exc:
+            backup = self._last_good(path)
+            if not backup.is_file():
+                raise
+            kept = Problem(f"nothing was overwritten; the last good version is kept at {backup}")
+            raise InputError(path, [*exc.problems, kept]) from None
+        backup = self._last_good(path)
+        if not backup.is_file() or backup.read_text(encoding="utf-8") != text:
+            atomic_write_text(backup, text)
+        return loaded
+
+    def _save(self, path: Path, model: BaseModel) -> None:
+        text = dump_yaml(model)
+        atomic_write_text(path, text)
+        atomic_write_text(self._last_good(path), text)
+
+    def load_series(self) -> Series:
+        return self._load(self.series_path, Series)
+
+    def save_series(self, series: Series) -> None:
+        self._save(self.series_path, series)
+
+    def load_episode(self, episode_id: str) -> Episode:
+        episode = self._load(self.episode_path(episode_id), Episode)
+        if episode.id != episode_id:
+            raise InputError(
+                self.episode_path(episode_id),
+                Problem(f"id is {episode.id!r} but the file is named {episode_id}.yaml", line=1, field="id"),
+            )
+        return episode
+
+    def save_episode(self, episode: Episode) -> None:
+        self._save(self.episode_path(episode.id), episode)
+
+    def episode_ids(self) -> list[str]:
+        return sorted(p.stem for p in self.plan_dir.glob("e*.yaml"))
+
+    def load_plan(self) -> tuple[Series, list[Episode]]:
+        """The bible and every episode plan, each validated; all problems reported at once."""
+        problems: list[Problem] = []
+        series, episodes = None, []
+        try:
+            series = self.load_series()
+        except InputError as exc:
+            problems += exc.problems
+        for episode_id in self.episode_ids():
+            try:
+                episodes.append(self.load_episode(episode_id))
+            except InputError as exc:
+                problems += exc.problems
+        if problems:
+            raise InputError(None, problems)
+        return series, episodes

@@ -1,0 +1,1 @@
+"""Every prompt the agents send, one template file per task."""

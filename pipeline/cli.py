@@ -1,5 +1,252 @@
+"""The `microdrama` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
-app = typer.Typer()
+from rich.console import Console
+from rich.table import Table
+
+from .checks import blocking, check_plan
+from .config import Settings
+from .errors import InputError, MicrodramaError, Problem
+from .graph import Production
+from .ingest import ingest
+from .models import Episode, Finding, Series, Severity
+from .state import ReviewDecision
+from .store import SeriesFolder, check_slug
+
+app = typer.Typer(
+    help="Turn a Fountain screenplay into a reviewed production plan and finished micro-drama "
+    "episodes.\n\nExample: microdrama plan episodes/rooftop-frequencies --yes",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+# Piped output (CI logs, files) gets a readable width instead of rich's 80 columns.
+console = Console(width=max(shutil.get_terminal_size((140, 40)).columns, 100))
+err = Console(stderr=True)
+
+RootOption = Annotated[Path, typer.Option("--root", help="Folder that holds the series folders.")]
+SeriesDir = Annotated[Path, typer.Argument(help="Series folder, e.g. episodes/rooftop-frequencies.")]
+
+
+def main() -> None:
+    """Entry point: the project's errors become one line (MICRODRAMA_DEBUG=1 for a traceback)."""
+    try:
+        app(standalone_mode=False)
+    except MicrodramaError as exc:
+        if os.environ.get("MICRODRAMA_DEBUG"):
+            raise
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except (typer.Exit, SystemExit) as exc:
+        sys.exit(getattr(exc, "exit_code", getattr(exc, "code", 0)))
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors arrive here in standalone_mode=False
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _series_folder(target: Path, root: Path, slug: str | None) -> tuple[SeriesFolder, list[str]]:
+    """A screenplay file is ingested into root/<slug>/ (copied there); a folder is used as is."""
+    if target.is_dir():
+        folder = SeriesFolder(target)
+        screenplays = folder.screenplays()
+        if not screenplays:
+            raise InputError(target, "no screenplay.fountain (or screenplay/*.fountain) in this folder")
+        return folder, [str(p.relative_to(folder.root)) for p in screenplays]
+    if not target.exists():
+        raise InputError(target, "no such file or folder")
+    if slug is not None:
+        check_slug(slug)
+    series, _ = ingest([target], slug=slug)  # validates the input before anything is written
+    folder = SeriesFolder(root / series.slug)
+    destination = folder.root / "screenplay.fountain"
+    if destination.is_file() and destination.read_bytes() != target.read_bytes():
+        # A different screenplay replaces the series' one; the old text is kept, never lost.
+        backup = folder.state_dir / "replaced" / f"screenplay.{os.getpid()}.{destination.stat().st_mtime_ns}.fountain"
+        backup.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(destination, backup)
+    folder.root.mkdir(parents=True, exist_ok=True)
+    if destination.resolve() != target.resolve():
+        shutil.copyfile(target, destination)
+    return folder, ["screenplay.fountain"]
+
+
+def _seconds(frames: int, fps: int) -> str:
+    return f"{frames / fps:.1f}s"
+
+
+def _finding_style(finding: Finding) -> str:
+    return {Severity.ERROR: "red", Severity.WARNING: "yellow"}.get(finding.severity, "dim")
+
+
+def print_review(series: Series, episodes: list[Episode], findings: list[Finding], episode: str | None = None) -> None:
+    by_place: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_place.setdefault(finding.where, []).append(finding)
+
+    def notes(*ids: str) -> str:
+        found = [f for i in ids for f in by_place.get(i, [])]
+        return "\n".join(f"[{_finding_style(f)}]{f.severity.value}: {f.message}[/]" for f in found)
+
+    names = {c.id: c.name for c in series.characters}
+    for ep in episodes:
+        if episode and ep.id != episode:
+            continue
+        table = Table(title=f"{ep.id} {ep.title} — {len(ep.scenes)} scenes, {len(ep.shots)} shots, "
+                      f"{_seconds(ep.duration_frames, series.fps)}", title_justify="left", show_lines=False)
+        for column in ("id", "shot", "move", "dur"):
+            table.add_column(column, no_wrap=True, justify="right" if column == "dur" else "left")
+        table.add_column("in frame", ratio=1)
+        table.add_column("action / dialogue", ratio=3)
+        table.add_column("findings", ratio=2)
+        for scene in ep.scenes:
+            table.add_row(f"[bold]{scene.id}[/]", "scene", scene.mood.value,
+                          _seconds(scene.duration_frames, series.fps),
+                          ", ".join(names.get(c, c) for c in scene.characters),
+                          f"[bold]{scene.heading}[/]", notes(scene.id))
+            for shot in scene.shots:
+                framed = ", ".join(f"{names.get(f.character, f.character)} ({f.position.value[0].upper()})" for f in shot.characters)
+                said = "\n".join(f"{names.get(l.speaker, l.speaker)}{f' ({l.extension})' if l.extension else ''}: {l.text}"
+                                 for l in shot.dialogue)
+                action = shot.action if len(shot.action) <= 90 else shot.action[:89] + "…"
+                card = f"[italic]card: {shot.title_card}[/]" if shot.title_card else ""
+                text = "\n".join(t for t in (action, card, said) if t)
+                table.add_row(shot.id, shot.type.value, shot.move.value, _seconds(shot.duration_frames, series.fps),
+                              framed, text, notes(shot.id, *(l.id for l in shot.dialogue)))
+        console.print(table)
+    errors = blocking(findings)
+    warnings = [f for f in findings if f.severity == Severity.WARNING]
+    elsewhere = [f for f in findings if not any(f.where.startswith(e.id) for e in episodes)]
+    for finding in elsewhere:
+        console.print(f"[{_finding_style(finding)}]{finding.severity.value}[/] {finding.where}: {finding.message}")
+    console.print(f"findings: [red]{len(errors)} errors[/] (block approval), [yellow]{len(warnings)} warnings[/]")
+
+
+def _show_plan(folder: SeriesFolder, episode: str | None = None) -> tuple[Series, list[Episode], list[Finding]]:
+    series, episodes = folder.load_plan()
+    findings = check_plan(series, episodes)
+    print_review(series, episodes, findings, episode)
+    return series, episodes, findings
+
+
+def _approve(production: Production) -> None:
+    folder = production.folder
+    series, episodes = folder.load_plan()
+    errors = blocking(check_plan(series, episodes))
+    if errors:
+        raise InputError(folder.root, [Problem(f"{f.where}: {f.message}") for f in errors] + [
+            Problem("approval refused: fix the errors above, then run `microdrama approve` again")])
+    production.decide(ReviewDecision(action="approve"))
+    console.print(f"[green]approved[/] {len(episodes)} episodes, {sum(len(e.shots) for e in episodes)} shots "
+                  f"in {folder.root}")
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
 @app.command()
-def hello():
-    print("hi")
+def plan(
+    source: Annotated[Path, typer.Argument(help="A .fountain screenplay, or a series folder.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve the plan without asking.")] = False,
+    fresh: Annotated[bool, typer.Option(help="Start a new planning run even if one is unfinished.")] = False,
+    slug: Annotated[Optional[str], typer.Option(help="Series folder name (default: from the title).")] = None,
+    root: RootOption = Path("episodes"),
+) -> None:
+    """Plan a series from a screenplay and stop at review.
+
+    Writes episodes/<slug>/series.yaml (the bible) and plan/eNN.yaml (scenes and shots), then
+    prints the review table. A run that was killed resumes where it stopped.
+
+    Example: microdrama plan my_show.fountain --yes
+    """
+    folder, sources = _series_folder(source, root, slug)
+    with Production(Settings.load(folder.root)) as production:
+        outcome = production.plan(sources, fresh=fresh)
+        console.print(f"plan {outcome}: {folder.root}")
+        if not production.pending_review():
+            state = production.state()
+            if state and state.review and state.review.action == "approve":
+                console.print("this plan is already approved; `--fresh` plans again")
+            return
+        _show_plan(folder)
+        if yes:
+            _approve(production)
+        elif sys.stdin.isatty():
+            if typer.confirm("Approve this plan?", default=False):
+                _approve(production)
+            else:
+                console.print(f"left at review: edit the plan files, then `microdrama approve {folder.root}`")
+        else:
+            console.print(f"awaiting review: `microdrama approve {folder.root}` (or `plan --yes`)")
+
+
+@app.command()
+def review(
+    series_dir: SeriesDir,
+    episode: Annotated[Optional[str], typer.Option(help="Show one episode, e.g. e01.")] = None,
+) -> None:
+    """Validate the plan files (hand edits included) and print scenes, shots and findings.
+
+    Example: microdrama review episodes/rooftop-frequencies --episode e01
+    """
+    _show_plan(SeriesFolder(series_dir), episode)
+
+
+@app.command()
+def approve(series_dir: SeriesDir) -> None:
+    """Approve the plan under review; refused while continuity errors remain.
+
+    Example: microdrama approve episodes/rooftop-frequencies
+    """
+    with Production(Settings.load(series_dir)) as production:
+        if not production.pending_review():
+            raise InputError(series_dir, "nothing awaits review here; run `microdrama plan` first")
+        _approve(production)
+
+
+@app.command()
+def reject(
+    series_dir: SeriesDir,
+    note: Annotated[str, typer.Option(help="Why, for the record.")] = "",
+) -> None:
+    """Reject the plan under review; edit the screenplay and plan again.
+
+    Example: microdrama reject episodes/rooftop-frequencies --note "too many inserts"
+    """
+    with Production(Settings.load(series_dir)) as production:
+        if not production.pending_review():
+            raise InputError(series_dir, "nothing awaits review here")
+        production.decide(ReviewDecision(action="reject", note=note))
+        console.print("rejected; `microdrama plan --fresh` plans again")
+
+
+@app.command()
+def schema(
+    model: Annotated[str, typer.Argument(help="series, episode, or all.")] = "all",
+) -> None:
+    """Print the JSON Schema of the plan files (for editors and validators).
+
+    Example: microdrama schema episode > episode.schema.json
+    """
+    schemas = {"series": Series.model_json_schema(), "episode": Episode.model_json_schema()}
+    if model not in (*schemas, "all"):
+        raise InputError(None, f"unknown schema {model!r}; choose series, episode or all")
+    console.print_json(json.dumps(schemas if model == "all" else schemas[model], ensure_ascii=False))

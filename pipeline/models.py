@@ -241,6 +241,10 @@ class Shot(PlanModel):
         default_factory=list, description="Characters in frame, with screen positions."
     )
     action: str = Field("", description="What happens on screen.")
+    title_card: str | None = Field(
+        None, description="Text shown full-frame instead of a picture (centered text such as "
+        "'TO BE CONTINUED')."
+    )
     dialogue: list[DialogueLine] = Field(
         default_factory=list, description="Lines heard during this shot."
     )
@@ -270,6 +274,11 @@ class Scene(PlanModel):
     shots: list[Shot] = Field(default_factory=list, description="The shot list, in order.")
     music: MusicCue = Field(description="Score cue for the scene.")
     source_line: int | None = Field(None, description="Line of the heading in the screenplay.")
+    source_digest: str = Field(
+        "",
+        description="Hash of the screenplay scene this plan was made from; a re-plan keeps a "
+        "scene whose screenplay text is unchanged, hand edits included.",
+    )
 
     @property
     def duration_frames(self) -> int:
@@ -381,6 +390,9 @@ class ShotDraft(PlanModel):
         default_factory=list, description="Characters in frame, with screen positions."
     )
     action: str = Field("", description="What happens on screen, in the screenplay's language.")
+    title_card: str | None = Field(
+        None, description="For a card beat: its text, shown full-frame instead of a picture."
+    )
     lines: list[str] = Field(
         default_factory=list,
         description="Ids of the screenplay lines heard in this shot, in order; every line of the "

@@ -17,6 +17,8 @@ Same input, same plan: nothing here depends on time, randomness or dict order.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 
 from .models import (
@@ -124,7 +126,7 @@ class _RulePlanner:
             if beat.kind == "dialogue":
                 self.dialogue(beat)
             elif beat.kind == "card":
-                self.drafts.append(ShotDraft(type=ShotType.INSERT, action=f"Title card: {beat.text}"))
+                self.drafts.append(ShotDraft(type=ShotType.INSERT, title_card=beat.text))
             else:
                 self.action(beat)
         return self.drafts
@@ -198,7 +200,7 @@ class _RulePlanner:
 
     def voice_over(self, line: ScriptLine) -> None:
         last = self.drafts[-1] if self.drafts else None
-        if last and not last.lines and not last.action.startswith("Title card:"):
+        if last and not last.lines and not last.title_card:
             last.lines.append(line.id)
             return
         listeners = self.last_on_screen or [c for c in self.scene.characters[:1]]
@@ -247,7 +249,8 @@ def finalize_scene(script: ScriptScene, drafts: list[ShotDraft], series: Series,
         shot_id = f"{script.id}k{number:02d}"
         shots.append(Shot(
             id=shot_id, type=draft.type, move=draft.move, duration_frames=1,
-            characters=draft.characters, action=draft.action, dialogue=dialogue, sfx=draft.sfx,
+            characters=draft.characters, action=draft.action, title_card=draft.title_card,
+            dialogue=dialogue, sfx=draft.sfx,
             seed=stable_seed(series.slug, shot_id),
         ))
     scene = Scene(
@@ -257,6 +260,7 @@ def finalize_scene(script: ScriptScene, drafts: list[ShotDraft], series: Series,
         music=MusicCue(mood=mood, tempo_bpm=MOOD_TEMPO[mood], intensity=MOOD_INTENSITY[mood],
                        seed=stable_seed(series.slug, script.id, "music")),
     )
+    scene.source_digest = scene_digest(script, series)
     time_scene(scene, series)
     for shot in scene.shots:
         shot.prompt = compose_prompt(shot, scene, series)
@@ -271,14 +275,37 @@ def _summary(scene: ScriptScene) -> str:
 
 def plan_screenplay(screenplay: Screenplay, series: Series) -> list[Episode]:
     """Plan every scene of every episode with the rule-based planner."""
+    context = scene_context(screenplay)
     episodes = []
-    introduced: set[str] = set()
-    previous_location = None
     for script_episode in screenplay.episodes:
         scenes = []
         for script in script_episode.scenes:
-            drafts = draft_scene(script, script.location != previous_location, introduced)
-            scenes.append(finalize_scene(script, drafts, series))
-            previous_location = script.location
+            establishing, introduced = context[script.id]
+            scenes.append(finalize_scene(script, draft_scene(script, establishing, set(introduced)), series))
         episodes.append(Episode(id=script_episode.id, title=script_episode.title, scenes=scenes))
     return episodes
+
+
+def scene_digest(script: ScriptScene, series: Series) -> str:
+    """Hash of everything a scene's plan is made from: its screenplay text, the language, and
+    the voice speeds that set its timing. Bible descriptions are left out on purpose: prompts are
+    recomposed on every plan, so a description edit never needs a re-plan."""
+    speakers = sorted({l.speaker for b in script.beats for l in b.lines})
+    speeds = [(c, series.character(c).voice.speed if series.character(c) else 1.0) for c in speakers]
+    payload = json.dumps([script.model_dump(mode="json"), series.language, series.fps, speeds],
+                         sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+def scene_context(screenplay: Screenplay) -> dict[str, tuple[bool, list[str]]]:
+    """For each scene: does it open in a new location, and who has been seen before it. This is
+    the only state the rule planner carries from scene to scene, so scenes can be planned in
+    parallel."""
+    context = {}
+    previous_location, seen = None, []
+    for scene in (s for e in screenplay.episodes for s in e.scenes):
+        context[scene.id] = (scene.location != previous_location, list(seen))
+        previous_location = scene.location
+        for beat in scene.beats:
+            seen += [c for c in beat.characters if beat.kind == "action" and c not in seen]
+    return context

@@ -61,6 +61,8 @@ def compose_prompt(shot: Shot, scene: Scene, series: Series) -> str:
             parts.append(f"{who}, frame {framed.position.value}")
     if shot.action:
         parts.append(" ".join(shot.action.split()))
+    if shot.title_card:
+        parts.append(f"title card with the words: {shot.title_card}")
     return ". ".join(p.strip().rstrip(".。") for p in parts if p.strip()) + "."
 
 

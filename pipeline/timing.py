@@ -43,7 +43,7 @@ def action_seconds(shot: Shot) -> float:
     """Screen time for a shot without dialogue: long enough to read what happens in it."""
     if shot.type in (ShotType.EWS, ShotType.WS) and not shot.characters:
         return ESTABLISHING_S
-    if shot.type == ShotType.INSERT and not shot.action:
+    if shot.title_card:
         return CARD_S
     return min(ACTION_CEILING_S, max(2.0, 1.4 + 0.03 * len(shot.action)))
 

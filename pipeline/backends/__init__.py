@@ -1,0 +1,252 @@
+"""Media backends: one small protocol per medium, typed requests and results, and a registry.
+
+A backend gets only the request it is handed (never the whole plan): everything that determines
+its output is in the request, so the request plus the backend's name, version and options is the
+artifact's cache key. Backends register through the entry point group `microdrama.backends`
+(ours in pyproject.toml; outside packages the same way) or `register()` for in-process fakes.
+Heavy packages (torch, diffusers, TTS) are imported inside the backend, never at module import.
+
+Argument names follow diffusers across all backends: prompt, negative_prompt, width, height,
+num_frames, fps, seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import BackendUnavailable, ConfigError
+from ..models import CameraMove, Facing, Mood, ScreenPosition, Setting, ShotType, TimeOfDay, VoiceSpec
+
+ENTRY_POINT_GROUP = "microdrama.backends"
+Kind = Literal["video", "voice", "music"]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --- requests ----------------------------------------------------------------------------------
+
+
+class CharacterRef(Request):
+    id: str
+    name: str
+    description: str = Field(description="Canonical visual description from the bible.")
+    position: ScreenPosition
+    facing: Facing = Facing.CAMERA
+    keyframe: str | None = Field(None, description="Absolute path of a reference image, if any.")
+
+
+class LocationRef(Request):
+    id: str
+    name: str
+    description: str = ""
+    keyframe: str | None = None
+
+
+class Subtitle(Request):
+    speaker: str = Field(description="Display name of the speaker.")
+    text: str
+    start_frame: int = Field(ge=0, description="First frame of the cue, within the shot.")
+    end_frame: int = Field(gt=0, description="Frame after the last frame of the cue.")
+
+
+class VideoRequest(Request):
+    """One shot's picture: exactly `num_frames` frames of `width` x `height` at `fps`."""
+
+    shot_id: str
+    prompt: str
+    negative_prompt: str = ""
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+    fps: int = Field(gt=0)
+    num_frames: int = Field(gt=0)
+    seed: int
+    shot_type: ShotType
+    move: CameraMove
+    setting: Setting
+    time_of_day: TimeOfDay
+    location: LocationRef
+    characters: list[CharacterRef] = Field(default_factory=list)
+    action: str = ""
+    title_card: str | None = None
+    subtitles: list[Subtitle] = Field(default_factory=list)
+    language: str = "en"
+
+
+class VoiceRequest(Request):
+    """One dialogue line spoken in a character's voice."""
+
+    line_id: str
+    text: str
+    language: str
+    voice: VoiceSpec
+    speaker: str = Field(description="Character id; backends may use it to pick a stable voice.")
+    parenthetical: str | None = None
+    seed: int = 0
+
+
+class MusicRequest(Request):
+    """One scene's score cue, exactly `num_frames / fps` seconds long."""
+
+    cue_id: str
+    mood: Mood
+    tempo_bpm: int
+    intensity: float
+    num_frames: int = Field(gt=0)
+    fps: int = Field(gt=0)
+    seed: int
+    prompt: str = Field("", description="Text description for text-to-music models.")
+
+
+# --- results -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VideoFrames:
+    """Frames as HxWx3 uint8 arrays. A backend may return another size, rate or length than asked
+    (a diffusion model has its own); the renderer conforms them to the request."""
+
+    frames: Iterable[np.ndarray]
+    width: int
+    height: int
+    fps: float
+    num_frames: int
+
+
+@dataclass(frozen=True)
+class AudioClip:
+    """Mono float32 samples in [-1, 1]."""
+
+    samples: np.ndarray
+    sample_rate: int
+
+    @property
+    def seconds(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+
+# --- the protocol ------------------------------------------------------------------------------
+
+
+class Availability(BaseModel):
+    available: bool
+    reason: str = ""
+
+
+class Capabilities(BaseModel):
+    """What the core may rely on; checked before routing a request to a backend."""
+
+    seed: bool = Field(True, description="Same request and seed give the same output.")
+    reference_image: bool = Field(False, description="Uses character/location keyframes.")
+    max_seconds: float | None = Field(None, description="Longest output per call, if limited.")
+    languages: list[str] | None = Field(None, description="Voice languages; None means any.")
+
+
+class NoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+@runtime_checkable
+class Backend(Protocol):
+    name: ClassVar[str]
+    version: ClassVar[str]
+    kind: ClassVar[Kind]
+    capabilities: ClassVar[Capabilities]
+    Options: ClassVar[type[BaseModel]]
+    extra: ClassVar[str | None]  # the pip extra that provides its dependencies, if any
+
+    def __init__(self, options: BaseModel) -> None: ...
+
+    @classmethod
+    def availability(cls) -> Availability: ...
+
+    def render(self, request: Any) -> Any: ...
+
+
+class VideoBackend(Backend, Protocol):
+    def render(self, request: VideoRequest) -> VideoFrames: ...
+
+
+class VoiceBackend(Backend, Protocol):
+    @classmethod
+    def speaks(cls, language: str) -> bool: ...
+
+    def render(self, request: VoiceRequest) -> AudioClip: ...
+
+
+class MusicBackend(Backend, Protocol):
+    def render(self, request: MusicRequest) -> AudioClip: ...
+
+
+# --- the registry ------------------------------------------------------------------------------
+
+_registered: dict[str, type] = {}
+
+
+def register(backend: type) -> type:
+    """Register a backend class in this process (fakes in tests; plugins use entry points)."""
+    _registered[backend.name] = backend
+    return backend
+
+
+def _entry_points() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def backend_names() -> list[str]:
+    return sorted(set(_entry_points()) | set(_registered))
+
+
+def backend_class(name: str) -> type:
+    if name in _registered:
+        return _registered[name]
+    points = _entry_points()
+    if name not in points:
+        raise ConfigError(f"unknown backend {name!r}; known: {', '.join(backend_names())}")
+    return points[name].load()
+
+
+def load_backend(name: str, kind: Kind, options: dict[str, Any] | None = None) -> Backend:
+    """Instantiate a backend after checking its kind, availability and options."""
+    cls = backend_class(name)
+    if cls.kind != kind:
+        raise ConfigError(f"backend {name!r} makes {cls.kind}, not {kind}")
+    availability = cls.availability()
+    if not availability.available:
+        raise BackendUnavailable(name, availability.reason)
+    try:
+        parsed = cls.Options.model_validate(options or {})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"options of backend {name!r}: {problems}") from None
+    return cls(parsed)
+
+
+@dataclass(frozen=True)
+class BackendStatus:
+    name: str
+    kind: str
+    version: str
+    available: bool
+    reason: str
+
+
+def backend_statuses() -> list[BackendStatus]:
+    """Every known backend, whether it can run here, and why not (for `microdrama backends`)."""
+    statuses = []
+    for name in backend_names():
+        try:
+            cls = backend_class(name)
+        except ImportError as exc:  # a plugin whose own imports are broken
+            statuses.append(BackendStatus(name, "?", "?", False, f"cannot import: {exc}"))
+            continue
+        availability = cls.availability()
+        statuses.append(BackendStatus(name, cls.kind, cls.version, availability.available, availability.reason))
+    return statuses

@@ -1,0 +1,143 @@
+"""The production graph, wired:
+
+    START -> ingest_screenplay -> plan_scene (one per scene, in parallel) -> collect_plan
+          -> check_continuity -> review (interrupt) -> END
+
+`build_graph()` returns the uncompiled builder (LangGraph Studio attaches its own persistence);
+`Production` compiles it with a SQLite checkpointer in the series folder and runs it with
+durability="sync", so a killed process resumes from the last finished node.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.sqlite import SqliteSaver
+from pydantic import BaseModel
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command
+
+from . import models, nodes, state
+from .config import Settings
+from .state import ProductionState, ReviewDecision
+from .store import SeriesFolder, atomic_write_text
+
+
+def after_review(state: ProductionState) -> str:
+    if state.review is None:
+        return "review"  # approval refused by blocking findings: ask again
+    return END
+
+
+def build_graph() -> StateGraph:
+    builder = StateGraph(ProductionState, context_schema=Settings)
+    builder.add_node("ingest_screenplay", nodes.ingest_screenplay)
+    builder.add_node("plan_scene", nodes.plan_scene)
+    builder.add_node("collect_plan", nodes.collect_plan, defer=True)
+    builder.add_node("check_continuity", nodes.check_continuity)
+    builder.add_node("review", nodes.review)
+    builder.add_edge(START, "ingest_screenplay")
+    builder.add_conditional_edges("ingest_screenplay", nodes.route_scenes, ["plan_scene", "collect_plan"])
+    builder.add_edge("plan_scene", "collect_plan")
+    builder.add_edge("collect_plan", "check_continuity")
+    builder.add_edge("check_continuity", "review")
+    builder.add_conditional_edges("review", after_review, ["review", END])
+    return builder
+
+
+def checkpoint_serializer() -> JsonPlusSerializer:
+    """Checkpoints may only revive our own state types (a checkpoint file is code-adjacent data:
+    LangGraph would otherwise deserialize any type it names)."""
+    allowed = [
+        (module.__name__, name)
+        for module in (models, state)
+        for name, obj in vars(module).items()
+        if isinstance(obj, type) and issubclass(obj, (BaseModel, Enum)) and obj.__module__ == module.__name__
+    ]
+    return JsonPlusSerializer(allowed_msgpack_modules=allowed)
+
+
+def sources_digest(folder: SeriesFolder, sources: list[str]) -> str:
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(source.encode("utf-8") + b"\0" + (folder.root / source).read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+class Production:
+    """One series' graph runs: which thread is current, starting, resuming, reviewing."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.folder = SeriesFolder(settings.series_dir)
+        self.folder.state_dir.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(self.folder.checkpoint_db, check_same_thread=False)
+        self.graph = build_graph().compile(checkpointer=SqliteSaver(self._conn, serde=checkpoint_serializer()))
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Production:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- threads: one per planning run of the series; state/run.json names the current one
+    @property
+    def _run_file(self) -> Path:
+        return self.folder.state_dir / "run.json"
+
+    def current_run(self) -> dict[str, Any] | None:
+        if not self._run_file.is_file():
+            return None
+        return json.loads(self._run_file.read_text(encoding="utf-8"))
+
+    def _config(self, thread_id: str) -> dict:
+        return {"configurable": {"thread_id": thread_id}}
+
+    def _invoke(self, payload: Any, thread_id: str) -> None:
+        self.graph.invoke(payload, self._config(thread_id), context=self.settings, durability="sync")
+
+    def snapshot(self):
+        run = self.current_run()
+        return self.graph.get_state(self._config(run["thread"])) if run else None
+
+    def pending_review(self) -> bool:
+        snap = self.snapshot()
+        return bool(snap and snap.interrupts)
+
+    def plan(self, sources: list[str], fresh: bool = False) -> str:
+        """Start planning, or resume an unfinished run of the same sources. Returns 'resumed',
+        'started' or 'unchanged' (already at review or approved with these sources)."""
+        digest = sources_digest(self.folder, sources)
+        run = self.current_run()
+        snap = self.snapshot()
+        if run and not fresh and run["digest"] == digest and snap and snap.values:
+            if snap.next and not snap.interrupts:
+                self._invoke(None, run["thread"])
+                return "resumed"
+            return "unchanged"
+        number = (run["number"] + 1) if run else 1
+        thread = f"run-{number}"
+        atomic_write_text(self._run_file, json.dumps({"thread": thread, "number": number, "digest": digest}))
+        self._invoke(ProductionState(sources=sources, source_digest=digest), thread)
+        return "started"
+
+    def decide(self, decision: ReviewDecision) -> None:
+        run = self.current_run()
+        self._invoke(Command(resume=decision.model_dump()), run["thread"])
+
+    def state(self) -> ProductionState | None:
+        snap = self.snapshot()
+        return ProductionState.model_validate(snap.values) if snap and snap.values else None
+
+
+# Exported for langgraph.json / LangGraph Studio, which brings its own persistence.
+graph = build_graph().compile()

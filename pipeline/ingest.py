@@ -320,7 +320,9 @@ def _cast_scenes(episodes: list[ScriptEpisode], cast: _Cast) -> None:
                 arriving = beat.characters
             else:
                 arriving = [l.speaker for l in beat.lines if not is_off_screen(l.extension)]
-            present += [c for c in arriving if c not in present]
+            for char_id in arriving:
+                if char_id not in present:
+                    present.append(char_id)
         scene.characters = present
 
 
@@ -394,6 +396,8 @@ def _series(
             "characters": characters, "locations": list(locations.values()), "episodes": outlines,
         })
     title = title_page.get("title", "").split("\n")[0].strip() or path.stem
+    if slug is not None:
+        check_slug(slug)
     slug = slug or title_page.get("slug") or slugify(title) or slugify(path.parent.name if path.stem in ("screenplay",) else path.stem)
     if not slug:
         raise InputError(path, Problem("cannot derive a folder name from the title; pass --slug", field="slug"))

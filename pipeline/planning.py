@@ -186,6 +186,7 @@ class _RulePlanner:
         draft.lines.append(line.id)
         self.drafts.append(draft)
         self.last_on_screen = [line.speaker]
+        self.introduced.add(line.speaker)
 
     def dual(self, line: ScriptLine) -> None:
         """Simultaneous speech: both speakers share the shot of the line it overlaps."""
@@ -307,5 +308,8 @@ def scene_context(screenplay: Screenplay) -> dict[str, tuple[bool, list[str]]]:
         context[scene.id] = (scene.location != previous_location, list(seen))
         previous_location = scene.location
         for beat in scene.beats:
-            seen += [c for c in beat.characters if beat.kind == "action" and c not in seen]
+            speakers = [l.speaker for l in beat.lines if not is_off_screen(l.extension)]
+            for char_id in (beat.characters if beat.kind == "action" else speakers):
+                if char_id not in seen:
+                    seen.append(char_id)
     return context

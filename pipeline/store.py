@@ -74,7 +74,7 @@ def dump_yaml(model: BaseModel) -> str:
     yaml.default_flow_style = False
     yaml.allow_unicode = True
     yaml.sort_base_mapping_type_on_output = False
-    yaml.width = 100
+    yaml.width = 4096  # no folded lines: long prompts stay on one line, without trailing spaces
     buffer = io.StringIO()
     yaml.dump(model.model_dump(mode="json", exclude_none=True), buffer)
     return buffer.getvalue()

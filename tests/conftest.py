@@ -1,0 +1,50 @@
+"""Shared test setup.
+
+- Real LLM endpoints are unreachable from tests: the OpenAI environment is cleared for every test.
+- A test that logs at ERROR fails (an error log is a bug report nobody reads).
+- `requires(tool)` skips a test whose system tool is missing, except in CI, where
+  MICRODRAMA_REQUIRE_ALL=1 makes the missing tool a failure: CI installs every tool.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "episodes" / "rooftop-frequencies"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def requires(tool: str) -> pytest.MarkDecorator:
+    missing = shutil.which(tool) is None
+    if missing and os.environ.get("MICRODRAMA_REQUIRE_ALL") == "1":
+        raise RuntimeError(f"{tool} is required in CI (MICRODRAMA_REQUIRE_ALL=1) but not installed")
+    return pytest.mark.skipif(missing, reason=f"{tool} is not installed")
+
+
+@pytest.fixture(autouse=True)
+def _offline_llm(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "MICRODRAMA_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_error_logs(caplog: pytest.LogCaptureFixture):
+    yield
+    errors = [r for r in caplog.get_records("call") if r.levelno >= logging.ERROR]
+    if errors:
+        pytest.fail("logged at ERROR: " + "; ".join(r.getMessage() for r in errors))
+
+
+@pytest.fixture
+def example_copy(tmp_path: Path) -> Path:
+    """A private copy of the bundled example series folder (screenplay only)."""
+    target = tmp_path / "rooftop-frequencies"
+    target.mkdir()
+    shutil.copy(EXAMPLE / "screenplay.fountain", target / "screenplay.fountain")
+    return target

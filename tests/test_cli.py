@@ -1,0 +1,104 @@
+"""The command line, run as users run it: the installed `microdrama` script in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLE
+
+MICRODRAMA = str(Path(sys.executable).with_name("microdrama"))
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([MICRODRAMA, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_plan_yes_on_the_bundled_example_writes_the_plan_and_prints_the_review(example_copy):
+    done = cli("plan", str(example_copy), "--yes", cwd=example_copy.parent)
+    assert done.returncode == 0, done.stderr
+    assert "e01s01k01" in done.stdout and "EWS" in done.stdout and "approved 2 episodes" in done.stdout
+    assert "0 errors" in done.stdout
+    assert {p.name for p in (example_copy / "plan").iterdir()} == {"e01.yaml", "e02.yaml"}
+
+
+def test_plan_a_screenplay_file_creates_the_series_folder(tmp_path):
+    done = cli("plan", str(EXAMPLE / "screenplay.fountain"), "--root", "shows", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    folder = tmp_path / "shows" / "rooftop-frequencies"
+    assert (folder / "screenplay.fountain").read_bytes() == (EXAMPLE / "screenplay.fountain").read_bytes()
+    assert "awaiting review" in done.stdout
+    approved = cli("approve", str(folder), cwd=tmp_path)
+    assert approved.returncode == 0 and "approved" in approved.stdout
+    again = cli("approve", str(folder), cwd=tmp_path)
+    assert again.returncode == 1 and "nothing awaits review" in again.stderr
+
+
+def test_review_reports_an_invalid_edit_with_file_line_field_and_keeps_the_last_good(example_copy):
+    cli("plan", str(example_copy), cwd=example_copy.parent)
+    path = example_copy / "plan" / "e02.yaml"
+    text = path.read_text(encoding="utf-8")
+    line = text[: text.index("duration_frames:")].count("\n") + 1
+    path.write_text(text.replace("duration_frames:", "duration_frames: -1 #", 1), encoding="utf-8")
+    done = cli("review", str(example_copy), cwd=example_copy.parent)
+    assert done.returncode == 1
+    assert f"e02.yaml:{line}: scenes[0] (e02s01).shots[0] (e02s01k01).duration_frames:" in done.stderr
+    assert "last good version is kept" in done.stderr and "Traceback" not in done.stderr
+    refused = cli("approve", str(example_copy), cwd=example_copy.parent)
+    assert refused.returncode == 1 and "e02.yaml" in refused.stderr
+
+
+def test_approve_is_refused_while_continuity_errors_remain(example_copy):
+    cli("plan", str(example_copy), cwd=example_copy.parent)
+    path = example_copy / "plan" / "e01.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("speaker: eli", "speaker: ghost", 1), encoding="utf-8")
+    review = cli("review", str(example_copy), cwd=example_copy.parent)
+    assert review.returncode == 0 and "ghost" in review.stdout and "2 errors" in review.stdout
+    done = cli("approve", str(example_copy), cwd=example_copy.parent)
+    assert done.returncode == 1 and "approval refused" in done.stderr
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "the file is empty"),
+    (b"\x00\x01\x02binary", "binary file"),
+    (b"INT. A - DAY\n\nCaf\xe9\n", ":3: not UTF-8"),
+    (b"Title: T\n\nNo scenes here.\n", "no scene found"),
+])
+def test_bad_screenplays_give_one_clear_line_and_write_nothing(tmp_path, content, message):
+    bad = tmp_path / "bad.fountain"
+    bad.write_bytes(content)
+    done = cli("plan", str(bad), cwd=tmp_path)
+    assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "episodes").exists()
+
+
+@pytest.mark.parametrize("slug", ["../escape", "a/b", ".."])
+def test_unsafe_slug_is_refused(tmp_path, slug):
+    done = cli("plan", str(EXAMPLE / "screenplay.fountain"), "--slug", slug, cwd=tmp_path)
+    assert done.returncode == 1 and "slug" in done.stderr
+    assert not (tmp_path / "episodes").exists() and not (tmp_path / "escape").exists()
+
+
+def test_schema_prints_json_schema(tmp_path):
+    done = cli("schema", "episode", cwd=tmp_path)
+    schema = json.loads(done.stdout)
+    assert schema["title"] == "Episode" and "ShotType" in schema["$defs"]
+    assert set(schema["$defs"]["ShotType"]["enum"]) == {"ECU", "CU", "MCU", "MS", "WS", "EWS", "OTS", "POV", "INSERT"}
+
+
+def test_every_command_has_help_with_an_example(tmp_path):
+    for command in ("plan", "review", "approve", "reject", "schema"):
+        done = cli(command, "--help", cwd=tmp_path)
+        assert done.returncode == 0 and "Example" in done.stdout, command
+
+
+def test_debug_env_shows_the_traceback(tmp_path):
+    bad = tmp_path / "bad.fountain"
+    bad.write_bytes(b"")
+    done = subprocess.run([MICRODRAMA, "plan", str(bad)], cwd=tmp_path, capture_output=True, text=True,
+                          env={"MICRODRAMA_DEBUG": "1", "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 1 and "Traceback" in done.stderr

@@ -1,0 +1,134 @@
+"""The production graph: review interrupt, approval, resume after a kill, re-planning."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from microdrama.pipeline.config import Settings
+from microdrama.pipeline.graph import Production
+from microdrama.pipeline.state import ReviewDecision
+from microdrama.pipeline.store import SeriesFolder
+
+SOURCES = ["screenplay.fountain"]
+
+
+def production(folder: Path) -> Production:
+    return Production(Settings(series_dir=folder))
+
+
+def plan_files(folder: Path) -> dict[str, str]:
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted((folder / "plan").glob("*.yaml"))}
+
+
+def test_planning_stops_at_review_with_the_plan_written(example_copy):
+    with production(example_copy) as run:
+        assert run.plan(SOURCES) == "started"
+        snapshot = run.snapshot()
+        assert snapshot.next == ("review",) and snapshot.interrupts
+        payload = snapshot.interrupts[0].value
+        assert payload["episodes"] == ["e01", "e02"] and payload["findings"] == []
+    assert set(plan_files(example_copy)) == {"e01.yaml", "e02.yaml"}
+    assert (example_copy / "series.yaml").is_file()
+
+
+def test_approve_finishes_and_a_second_plan_is_a_no_op(example_copy):
+    with production(example_copy) as run:
+        run.plan(SOURCES)
+        run.decide(ReviewDecision(action="approve"))
+        assert not run.pending_review() and run.state().review.action == "approve"
+        assert run.plan(SOURCES) == "unchanged"
+
+
+def test_reject_ends_the_run_without_approval(example_copy):
+    with production(example_copy) as run:
+        run.plan(SOURCES)
+        run.decide(ReviewDecision(action="reject", note="too long"))
+        assert run.state().review.note == "too long" and not run.pending_review()
+
+
+KILL_AFTER_PLANNING = textwrap.dedent("""
+    import os, sys
+    from pathlib import Path
+    from microdrama.pipeline import nodes
+    # Die the hard way the moment continuity checking starts: planning is done and checkpointed.
+    nodes.check_continuity = lambda state, runtime: os._exit(9)
+    from microdrama.pipeline.config import Settings
+    from microdrama.pipeline.graph import Production
+    Production(Settings(series_dir=Path(sys.argv[1]))).plan(["screenplay.fountain"])
+""")
+
+
+def test_a_process_killed_after_planning_resumes_at_review_with_the_same_plan(example_copy, tmp_path):
+    died = subprocess.run([sys.executable, "-c", KILL_AFTER_PLANNING, str(example_copy)], capture_output=True)
+    assert died.returncode == 9
+    planned = plan_files(example_copy)
+    assert planned  # collect_plan finished before the kill
+    with production(example_copy) as run:
+        assert run.snapshot().next == ("check_continuity",)
+        assert run.plan(SOURCES) == "resumed"
+        assert run.snapshot().next == ("review",) and run.current_run()["thread"] == "run-1"
+    assert plan_files(example_copy) == planned
+
+    # The same plan a run that was never killed makes.
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    (clean / "screenplay.fountain").write_bytes((example_copy / "screenplay.fountain").read_bytes())
+    with production(clean) as run:
+        run.plan(SOURCES)
+    assert plan_files(clean) == planned
+
+
+def test_hand_edits_made_during_review_are_what_gets_approved(example_copy):
+    with production(example_copy) as run:
+        run.plan(SOURCES)
+        path = example_copy / "plan" / "e01.yaml"
+        path.write_text(path.read_text(encoding="utf-8").replace("move: pan-right", "move: tilt-down", 1), encoding="utf-8")
+        run.decide(ReviewDecision(action="approve"))
+        assert run.state().episodes[0].shots[0].move == "tilt-down"
+
+
+def test_approval_with_a_blocking_error_is_refused_and_review_stays_open(example_copy):
+    with production(example_copy) as run:
+        run.plan(SOURCES)
+        path = example_copy / "plan" / "e02.yaml"
+        path.write_text(path.read_text(encoding="utf-8").replace("speaker: nora", "speaker: ghost", 1), encoding="utf-8")
+        run.decide(ReviewDecision(action="approve"))
+        assert run.pending_review() and run.state().review is None
+        assert "unknown-speaker" in {f.code for f in run.state().findings}
+
+
+def test_replanning_keeps_unchanged_scenes_and_their_hand_edits(example_copy):
+    with production(example_copy) as run:
+        run.plan(SOURCES)
+        run.decide(ReviewDecision(action="approve"))
+    e01 = example_copy / "plan" / "e01.yaml"
+    e01.write_text(e01.read_text(encoding="utf-8").replace("move: pan-right", "move: tilt-up", 1), encoding="utf-8")
+    screenplay = example_copy / "screenplay.fountain"
+    screenplay.write_text(screenplay.read_text(encoding="utf-8").replace("Not tonight. Please.", "Not tonight."), encoding="utf-8")
+    before = SeriesFolder(example_copy).load_episode("e02")
+    with production(example_copy) as run:
+        assert run.plan(SOURCES) == "started"
+        assert run.current_run()["thread"] == "run-2"
+    folder = SeriesFolder(example_copy)
+    assert folder.load_episode("e01").scenes[0].shots[0].move == "tilt-up"  # hand edit kept
+    after = folder.load_episode("e02")
+    assert after.scenes[1] == before.scenes[1]  # untouched scene, byte for byte the same plan
+    assert after.scenes[0] != before.scenes[0]
+    assert any(l.text == "Not tonight." for s in after.scenes[0].shots for l in s.dialogue)
+
+
+def test_an_invalid_hand_edit_stops_a_replan_instead_of_being_overwritten(example_copy):
+    from microdrama.pipeline.errors import InputError
+
+    with production(example_copy) as run:
+        run.plan(SOURCES)
+        path = example_copy / "plan" / "e01.yaml"
+        path.write_text(path.read_text(encoding="utf-8").replace("type: EWS", "type: DRONE", 1), encoding="utf-8")
+        with pytest.raises(InputError, match="e01.yaml"):
+            run.plan(SOURCES, fresh=True)
+    assert "DRONE" in path.read_text(encoding="utf-8")

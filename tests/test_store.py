@@ -1,0 +1,102 @@
+"""Plan files: YAML round trip, validation with file/line/field, and the last good copy."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import EXAMPLE
+from microdrama.pipeline.errors import InputError
+from microdrama.pipeline.ingest import ingest
+from microdrama.pipeline.models import Episode, Series
+from microdrama.pipeline.planning import plan_screenplay
+from microdrama.pipeline.store import SeriesFolder, dump_yaml, parse_model
+
+
+@pytest.fixture
+def folder(tmp_path) -> SeriesFolder:
+    series, screenplay = ingest([EXAMPLE / "screenplay.fountain"])
+    folder = SeriesFolder(tmp_path / "show")
+    folder.save_series(series)
+    for episode in plan_screenplay(screenplay, series):
+        folder.save_episode(episode)
+    return folder
+
+
+def test_yaml_round_trips(folder):
+    series, episodes = folder.load_plan()
+    assert parse_model(dump_yaml(series), Series, "x") == series
+    assert all(parse_model(dump_yaml(e), Episode, "x") == e for e in episodes)
+    assert folder.episode_path("e01").read_text(encoding="utf-8") == dump_yaml(episodes[0])
+
+
+def test_yaml_is_human_readable(folder):
+    text = folder.episode_path("e01").read_text(encoding="utf-8")
+    assert "type: EWS" in text and "move: pan-right" in text and "{" not in text
+
+
+def edit(folder: SeriesFolder, old: str, new: str, count: int = 1) -> int:
+    """Replace text in e01.yaml; returns the 1-based line of the first replacement."""
+    path = folder.episode_path("e01")
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    line = text[: text.index(old)].count("\n") + 1
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+    return line
+
+
+def test_unknown_shot_type_names_file_line_and_field(folder):
+    line = edit(folder, "type: EWS", "type: DRONE")
+    with pytest.raises(InputError) as caught:
+        folder.load_episode("e01")
+    message = str(caught.value)
+    assert f"e01.yaml:{line}: scenes[0] (e01s01).shots[0] (e01s01k01).type:" in message
+    assert "'ECU', 'CU'" in message or "ECU" in message
+
+
+def test_negative_duration_names_file_line_and_field(folder):
+    line = edit(folder, "duration_frames: 60", "duration_frames: -5")
+    with pytest.raises(InputError) as caught:
+        folder.load_episode("e01")
+    assert f"e01.yaml:{line}:" in str(caught.value) and "duration_frames" in str(caught.value)
+    assert "greater than 0" in str(caught.value)
+
+
+def test_an_invalid_edit_keeps_the_last_good_plan(folder):
+    good = folder.episode_path("e01").read_text(encoding="utf-8")
+    edit(folder, "type: EWS", "type: DRONE")
+    with pytest.raises(InputError) as caught:
+        folder.load_episode("e01")
+    backup = folder.state_dir / "last-good" / "plan" / "e01.yaml"
+    assert str(backup) in str(caught.value)
+    assert backup.read_text(encoding="utf-8") == good
+    assert "DRONE" in folder.episode_path("e01").read_text(encoding="utf-8")  # the user's edit is kept too
+
+
+def test_a_valid_edit_becomes_the_new_last_good(folder):
+    edit(folder, "move: pan-right", "move: tilt-up")
+    assert folder.load_episode("e01").scenes[0].shots[0].move == "tilt-up"
+    assert "tilt-up" in (folder.state_dir / "last-good" / "plan" / "e01.yaml").read_text(encoding="utf-8")
+
+
+def test_unknown_keys_and_broken_yaml(folder):
+    line = edit(folder, "move: pan-right", "move: pan-right\n    lens: 35mm")
+    with pytest.raises(InputError, match=f"e01.yaml:{line + 1}: .*lens: Extra inputs are not permitted"):
+        folder.load_episode("e01")
+    folder.episode_path("e01").write_text("scenes: [unclosed\n", encoding="utf-8")
+    with pytest.raises(InputError, match="not valid YAML"):
+        folder.load_episode("e01")
+
+
+def test_all_problems_of_all_files_at_once(folder):
+    edit(folder, "type: EWS", "type: DRONE")
+    text = folder.series_path.read_text(encoding="utf-8").replace("fps: 24", "fps: 1000")
+    folder.series_path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        folder.load_plan()
+    assert "series.yaml" in str(caught.value) and "e01.yaml" in str(caught.value)
+
+
+def test_file_name_and_id_must_agree(folder):
+    (folder.plan_dir / "e07.yaml").write_text(folder.episode_path("e01").read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(InputError, match="file is named e07.yaml"):
+        folder.load_episode("e07")

@@ -10,11 +10,12 @@ import math
 
 from .models import Scene, Series, Shot, ShotType
 
-# Characters per second of natural speech. CJK counts characters (a syllable each); other
-# languages count letters and spaces. Measured against the bundled Piper voice and espeak-ng
-# (bench/voice_rate.py); kept slightly slow so a voiced line fits the slot planned for it.
-READING_CPS = {"zh": 4.2, "ja": 6.5, "ko": 5.5, "en": 13.5}
-DEFAULT_CPS = 13.0
+# Characters per second the planner assumes. CJK counts characters (a syllable each); other
+# languages count letters and spaces. Measured with bench/voice_rate.py against the bundled Piper
+# voice (en: 16.4 cps median) and espeak-ng (zh 3.1, yue 5.1): set so that >= 95% of lines fit
+# their slot and none overruns by more than 15% (the renderer speeds up the rare overrun).
+READING_CPS = {"en": 12.0, "zh": 2.9, "yue": 4.5, "ja": 6.5, "ko": 5.5}
+DEFAULT_CPS = 11.0
 
 LINE_FLOOR_S = 0.8
 HEAD_S = 0.3  # before the first line of a shot

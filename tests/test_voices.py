@@ -1,0 +1,201 @@
+"""The offline voice backends: Piper (bundled English voice) and espeak-ng, by real synthesis."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import threading
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from conftest import requires
+from microdrama.pipeline.backends import AudioClip, NoOptions, VoiceRequest, load_backend
+from microdrama.pipeline.backends.espeak import EspeakVoice
+from microdrama.pipeline.backends.piper import PiperVoice, speed_up
+from microdrama.pipeline.backends.voice_audio import delivery_peak
+from microdrama.pipeline.errors import BackendUnavailable, RenderError
+from microdrama.pipeline.models import VoiceSpec
+
+LINE = "Where were you last night?"
+MANDARIN = "你好，妈妈。"
+
+
+@pytest.fixture(scope="module")
+def piper() -> PiperVoice:
+    return PiperVoice(NoOptions())
+
+
+@pytest.fixture(scope="module")
+def spoken(piper) -> Callable[..., AudioClip]:
+    """Piper's rendering of LINE in a voice, each voice rendered once for the whole module."""
+    return functools.cache(lambda **voice: piper.render(request(**voice)))
+
+
+@pytest.fixture(scope="module")
+def espeak() -> EspeakVoice:
+    return EspeakVoice(NoOptions())
+
+
+def request(text: str = LINE, language: str = "en", **voice) -> VoiceRequest:
+    return VoiceRequest(
+        line_id="e01s02l03", text=text, language=language, voice=VoiceSpec(**voice), speaker="maya"
+    )
+
+
+def rms(clip: AudioClip) -> float:
+    return float(np.sqrt(np.mean(np.square(clip.samples))))
+
+
+def median_pitch(clip: AudioClip) -> float:
+    """Median fundamental frequency (Hz) of the voiced 40 ms frames, by autocorrelation."""
+    size = round(0.04 * clip.sample_rate)
+    frames = [clip.samples[i : i + size] for i in range(0, len(clip.samples) - size, size // 2)]
+    loudest = max(np.sqrt(np.mean(f**2)) for f in frames)
+    shortest, longest = round(clip.sample_rate / 400), round(clip.sample_rate / 60)
+    pitches = []
+    for frame in frames:
+        if np.sqrt(np.mean(frame**2)) < 0.2 * loudest:
+            continue
+        frame = frame - frame.mean()
+        correlation = np.correlate(frame, frame, "full")[size - 1 :] / np.arange(size, 0, -1)
+        lag = shortest + int(np.argmax(correlation[shortest:longest]))
+        if correlation[lag] > 0.5 * correlation[0]:
+            pitches.append(clip.sample_rate / lag)
+    return float(np.median(pitches))
+
+
+def assert_speech(clip: AudioClip) -> None:
+    assert clip.samples.dtype == np.float32 and clip.samples.ndim == 1
+    assert np.abs(clip.samples).max() <= 1.0
+    assert rms(clip) > 0.02
+
+
+# --- Piper -------------------------------------------------------------------------------------
+
+
+def test_piper_speaks_an_english_line_of_plausible_length(spoken):
+    clip = spoken()
+    assert_speech(clip)
+    assert clip.sample_rate == 22050
+    assert 0.9 < clip.seconds < 3.0
+
+
+def test_piper_gives_identical_samples_for_the_same_request(piper):
+    first = piper.render(request("Not now.", speed=1.08, pitch=3.0))
+    again = piper.render(request("Not now.", speed=1.08, pitch=3.0))
+    assert np.array_equal(first.samples, again.samples)
+
+
+def test_piper_speed_sets_duration_and_pitch_leaves_it(spoken):
+    plain = spoken().seconds
+    assert spoken(speed=1.3).seconds / plain == pytest.approx(1 / 1.3, rel=0.06)
+    assert spoken(pitch=5.0).seconds / plain == pytest.approx(1.0, rel=0.06)
+
+
+def test_piper_pitch_up_measures_higher_and_down_lower(spoken):
+    plain = median_pitch(spoken())
+    assert median_pitch(spoken(pitch=5.0)) > plain * 1.2
+    assert median_pitch(spoken(pitch=-5.0)) < plain / 1.2
+
+
+def test_piper_loads_its_voice_once_for_renders_in_two_threads(monkeypatch):
+    import piper as piper_tts
+
+    loads = []
+    load = piper_tts.PiperVoice.load
+    monkeypatch.setattr(piper_tts.PiperVoice, "load", lambda *args, **kw: loads.append(1) or load(*args, **kw))
+    backend = PiperVoice(NoOptions())
+    start = threading.Barrier(2)
+    clips: list[AudioClip] = []
+
+    def render() -> None:
+        start.wait()
+        clips.append(backend.render(request("Hi.")))
+
+    threads = [threading.Thread(target=render) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(loads) == 1
+    assert len(clips) == 2 and np.array_equal(clips[0].samples, clips[1].samples)
+
+
+def test_piper_speaks_english_only():
+    assert PiperVoice.speaks("en") and PiperVoice.speaks("en-US")
+    assert not PiperVoice.speaks("zh")
+
+
+def test_piper_failure_is_a_render_error_naming_the_line(piper):
+    with pytest.raises(RenderError) as caught:
+        piper.render(request("..."))
+    assert caught.value.target == "e01s02l03" and caught.value.backend == "piper"
+
+
+def test_pitch_resampling_scales_frequency_and_length():
+    rate = 22050
+    tone = np.sin(2 * np.pi * 200 * np.arange(rate) / rate).astype(np.float32)
+    raised = speed_up(tone, 1.5)
+    assert len(raised) == round(rate / 1.5)
+    assert np.argmax(np.abs(np.fft.rfft(raised))) == pytest.approx(300 * len(raised) / rate, abs=1)
+
+
+def test_whispered_lines_are_quieter_and_shouted_louder():
+    assert delivery_peak("whispering") < delivery_peak(None) < delivery_peak("shouting")
+    assert delivery_peak("低声") < delivery_peak("wryly")
+
+
+# --- espeak-ng ---------------------------------------------------------------------------------
+
+
+@requires("espeak-ng")
+def test_espeak_speaks_mandarin(espeak):
+    assert EspeakVoice.speaks("zh") and EspeakVoice.speaks("zh-CN") and EspeakVoice.speaks("yue")
+    clip = espeak.render(request(MANDARIN, language="zh"))
+    assert_speech(clip)
+    assert 0.8 < clip.seconds < 4.0
+
+
+@requires("espeak-ng")
+def test_espeak_does_not_claim_unknown_languages():
+    assert not EspeakVoice.speaks("xx")
+
+
+@requires("espeak-ng")
+def test_espeak_gives_identical_samples_for_the_same_request(espeak):
+    first = espeak.render(request(MANDARIN, language="zh", voice="+f3", pitch=2.0))
+    again = espeak.render(request(MANDARIN, language="zh", voice="+f3", pitch=2.0))
+    assert np.array_equal(first.samples, again.samples)
+
+
+@requires("espeak-ng")
+def test_espeak_speed_and_pitch_follow_the_voice_spec(espeak):
+    plain = espeak.render(request())
+    assert espeak.render(request(speed=1.5)).seconds < plain.seconds * 0.8
+    assert median_pitch(espeak.render(request(pitch=5.0))) > median_pitch(plain) * 1.15
+
+
+@requires("espeak-ng")
+def test_espeak_whispered_line_is_quieter(espeak):
+    whispered = espeak.render(request(MANDARIN, language="zh").model_copy(update={"parenthetical": "whispering"}))
+    plain = espeak.render(request(MANDARIN, language="zh"))
+    assert np.abs(whispered.samples).max() < np.abs(plain.samples).max()
+
+
+@requires("espeak-ng")
+def test_espeak_failure_is_a_render_error_naming_the_line(espeak):
+    with pytest.raises(RenderError) as caught:
+        espeak.render(request(MANDARIN, language="zh", voice="nosuchvoice"))
+    assert caught.value.target == "e01s02l03" and "does not exist" in caught.value.reason
+
+
+def test_espeak_without_its_binary_says_how_to_install_it(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    availability = EspeakVoice.availability()
+    assert not availability.available
+    assert availability.reason == "espeak-ng not found: apt-get install espeak-ng"
+    assert not EspeakVoice.speaks("zh")
+    with pytest.raises(BackendUnavailable, match="apt-get install espeak-ng"):
+        load_backend("espeak", "voice")

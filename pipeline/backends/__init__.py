@@ -41,6 +41,7 @@ class CharacterRef(Request):
     position: ScreenPosition
     facing: Facing = Facing.CAMERA
     keyframe: str | None = Field(None, description="Absolute path of a reference image, if any.")
+    keyframe_digest: str | None = Field(None, description="Hash of the reference image's content.")
 
 
 class LocationRef(Request):
@@ -48,6 +49,7 @@ class LocationRef(Request):
     name: str
     description: str = ""
     keyframe: str | None = None
+    keyframe_digest: str | None = None
 
 
 class Subtitle(Request):

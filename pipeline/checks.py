@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 
+from .config import BackendSettings
 from .models import Episode, Finding, Scene, Series, Severity
+from .routing import voice_findings
 
 Rule = Callable[[Series, list[Episode]], Iterator[Finding]]
 
@@ -133,3 +135,8 @@ def check_plan(series: Series, episodes: list[Episode], rules: list[Rule] = RULE
 
 def blocking(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if f.severity == Severity.ERROR]
+
+
+def review_findings(series: Series, episodes: list[Episode], backends: BackendSettings) -> list[Finding]:
+    """Everything review shows: the continuity rules plus whether every speaker can be voiced."""
+    return check_plan(series, episodes) + voice_findings(series, episodes, backends)

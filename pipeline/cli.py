@@ -11,15 +11,21 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .checks import blocking, check_plan
+from .checks import blocking, review_findings
 from .config import Settings
+from .cache import ArtifactCache
 from .errors import InputError, MicrodramaError, Problem
+from .backends import backend_statuses
+from .errors import BackendUnavailable, ConfigError
 from .graph import Production
+from .render import load
+from .routing import voice_backend_for
 from .ingest import ingest
 from .models import Episode, Finding, Series, Severity
-from .state import ReviewDecision
+from .state import RenderRequest, ReviewDecision, ShotRender
 from .store import SeriesFolder, check_slug
 
 app = typer.Typer(
@@ -35,6 +41,10 @@ err = Console(stderr=True)
 
 RootOption = Annotated[Path, typer.Option("--root", help="Folder that holds the series folders.")]
 SeriesDir = Annotated[Path, typer.Argument(help="Series folder, e.g. episodes/rooftop-frequencies.")]
+
+
+class RenderFailed(MicrodramaError):
+    """Some shots or cues failed; the rest are rendered and cached."""
 
 
 def main() -> None:
@@ -142,21 +152,79 @@ def print_review(series: Series, episodes: list[Episode], findings: list[Finding
 
 def _show_plan(folder: SeriesFolder, episode: str | None = None) -> tuple[Series, list[Episode], list[Finding]]:
     series, episodes = folder.load_plan()
-    findings = check_plan(series, episodes)
+    findings = review_findings(series, episodes, Settings.load(folder.root).backends)
     print_review(series, episodes, findings, episode)
     return series, episodes, findings
 
 
-def _approve(production: Production) -> None:
+def _checked_plan(production: Production, action: str) -> tuple[Series, list[Episode]]:
+    """The plan files, validated, with no blocking finding; else an error saying what to fix."""
     folder = production.folder
     series, episodes = folder.load_plan()
-    errors = blocking(check_plan(series, episodes))
+    errors = blocking(review_findings(series, episodes, production.settings.backends))
     if errors:
         raise InputError(folder.root, [Problem(f"{f.where}: {f.message}") for f in errors] + [
-            Problem("approval refused: fix the errors above, then run `microdrama approve` again")])
+            Problem(f"{action} refused: fix the errors above, then run it again")])
+    return series, episodes
+
+
+def _approve(production: Production) -> None:
+    series, episodes = _checked_plan(production, "approval")
     production.decide(ReviewDecision(action="approve"))
     console.print(f"[green]approved[/] {len(episodes)} episodes, {sum(len(e.shots) for e in episodes)} shots "
-                  f"in {folder.root}")
+                  f"in {production.folder.root}")
+
+
+def _render(production: Production, request: RenderRequest) -> None:
+    """Render and assemble with progress bars; name failed shots and exit non-zero on failure."""
+    if production.pending_review():
+        raise InputError(production.folder.root, "the plan awaits review: `microdrama approve` it first")
+    if not production.approved():
+        raise InputError(production.folder.root, "no approved plan here: run `microdrama plan <dir> --yes` first")
+    series, episodes = _checked_plan(production, "render")
+    known = {s.id for e in episodes for s in e.scenes} | {s.id for e in episodes for s in e.shots}
+    unknown = [i for i in (request.scenes or []) + (request.shots or []) if i not in known]
+    if unknown:
+        raise InputError(production.folder.root, f"no such scene or shot: {', '.join(unknown)}")
+    ArtifactCache(production.folder.cache_dir).sweep_temporaries()
+    touched = [e for e in episodes if any(request.selects(s.id) for s in e.shots)]
+    total = sum(len(e.shots) + len(e.scenes) for e in touched)
+    failures: list[str] = []
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=False) as progress:
+        task = progress.add_task("rendering shots, voices, music", total=total)
+
+        def on_update(node: str, update: dict | None) -> None:
+            if node in ("render_shot", "render_cue"):
+                progress.advance(task)
+                for result in (update or {}).get("renders", []) + (update or {}).get("cues", []):
+                    if getattr(result, "failed", False) or getattr(result, "error", None):
+                        failures.append(result.id)
+                        progress.console.print(f"[red]failed[/] {result.id}: {result.error or _line_errors(result)}")
+            elif node == "assemble":
+                progress.update(task, description="assembled")
+
+        state = production.render(request, series, episodes, on_update)
+    rendered = [r for r in state.renders if any(r.id == s.id for e in touched for s in e.shots)]
+    fresh = sum(1 for r in rendered if not r.cached)
+    console.print(f"shots: {fresh} rendered, {len(rendered) - fresh} from cache")
+    for note in sorted({r.backend for r in rendered if "not used" in r.backend}):
+        console.print(f"[yellow]note[/] {note}")
+    skipped = [o for o in state.outputs if o.skipped]
+    for output in state.outputs:
+        if output.video:
+            slates = f" [yellow](slates for {', '.join(output.failed_shots)})[/]" if output.failed_shots else ""
+            console.print(f"[green]{production.folder.root / output.video}[/]{slates}")
+        else:
+            console.print(f"[red]{output.id} not assembled[/]: {output.skipped}")
+    if skipped or (failures and not production.settings.allow_failed):
+        raise RenderFailed(f"{len(set(failures))} failed: {', '.join(sorted(set(failures)))}; fix and re-run "
+                           "`microdrama render` (finished shots are cached), or pass --allow-failed to assemble "
+                           "with slates")
+
+
+def _line_errors(result: ShotRender) -> str:
+    return "; ".join(line.error for line in result.lines if line.error)
 
 
 # --- commands ----------------------------------------------------------------------------------
@@ -250,3 +318,89 @@ def schema(
     if model not in (*schemas, "all"):
         raise InputError(None, f"unknown schema {model!r}; choose series, episode or all")
     console.print_json(json.dumps(schemas if model == "all" else schemas[model], ensure_ascii=False))
+
+
+@app.command()
+def render(
+    series_dir: SeriesDir,
+    scene: Annotated[Optional[list[str]], typer.Option(help="Only this scene (repeatable), e.g. e01s03.")] = None,
+    shot: Annotated[Optional[list[str]], typer.Option(help="Only this shot (repeatable), e.g. e01s03k02.")] = None,
+    force: Annotated[bool, typer.Option(help="Re-render the selection even if its cache is valid.")] = False,
+    allow_failed: Annotated[bool, typer.Option(help="Assemble with a labelled slate for each failed shot.")] = False,
+) -> None:
+    """Render every shot, line and music cue of the approved plan and assemble the episodes.
+
+    Unchanged shots come from the cache; only what changed is rendered. With --scene/--shot, that
+    selection is rendered (with --force even if unchanged) and its episodes re-assembled.
+
+    Example: microdrama render episodes/rooftop-frequencies --scene e01s02 --force
+    """
+    settings = Settings.load(series_dir, allow_failed=allow_failed or None)
+    with Production(settings) as production:
+        _render(production, RenderRequest(scenes=scene, shots=shot, force=force))
+
+
+@app.command()
+def produce(
+    source: Annotated[Path, typer.Argument(help="A .fountain screenplay, or a series folder.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve the plan without asking.")] = False,
+    slug: Annotated[Optional[str], typer.Option(help="Series folder name (default: from the title).")] = None,
+    allow_failed: Annotated[bool, typer.Option(help="Assemble with a labelled slate for each failed shot.")] = False,
+    root: RootOption = Path("episodes"),
+) -> None:
+    """Plan, approve, render and assemble in one command; ends with the paths of the MP4 files.
+
+    Example: microdrama produce episodes/rooftop-frequencies --yes
+    """
+    folder, sources = _series_folder(source, root, slug)
+    settings = Settings.load(folder.root, allow_failed=allow_failed or None)
+    with Production(settings) as production:
+        console.print(f"plan {production.plan(sources)}: {folder.root}")
+        if production.pending_review():
+            _show_plan(folder)
+            if yes or (sys.stdin.isatty() and typer.confirm("Approve this plan and render it?", default=False)):
+                _approve(production)
+            else:
+                console.print(f"awaiting review: `microdrama approve {folder.root}`, then `microdrama render {folder.root}`")
+                return
+        _render(production, RenderRequest())
+
+
+@app.command()
+def backends(
+    series_dir: Annotated[Optional[Path], typer.Argument(help="A series folder, to show its routing.")] = None,
+) -> None:
+    """List the media backends, whether each can run here, and why not.
+
+    Example: microdrama backends episodes/rooftop-frequencies
+    """
+    table = Table(title="backends", title_justify="left")
+    for column in ("name", "kind", "version", "available", "why not / extra"):
+        table.add_column(column)
+    for status in backend_statuses():
+        table.add_row(status.name, status.kind, status.version, "[green]yes[/]" if status.available else "[red]no[/]",
+                      status.reason)
+    console.print(table)
+    if series_dir is None:
+        return
+    settings = Settings.load(series_dir)
+    routes = Table(title=f"routing for {series_dir}", title_justify="left")
+    for column in ("shots", "backend", "used"):
+        routes.add_column(column)
+    for route in settings.backends.routes:
+        try:
+            load(route.video, "video", route.options)
+            used = "[green]yes[/]"
+        except (BackendUnavailable, ConfigError) as exc:
+            used = f"[yellow]falls back to {settings.backends.video}[/]: {exc}"
+        routes.add_row(", ".join(route.shot_types) or "all", route.video, used)
+    routes.add_row("other shots, title cards" if settings.backends.routes else "all", settings.backends.video, "yes")
+    series = SeriesFolder(series_dir).load_series() if SeriesFolder(series_dir).exists() else None
+    if series:
+        try:
+            voice = voice_backend_for(None, series.language, settings.backends)
+        except ConfigError as exc:
+            voice = f"[red]none[/]: {exc}"
+        routes.add_row(f"voices ({series.language})", voice, "")
+    routes.add_row("music", settings.backends.music, "")
+    console.print(routes)

@@ -1,7 +1,11 @@
 """The production graph, wired:
 
     START -> ingest_screenplay -> plan_scene (one per scene, in parallel) -> collect_plan
-          -> check_continuity -> review (interrupt) -> END
+          -> check_continuity -> review (interrupt)
+          -> render_shot (one per shot) + render_cue (one per scene), in parallel -> assemble -> END
+
+The run stops after review until `microdrama render` sets a render request (a fork of the
+approved state, so a re-render never repeats planning).
 
 `build_graph()` returns the uncompiled builder (LangGraph Studio attaches its own persistence);
 `Production` compiles it with a SQLite checkpointer in the series folder and runs it with
@@ -14,6 +18,7 @@ import hashlib
 import json
 import sqlite3
 from enum import Enum
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +29,19 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 
 from . import models, nodes, state
+from .assemble import assemble
 from .config import Settings
-from .state import ProductionState, ReviewDecision
+from .render import dispatch_render, render_cue, render_shot
+from .state import ProductionState, RenderRequest, ReviewDecision
 from .store import SeriesFolder, atomic_write_text
 
 
-def after_review(state: ProductionState) -> str:
+def after_review(state: ProductionState) -> str | list:
     if state.review is None:
         return "review"  # approval refused by blocking findings: ask again
-    return END
+    if state.review.action == "reject" or state.render is None:
+        return END
+    return dispatch_render(state) or END
 
 
 def build_graph() -> StateGraph:
@@ -42,12 +51,18 @@ def build_graph() -> StateGraph:
     builder.add_node("collect_plan", nodes.collect_plan, defer=True)
     builder.add_node("check_continuity", nodes.check_continuity)
     builder.add_node("review", nodes.review)
+    builder.add_node("render_shot", render_shot)
+    builder.add_node("render_cue", render_cue)
+    builder.add_node("assemble", assemble, defer=True)
     builder.add_edge(START, "ingest_screenplay")
     builder.add_conditional_edges("ingest_screenplay", nodes.route_scenes, ["plan_scene", "collect_plan"])
     builder.add_edge("plan_scene", "collect_plan")
     builder.add_edge("collect_plan", "check_continuity")
     builder.add_edge("check_continuity", "review")
-    builder.add_conditional_edges("review", after_review, ["review", END])
+    builder.add_conditional_edges("review", after_review, ["review", "render_shot", "render_cue", END])
+    builder.add_edge("render_shot", "assemble")
+    builder.add_edge("render_cue", "assemble")
+    builder.add_edge("assemble", END)
     return builder
 
 
@@ -100,10 +115,17 @@ class Production:
         return json.loads(self._run_file.read_text(encoding="utf-8"))
 
     def _config(self, thread_id: str) -> dict:
-        return {"configurable": {"thread_id": thread_id}}
+        return {"configurable": {"thread_id": thread_id}, "max_concurrency": self.settings.render_concurrency}
 
     def _invoke(self, payload: Any, thread_id: str) -> None:
         self.graph.invoke(payload, self._config(thread_id), context=self.settings, durability="sync")
+
+    def _stream(self, payload: Any, config: dict, on_update: Callable[[str, Any], None] | None) -> None:
+        for chunk in self.graph.stream(payload, config, context=self.settings, durability="sync",
+                                       stream_mode="updates"):
+            for node, update in chunk.items():
+                if on_update:
+                    on_update(node, update)
 
     def snapshot(self):
         run = self.current_run()
@@ -129,6 +151,25 @@ class Production:
         atomic_write_text(self._run_file, json.dumps({"thread": thread, "number": number, "digest": digest}))
         self._invoke(ProductionState(sources=sources, source_digest=digest), thread)
         return "started"
+
+    def render(self, request: RenderRequest, series: Any, episodes: list[Any],
+               on_update: Callable[[str, Any], None] | None = None) -> ProductionState:
+        """Render an approved plan: resume a render that was killed, or fork the approved state
+        with this request and the current plan files (hand edits since approval included)."""
+        run = self.current_run()
+        snap = self.snapshot()
+        config = self._config(run["thread"])
+        if snap.next and not snap.interrupts:
+            self._stream(None, config, on_update)  # a render in flight when the process died
+        else:
+            update = {"render": request, "series": series, "episodes": episodes, "outputs": []}
+            forked = self.graph.update_state(config, update, as_node="review")
+            self._stream(None, {**config, "configurable": forked["configurable"]}, on_update)
+        return self.state()
+
+    def approved(self) -> bool:
+        state = self.state()
+        return bool(state and state.review and state.review.action == "approve")
 
     def decide(self, decision: ReviewDecision) -> None:
         run = self.current_run()

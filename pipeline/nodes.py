@@ -6,7 +6,7 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 from langgraph.types import Send, interrupt
 
-from .checks import blocking, check_plan
+from .checks import blocking, review_findings
 from .config import Settings
 from .ingest import ingest
 from .models import Episode, Scene
@@ -78,7 +78,7 @@ def collect_plan(state: ProductionState, runtime: Runtime[Settings]) -> dict:
 
 
 def check_continuity(state: ProductionState, runtime: Runtime[Settings]) -> dict:
-    return {"findings": check_plan(state.series, state.episodes)}
+    return {"findings": review_findings(state.series, state.episodes, runtime.context.backends)}
 
 
 def review(state: ProductionState, runtime: Runtime[Settings]) -> dict:
@@ -94,7 +94,7 @@ def review(state: ProductionState, runtime: Runtime[Settings]) -> dict:
         return {"review": decision}
     folder = _folder(runtime)
     series, episodes = folder.load_plan()
-    findings = check_plan(series, episodes)
+    findings = review_findings(series, episodes, runtime.context.backends)
     if blocking(findings):
         # Nothing is approved; the graph comes back to this review (see graph.after_review).
         return {"series": series, "episodes": episodes, "findings": findings, "review": None}

@@ -9,10 +9,11 @@ from pydantic import BaseModel, Field
 from .models import Episode, Finding, Scene, Screenplay, ScriptScene, Series
 
 
-def merge_scenes(current: list[Scene], new: list[Scene]) -> list[Scene]:
-    """Reducer for scenes planned in parallel: a newer plan of a scene replaces the older one."""
-    by_id = {scene.id: scene for scene in current}
-    by_id.update({scene.id: scene for scene in new})
+def merge_by_id(current: list, new: list) -> list:
+    """Reducer for results produced in parallel (planned scenes, rendered shots and cues): a newer
+    result for an id replaces the older one."""
+    by_id = {item.id: item for item in current}
+    by_id.update({item.id: item for item in new})
     return list(by_id.values())
 
 
@@ -32,12 +33,80 @@ class SceneTask(BaseModel):
     introduced: list[str] = Field(description="Characters already seen on screen before this scene.")
 
 
+class RenderRequest(BaseModel):
+    """What `microdrama render` asked for: everything (None) or some scenes/shots, maybe forced."""
+
+    scenes: list[str] | None = None
+    shots: list[str] | None = None
+    force: bool = Field(False, description="Re-render the selection even when its cache is valid.")
+
+    def selects(self, shot_id: str) -> bool:
+        if self.scenes is None and self.shots is None:
+            return True
+        return any(shot_id.startswith(s + "k") for s in self.scenes or []) or shot_id in (self.shots or [])
+
+
+class LineRender(BaseModel):
+    id: str
+    path: str | None = Field(None, description="WAV, relative to the series folder.")
+    seconds: float = 0.0
+    error: str | None = None
+
+
+class ShotRender(BaseModel):
+    id: str
+    video: str | None = Field(None, description="Silent segment, relative to the series folder.")
+    lines: list[LineRender] = Field(default_factory=list)
+    error: str | None = None
+    cached: bool = Field(False, description="Nothing was rendered: every artifact was in the cache.")
+    backend: str = Field("", description="Video backend that made the picture, and any fallback.")
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None or any(line.error for line in self.lines)
+
+
+class CueRender(BaseModel):
+    id: str
+    path: str | None = None
+    error: str | None = None
+    cached: bool = False
+
+
+class EpisodeOutput(BaseModel):
+    id: str
+    video: str | None = Field(None, description="out/eNN.mp4, relative to the series folder.")
+    subtitles: str | None = None
+    failed_shots: list[str] = Field(default_factory=list)
+    skipped: str | None = Field(None, description="Why the episode was not assembled.")
+
+
+class ShotJob(BaseModel):
+    """What one parallel `render_shot` branch receives."""
+
+    episode_id: str
+    scene: Scene
+    shot_id: str
+    series: Series
+    force: bool = False
+
+
+class CueJob(BaseModel):
+    scene: Scene
+    series: Series
+    force: bool = False
+
+
 class ProductionState(BaseModel):
     sources: list[str] = Field(description="Screenplay files, relative to the series folder.")
     source_digest: str = Field("", description="Hash of the sources this run started from.")
     series: Series | None = None
     screenplay: Screenplay | None = None
-    planned: Annotated[list[Scene], merge_scenes] = Field(default_factory=list)
+    planned: Annotated[list[Scene], merge_by_id] = Field(default_factory=list)
     episodes: list[Episode] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
     review: ReviewDecision | None = None
+    render: RenderRequest | None = Field(None, description="Set by `microdrama render`; None stops after review.")
+    renders: Annotated[list[ShotRender], merge_by_id] = Field(default_factory=list)
+    cues: Annotated[list[CueRender], merge_by_id] = Field(default_factory=list)
+    outputs: list[EpisodeOutput] = Field(default_factory=list)

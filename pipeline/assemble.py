@@ -1,0 +1,138 @@
+"""Assembly: an episode's timeline -> out/eNN.mp4 + out/eNN.srt.
+
+The picture is the shots' segments concatenated with stream copy (each was encoded once, with
+the same settings); the sound is built once: dialogue lines placed at their frames, the scenes'
+music cues under them, the music ducked by the dialogue, loudness normalised to -16 LUFS, one AAC
+encode. Why voices are not muxed into the segments first: AAC encoder priming at every segment
+boundary would add up to audible drift over an episode; one audio pass from the timeline has none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from langgraph.runtime import Runtime
+from PIL import Image, ImageDraw, ImageFont
+
+from . import ffmpeg
+from .audio import frames_to_samples, place, read_wav
+from .cache import ArtifactCache
+from .config import Settings
+from .state import EpisodeOutput, ProductionState
+from .store import SeriesFolder, atomic_write_text
+from .timeline import Timeline, build_timeline, to_srt
+
+SLATE_VERSION = "1"
+MASTER_VERSION = "1"  # bump when the mix or the encode settings change
+
+
+def track(timeline: Timeline, clips, total: int) -> np.ndarray:
+    """A mono 48 kHz track of the given clips placed at their start frames."""
+    samples = np.zeros(total, dtype=np.float32)
+    for clip in clips:
+        audio, rate = read_wav(clip.path)
+        if rate != ffmpeg.AUDIO_RATE:
+            raise ValueError(f"{clip.path}: {rate} Hz, expected {ffmpeg.AUDIO_RATE}")
+        place(samples, audio, frames_to_samples(clip.start_frame, timeline.fps))
+    return samples
+
+
+def slate(cache: ArtifactCache, shot_id: str, reason: str, width: int, height: int, fps: int, frames: int) -> Path:
+    """A labelled card standing in for a shot that failed to render (--allow-failed)."""
+    def write(path: Path) -> None:
+        image = Image.new("RGB", (width, height), (24, 24, 28))
+        draw = ImageDraw.Draw(image)
+        size = max(12, width // 18)
+        font = ImageFont.load_default(size=size)
+        lines = [f"SHOT {shot_id}", "RENDER FAILED", *_wrap(reason, 28)[:6]]
+        y = height // 3
+        for text in lines:
+            draw.text((width // 12, y), text, fill=(235, 90, 80) if text == "RENDER FAILED" else (230, 230, 230), font=font)
+            y += int(size * 1.5)
+        frame = np.asarray(image)
+        ffmpeg.encode_frames((frame for _ in range(frames)), path, width, height, fps)
+
+    key = f"{SLATE_VERSION}-{width}x{height}-{fps}-{frames}-{abs(hash((shot_id, reason))) % 10**12}"
+    return cache.produce("slate", key, "mp4", write)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    words, lines, current = text.split(), [], ""
+    for word in words:
+        if current and len(current) + len(word) + 1 > width:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}".strip()
+    return lines + ([current] if current else [])
+
+
+def timeline_key(timeline: Timeline) -> str:
+    """Hash of everything the episode file is made from: segments, lines, cues and their places
+    (artifact paths are content hashes, so the paths stand for the content)."""
+    payload = json.dumps([MASTER_VERSION, repr(timeline)], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:24]
+
+
+def master(timeline: Timeline, folder: SeriesFolder) -> tuple[Path, Path]:
+    """Write out/eNN.mp4 and out/eNN.srt for a complete timeline (atomic: temp file + rename).
+    An unchanged timeline whose files are still there is not mastered again."""
+    folder.out_dir.mkdir(parents=True, exist_ok=True)
+    total = frames_to_samples(timeline.duration_frames, timeline.fps)
+    srt_path = folder.out_dir / f"{timeline.episode_id}.srt"
+    mp4_path = folder.out_dir / f"{timeline.episode_id}.mp4"
+    record = folder.state_dir / "assembled" / f"{timeline.episode_id}.json"
+    key = timeline_key(timeline)
+    if mp4_path.is_file() and srt_path.is_file() and record.is_file():
+        done = json.loads(record.read_text(encoding="utf-8"))
+        if done == {"key": key, "bytes": mp4_path.stat().st_size}:
+            return mp4_path, srt_path
+    with tempfile.TemporaryDirectory(dir=folder.out_dir, prefix=".assemble-") as work:
+        work_dir = Path(work)
+        dialogue, music = work_dir / "dialogue.wav", work_dir / "music.wav"
+        ffmpeg.write_wav(dialogue, track(timeline, timeline.dialogue, total), ffmpeg.AUDIO_RATE)
+        ffmpeg.write_wav(music, track(timeline, timeline.music, total), ffmpeg.AUDIO_RATE)
+        srt = to_srt(timeline)
+        (work_dir / "episode.srt").write_text(srt or "", encoding="utf-8")
+        video_args = ffmpeg.concat_copy([clip.path for clip in timeline.video], work_dir / "segments.txt")
+        temp = work_dir / "episode.mp4"
+        ffmpeg.master_episode(video_args, dialogue, music, work_dir / "episode.srt" if srt else None,
+                              timeline.language, temp)
+        os.replace(temp, mp4_path)
+    atomic_write_text(srt_path, srt)
+    atomic_write_text(record, json.dumps({"key": key, "bytes": mp4_path.stat().st_size}))
+    return mp4_path, srt_path
+
+
+def assemble(state: ProductionState, runtime: Runtime[Settings]) -> dict:
+    """Assemble every episode the render touched. An episode with failed shots is skipped (and
+    named) unless allow_failed is set, in which case each failed shot becomes a slate."""
+    settings = runtime.context
+    folder = SeriesFolder(settings.series_dir)
+    cache = ArtifactCache(folder.cache_dir)
+    shots = {r.id: r for r in state.renders}
+    cues = {c.id: c for c in state.cues}
+    outputs = []
+    for episode in state.episodes:
+        if not any(state.render.selects(s.id) for s in episode.shots):
+            continue
+        failed = [s for s in episode.shots if s.id not in shots or shots[s.id].failed]
+        if failed and not settings.allow_failed:
+            outputs.append(EpisodeOutput(id=episode.id, failed_shots=[s.id for s in failed],
+                                         skipped="failed shots: " + ", ".join(s.id for s in failed)))
+            continue
+        slates = {
+            s.id: slate(cache, s.id, shots[s.id].error or "a dialogue line failed" if s.id in shots else "not rendered",
+                        state.series.width, state.series.height, state.series.fps, s.duration_frames)
+            for s in failed if s.id not in shots or not shots[s.id].video
+        }
+        timeline = build_timeline(episode, state.series, folder.root, shots, cues, slates)
+        mp4, srt = master(timeline, folder)
+        outputs.append(EpisodeOutput(id=episode.id, video=str(mp4.relative_to(folder.root)),
+                                     subtitles=str(srt.relative_to(folder.root)), failed_shots=[s.id for s in failed]))
+    return {"outputs": outputs}

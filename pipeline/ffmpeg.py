@@ -1,0 +1,233 @@
+"""Every FFmpeg call of microdrama.
+
+The binary comes from the imageio-ffmpeg wheel (libx264, AAC, loudnorm, sidechaincompress), found
+once. Commands are argv lists, never shell strings; a non-zero exit raises FFmpegError with the
+argv and the tail of stderr. Seconds appear here, at the edge; callers speak frames.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from .errors import FFmpegError
+
+AUDIO_RATE = 48000
+# Every shot segment is encoded with exactly these settings, so that an episode is a stream-copy
+# concatenation (the concat demuxer needs one codec, size, rate, time base and pixel format).
+H264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+        "-profile:v", "high", "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709"]
+LOUDNESS_TARGET_LUFS = -16.0
+TRUE_PEAK_TARGET_DB = -1.5  # 0.5 dB below the -1 dBTP ceiling leaves room for AAC overshoot
+
+
+@cache
+def ffmpeg_exe() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def run(args: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    argv = [ffmpeg_exe(), "-hide_banner", *(["-nostdin"] if stdin is None else []), *args]
+    done = subprocess.run(argv, input=stdin, capture_output=True)
+    if done.returncode != 0:
+        raise FFmpegError(argv, done.returncode, done.stderr.decode("utf-8", "replace"))
+    return done
+
+
+def seconds(frames: int, fps: int) -> str:
+    return f"{frames / fps:.6f}"
+
+
+# --- video -------------------------------------------------------------------------------------
+
+
+def encode_frames(frames: Iterable[np.ndarray], path: Path, width: int, height: int, fps: int) -> int:
+    """Encode HxWx3 uint8 frames into a silent H.264 segment; returns the number of frames."""
+    argv = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
+            "-s", f"{width}x{height}", "-r", str(fps), "-i", "-", *H264, "-g", str(fps * 2),
+            "-r", str(fps), "-an", "-f", "mp4", str(path)]
+    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    count = 0
+    try:
+        for frame in frames:
+            if frame.shape != (height, width, 3) or frame.dtype != np.uint8:
+                raise ValueError(f"frame {count} is {frame.shape} {frame.dtype}, expected ({height}, {width}, 3) uint8")
+            process.stdin.write(np.ascontiguousarray(frame).tobytes())
+            count += 1
+    except BrokenPipeError:
+        pass
+    finally:
+        process.stdin.close()
+        stderr = process.stderr.read().decode("utf-8", "replace")
+        process.wait()
+    if process.returncode != 0:
+        raise FFmpegError(argv, process.returncode, stderr)
+    return count
+
+
+def read_frames(path: Path, width: int, height: int, fps: int | None = None) -> Iterator[np.ndarray]:
+    """Decode a video into HxWx3 uint8 frames, scaled to width x height (and resampled to fps)."""
+    vf = f"scale={width}:{height}" + (f",fps={fps}" if fps else "")
+    argv = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path), "-vf", vf,
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    size = width * height * 3
+    try:
+        while chunk := process.stdout.read(size):
+            if len(chunk) < size:
+                break
+            yield np.frombuffer(chunk, np.uint8).reshape(height, width, 3)
+    finally:
+        process.stdout.close()
+        stderr = process.stderr.read().decode("utf-8", "replace")
+        process.wait()
+    if process.returncode > 0:  # a negative code is our own early close of the pipe
+        raise FFmpegError(argv, process.returncode, stderr)
+
+
+def concat_copy(segments: list[Path], list_file: Path) -> list[str]:
+    """Input arguments that read `segments` back to back through the concat demuxer, without
+    re-encoding (the caller adds them to its own command)."""
+    lines = []
+    for segment in segments:
+        escaped = str(Path(segment).resolve()).replace("'", r"'\''")
+        lines.append(f"file '{escaped}'")
+    list_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return ["-f", "concat", "-safe", "0", "-i", str(list_file)]
+
+
+# --- audio -------------------------------------------------------------------------------------
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int, out_rate: int = AUDIO_RATE) -> None:
+    """Float samples (mono, or frames x channels) to a 32-bit float WAV at `out_rate` (the mix's
+    rate), resampled by FFmpeg's high-quality resampler when the rates differ."""
+    data = np.asarray(samples, dtype=np.float32)
+    channels = 1 if data.ndim == 1 else data.shape[1]
+    run(["-loglevel", "error", "-f", "f32le", "-ar", str(rate), "-ac", str(channels), "-i", "-",
+         "-af", "aresample=resampler=soxr" if rate != out_rate else "anull", "-ar", str(out_rate),
+         "-c:a", "pcm_f32le", "-f", "wav", "-y", str(path)], stdin=data.tobytes())
+
+
+def read_audio(path: Path, rate: int = AUDIO_RATE, channels: int = 1) -> np.ndarray:
+    """Decode any audio (or a video's audio) to float32 at `rate`; shape (n,) or (n, channels)."""
+    done = run(["-loglevel", "error", "-i", str(path), "-vn", "-f", "f32le", "-ac", str(channels),
+                "-ar", str(rate), "-"])
+    data = np.frombuffer(done.stdout, np.float32)
+    return data if channels == 1 else data.reshape(-1, channels)
+
+
+def _duck_and_mix(loudnorm: str) -> str:
+    """Dialogue (input 1) and music (input 2): the music is ducked under the dialogue by a
+    sidechain compressor keyed on the dialogue, then both are summed and loudness-normalised."""
+    return ("[1:a]asplit=2[dialogue][key];"
+            "[2:a][key]sidechaincompress=threshold=0.02:ratio=10:attack=15:release=350:makeup=1[ducked];"
+            f"[dialogue][ducked]amix=inputs=2:normalize=0:duration=first,{loudnorm}[mix]")
+
+
+def measure_mix(dialogue: Path, music: Path) -> dict[str, str]:
+    """First loudnorm pass over the mix: its measured loudness, for the exact second pass."""
+    graph = _duck_and_mix(f"loudnorm=I={LOUDNESS_TARGET_LUFS}:TP={TRUE_PEAK_TARGET_DB}:LRA=11:print_format=json")
+    done = run(["-i", str(dialogue), "-i", str(dialogue), "-i", str(music),
+                "-filter_complex", graph, "-map", "[mix]", "-f", "null", "-"])
+    text = done.stderr.decode("utf-8", "replace")
+    return json.loads(text[text.rindex("{"): text.rindex("}") + 1])
+
+
+def master_episode(video_args: list[str], dialogue: Path, music: Path, subtitles: Path | None,
+                   language: str, out: Path) -> None:
+    """Mux the concatenated video (stream copy) with the mixed, ducked, normalised audio (the one
+    audio encode) and soft subtitles into a faststart MP4."""
+    m = measure_mix(dialogue, music)
+    loudnorm = (f"loudnorm=I={LOUDNESS_TARGET_LUFS}:TP={TRUE_PEAK_TARGET_DB}:LRA=11"
+                f":measured_I={m['input_i']}:measured_TP={m['input_tp']}:measured_LRA={m['input_lra']}"
+                f":measured_thresh={m['input_thresh']}:offset={m['target_offset']}:linear=true,"
+                f"aresample={AUDIO_RATE}")
+    # Input 0 is the video; inputs 1 and 2 are dialogue and music, matching _duck_and_mix.
+    args = [*video_args, "-i", str(dialogue), "-i", str(music)]
+    maps = ["-map", "0:v", "-map", "[mix]"]
+    if subtitles is not None:
+        args += ["-i", str(subtitles)]
+        maps += ["-map", "3:s", "-c:s", "mov_text", "-metadata:s:s:0", f"language={_iso639_2(language)}"]
+    run(["-loglevel", "error", *args, "-filter_complex", _duck_and_mix(loudnorm), *maps,
+         "-c:v", "copy", "-c:a", "aac", "-b:a", "192k", "-ar", str(AUDIO_RATE), "-ac", "2",
+         "-movflags", "+faststart", "-y", str(out)])
+
+
+def _iso639_2(language: str) -> str:
+    return {"en": "eng", "zh": "chi", "ja": "jpn", "ko": "kor", "es": "spa", "fr": "fre", "de": "ger",
+            "ru": "rus", "ar": "ara", "yue": "chi"}.get(language.split("-")[0], "und")
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stream:
+    kind: str  # video, audio, subtitle
+    codec: str
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    sample_rate: int | None = None
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    duration_s: float
+    streams: list[Stream]
+
+    def first(self, kind: str) -> Stream | None:
+        return next((s for s in self.streams if s.kind == kind), None)
+
+
+def probe(path: Path) -> MediaInfo:
+    """Container duration and streams, read from `ffmpeg -i` (the wheel ships no ffprobe)."""
+    done = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True)
+    text = done.stderr.decode("utf-8", "replace")
+    duration = re.search(r"Duration: (\d+):(\d+):([\d.]+)", text)
+    if not duration:
+        raise FFmpegError([ffmpeg_exe(), "-i", str(path)], done.returncode, text)
+    h, m, s = duration.groups()
+    streams = []
+    for kind, codec, rest in re.findall(r"Stream #\d+:\d+.*?: (Video|Audio|Subtitle): (\w+)(.*)", text):
+        size = re.search(r", (\d{2,5})x(\d{2,5})", rest)
+        fps = re.search(r", ([\d.]+) fps", rest)
+        rate = re.search(r", (\d+) Hz", rest)
+        streams.append(Stream(kind.lower(), codec, int(size[1]) if size else None, int(size[2]) if size else None,
+                              float(fps[1]) if fps else None, int(rate[1]) if rate else None))
+    return MediaInfo(int(h) * 3600 + int(m) * 60 + float(s), streams)
+
+
+def count_frames(path: Path) -> int:
+    """Exact number of video frames (demuxed, not decoded)."""
+    done = run(["-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "null", "-"])
+    frames = re.findall(r"frame=\s*(\d+)", done.stderr.decode("utf-8", "replace"))
+    return int(frames[-1]) if frames else 0
+
+
+@dataclass(frozen=True)
+class Loudness:
+    integrated_lufs: float
+    true_peak_db: float
+    lra: float
+
+
+def measure_loudness(path: Path) -> Loudness:
+    """EBU R128 integrated loudness, loudness range and true peak of a file's audio."""
+    done = run(["-i", str(path), "-vn", "-af", "ebur128=peak=true", "-f", "null", "-"])
+    text = done.stderr.decode("utf-8", "replace")
+    summary = text[text.rindex("Summary:"):]
+    integrated = float(re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)[1])
+    lra = float(re.search(r"LRA:\s+(-?[\d.]+) LU", summary)[1])
+    peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)[1]
+    return Loudness(integrated, float(peak), lra)

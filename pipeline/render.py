@@ -42,18 +42,19 @@ MAX_SPEEDUP = 1.35
 # --- requests from the plan --------------------------------------------------------------------
 
 
+def file_digest(root: Path, path: str | None) -> str | None:
+    """A reference file's content is part of the request: a keyframe or voice clip replaced in
+    place re-renders what uses it."""
+    file = root / path if path else None
+    return hashlib.sha256(file.read_bytes()).hexdigest()[:16] if file and file.is_file() else None
+
+
 def video_request(shot: Shot, scene: Scene, series: Series, root: Path) -> VideoRequest:
     location = series.location(scene.location)
     names = {c.id: c.name for c in series.characters}
 
     def keyframe(path: str | None) -> str | None:
         return str((root / path).resolve()) if path else None
-
-    def digest(path: str | None) -> str | None:
-        """The keyframe's content is part of the request: a reference image edited in place
-        re-renders the shots that use it."""
-        file = root / path if path else None
-        return hashlib.sha256(file.read_bytes()).hexdigest()[:16] if file and file.is_file() else None
 
     characters = []
     for framed in shot.characters:
@@ -62,7 +63,7 @@ def video_request(shot: Shot, scene: Scene, series: Series, root: Path) -> Video
             id=framed.character, name=character.name if character else framed.character,
             description=character.description if character else "", position=framed.position,
             facing=framed.facing, keyframe=keyframe(character.keyframe if character else None),
-            keyframe_digest=digest(character.keyframe if character else None),
+            keyframe_digest=file_digest(root, character.keyframe if character else None),
         ))
     return VideoRequest(
         shot_id=shot.id, prompt=shot.prompt, width=series.width, height=series.height, fps=series.fps,
@@ -71,20 +72,24 @@ def video_request(shot: Shot, scene: Scene, series: Series, root: Path) -> Video
         location=LocationRef(id=scene.location, name=location.name if location else scene.location,
                              description=location.description if location else "",
                              keyframe=keyframe(location.keyframe if location else None),
-                             keyframe_digest=digest(location.keyframe if location else None)),
+                             keyframe_digest=file_digest(root, location.keyframe if location else None)),
         characters=characters, action=shot.action, title_card=shot.title_card, language=series.language,
         subtitles=[Subtitle(speaker=names.get(l.speaker, l.speaker), text=l.text, start_frame=l.offset_frames,
                             end_frame=min(l.end_frame, shot.duration_frames)) for l in shot.dialogue],
     )
 
 
-def voice_request(line: DialogueLine, series: Series, speed_factor: float = 1.0) -> VoiceRequest:
+def voice_request(line: DialogueLine, series: Series, root: Path, speed_factor: float = 1.0) -> VoiceRequest:
     character = series.character(line.speaker)
-    voice = character.voice if character else None
-    if voice is not None and speed_factor != 1.0:
-        voice = voice.model_copy(update={"speed": min(2.0, round(voice.speed * speed_factor, 3))})
+    voice = character.voice if character else VoiceSpec()
+    update: dict[str, Any] = {}
+    if speed_factor != 1.0:
+        update["speed"] = min(2.0, round(voice.speed * speed_factor, 3))
+    if voice.reference_clip:
+        update["reference_clip"] = str((root / voice.reference_clip).resolve())
     return VoiceRequest(line_id=line.id, text=line.text, language=series.language,
-                        voice=voice or VoiceSpec(), speaker=line.speaker, parenthetical=line.parenthetical)
+                        voice=voice.model_copy(update=update), speaker=line.speaker,
+                        parenthetical=line.parenthetical, reference_digest=file_digest(root, voice.reference_clip))
 
 
 def music_request(scene: Scene, series: Series) -> MusicRequest:
@@ -199,7 +204,7 @@ class Renderer:
         slot = line_slot_frames(shot, line) / series.fps
         factor, cached_all = 1.0, True
         while True:
-            request = voice_request(line, series, factor)
+            request = voice_request(line, series, self.folder.root, factor)
             path, cached = self._cached_or_render("voice", loaded, request, "wav", write_voice, force)
             cached_all &= cached
             seconds = wav_seconds(path)

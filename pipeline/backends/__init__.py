@@ -91,6 +91,7 @@ class VoiceRequest(Request):
     voice: VoiceSpec
     speaker: str = Field(description="Character id; backends may use it to pick a stable voice.")
     parenthetical: str | None = None
+    reference_digest: str | None = Field(None, description="Hash of voice.reference_clip's content.")
     seed: int = 0
 
 

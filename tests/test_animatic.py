@@ -265,7 +265,7 @@ def test_a_chinese_subtitle_renders_real_glyphs():
 
 
 def test_chinese_text_without_a_cjk_font_is_a_render_error_naming_the_package(monkeypatch):
-    monkeypatch.setattr(animatic, "system_cjk_font", lambda: None)
+    monkeypatch.setattr(animatic.fonts, "system_cjk_font", lambda: None)  # where Fonts looks it up
     cue = Subtitle(speaker="林雨", text="你好", start_frame=0, end_frame=2)
     with pytest.raises(RenderError, match="fonts-wqy-zenhei"):
         AnimaticVideo(AnimaticVideo.Options()).render(request(subtitles=[cue]))

@@ -134,7 +134,10 @@ def check_plan(series: Series, episodes: list[Episode], rules: list[Rule] = RULE
 
 
 def blocking(findings: list[Finding]) -> list[Finding]:
-    return [f for f in findings if f.severity == Severity.ERROR]
+    """Errors of the deterministic rules block approval. The LLM reviewer's findings are
+    judgement, not rules: they drive its revision rounds and are shown at review, and the human
+    decides."""
+    return [f for f in findings if f.severity == Severity.ERROR and not f.code.startswith("llm-")]
 
 
 def review_findings(series: Series, episodes: list[Episode], backends: BackendSettings) -> list[Finding]:

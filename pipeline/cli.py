@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -23,10 +24,13 @@ from .errors import BackendUnavailable, ConfigError
 from .graph import Production
 from .render import load
 from .routing import voice_backend_for
-from .ingest import ingest
+from ..agents.llm import LLMSettings
+from ..agents.writer import SeriesFormat
+from .ingest import ingest, read_text
+from .nodes import SYNOPSIS_FILE
 from .models import Episode, Finding, Series, Severity
-from .state import RenderRequest, ReviewDecision, ShotRender
-from .store import SeriesFolder, check_slug
+from .state import RenderRequest, ReviewDecision, Revision, ShotRender
+from .store import SeriesFolder, check_slug, slugify
 
 app = typer.Typer(
     help="Turn a Fountain screenplay into a reviewed production plan and finished micro-drama "
@@ -73,30 +77,58 @@ def main() -> None:
 # --- helpers -----------------------------------------------------------------------------------
 
 
+SYNOPSIS_SUFFIXES = (".md", ".txt")
+
+
+def _is_synopsis(target: Path) -> bool:
+    return target.is_file() and target.suffix.lower() in SYNOPSIS_SUFFIXES
+
+
 def _series_folder(target: Path, root: Path, slug: str | None) -> tuple[SeriesFolder, list[str]]:
-    """A screenplay file is ingested into root/<slug>/ (copied there); a folder is used as is."""
+    """A screenplay or synopsis file is copied into root/<slug>/ (a screenplay is ingested first,
+    so bad input is refused before anything is written); a series folder is used as it is."""
     if target.is_dir():
         folder = SeriesFolder(target)
         screenplays = folder.screenplays()
-        if not screenplays:
-            raise InputError(target, "no screenplay.fountain (or screenplay/*.fountain) in this folder")
-        return folder, [str(p.relative_to(folder.root)) for p in screenplays]
+        if screenplays:
+            return folder, [str(p.relative_to(folder.root)) for p in screenplays]
+        if (folder.root / SYNOPSIS_FILE).is_file():
+            return folder, [SYNOPSIS_FILE]
+        raise InputError(target, "no screenplay.fountain, screenplay/*.fountain or synopsis.md in this folder")
     if not target.exists():
         raise InputError(target, "no such file or folder")
     if slug is not None:
         check_slug(slug)
-    series, _ = ingest([target], slug=slug)  # validates the input before anything is written
-    folder = SeriesFolder(root / series.slug)
-    destination = folder.root / "screenplay.fountain"
+    if _is_synopsis(target):
+        read_text(target, what="synopsis")
+        LLMSettings.load(os.environ, root / (slug or "") / "microdrama.toml").check_configured()
+        slug = slug or slugify(target.stem)
+        if not slug:
+            raise InputError(target, Problem("cannot derive a folder name from the file name; pass --slug", field="slug"))
+        folder, name = SeriesFolder(root / check_slug(slug)), SYNOPSIS_FILE
+    else:
+        series, _ = ingest([target], slug=slug)
+        folder, name = SeriesFolder(root / series.slug), "screenplay.fountain"
+    destination = folder.root / name
     if destination.is_file() and destination.read_bytes() != target.read_bytes():
-        # A different screenplay replaces the series' one; the old text is kept, never lost.
-        backup = folder.state_dir / "replaced" / f"screenplay.{os.getpid()}.{destination.stat().st_mtime_ns}.fountain"
+        # A different source replaces the series' one; the old text is kept, never lost.
+        backup = folder.state_dir / "replaced" / f"{destination.stem}.{destination.stat().st_mtime_ns}{destination.suffix}"
         backup.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(destination, backup)
     folder.root.mkdir(parents=True, exist_ok=True)
     if destination.resolve() != target.resolve():
         shutil.copyfile(target, destination)
-    return folder, ["screenplay.fountain"]
+    return folder, [name]
+
+
+def _start_planning(production: Production, sources: list[str], fresh: bool, format: SeriesFormat | None) -> None:
+    """Plan from screenplays, or write first from a synopsis (which needs an LLM endpoint: a
+    missing one is reported before any call, with how to configure one)."""
+    if (sources == [SYNOPSIS_FILE] or production.settings.planner == "llm") and production.settings.llm_client is None:
+        production.settings.llm.check_configured()
+    if sources == [SYNOPSIS_FILE]:
+        format = format or SeriesFormat()
+    console.print(f"plan {production.plan(sources, fresh=fresh, format=format)}: {production.folder.root}")
 
 
 def _seconds(frames: int, fps: int) -> str:
@@ -150,11 +182,30 @@ def print_review(series: Series, episodes: list[Episode], findings: list[Finding
     console.print(f"findings: [red]{len(errors)} errors[/] (block approval), [yellow]{len(warnings)} warnings[/]")
 
 
-def _show_plan(folder: SeriesFolder, episode: str | None = None) -> tuple[Series, list[Episode], list[Finding]]:
-    series, episodes = folder.load_plan()
-    findings = review_findings(series, episodes, Settings.load(folder.root).backends)
+def _show_plan(production: Production, episode: str | None = None) -> None:
+    """The plan files as they are now (hand edits included) with the rule findings computed
+    afresh, plus the LLM reviewer's findings from the run."""
+    series, episodes = production.folder.load_plan()
+    findings = review_findings(series, episodes, production.settings.backends)
+    state = production.state()
+    findings += [f for f in (state.findings if state else []) if f.code.startswith("llm-")]
     print_review(series, episodes, findings, episode)
-    return series, episodes, findings
+
+
+def _after_planning(production: Production, yes: bool, episode: str | None = None) -> bool:
+    """Show the plan under review and take the answer: --yes, a prompt on a terminal, or a hint
+    of what to run next. Returns whether the plan is approved."""
+    folder = production.folder
+    if not production.pending_review():
+        if production.approved():
+            console.print("this plan is already approved; `--fresh` plans again")
+        return production.approved()
+    _show_plan(production, episode)
+    if yes or (sys.stdin.isatty() and typer.confirm("Approve this plan?", default=False)):
+        _approve(production)
+        return True
+    console.print(f"awaiting review: edit the plan files if you like, then `microdrama approve {folder.root}`")
+    return False
 
 
 def _checked_plan(production: Production, action: str) -> tuple[Series, list[Episode]]:
@@ -232,38 +283,24 @@ def _line_errors(result: ShotRender) -> str:
 
 @app.command()
 def plan(
-    source: Annotated[Path, typer.Argument(help="A .fountain screenplay, or a series folder.")],
+    source: Annotated[Path, typer.Argument(help="A .fountain screenplay, a synopsis (.md/.txt), or a series folder.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve the plan without asking.")] = False,
     fresh: Annotated[bool, typer.Option(help="Start a new planning run even if one is unfinished.")] = False,
     slug: Annotated[Optional[str], typer.Option(help="Series folder name (default: from the title).")] = None,
     root: RootOption = Path("episodes"),
 ) -> None:
-    """Plan a series from a screenplay and stop at review.
+    """Plan a series from a screenplay (or write it first from a synopsis) and stop at review.
 
     Writes episodes/<slug>/series.yaml (the bible) and plan/eNN.yaml (scenes and shots), then
-    prints the review table. A run that was killed resumes where it stopped.
+    prints the review table. A run that was killed resumes where it stopped. A synopsis needs an
+    LLM endpoint (see `microdrama new --help`); a screenplay needs none.
 
     Example: microdrama plan my_show.fountain --yes
     """
     folder, sources = _series_folder(source, root, slug)
     with Production(Settings.load(folder.root)) as production:
-        outcome = production.plan(sources, fresh=fresh)
-        console.print(f"plan {outcome}: {folder.root}")
-        if not production.pending_review():
-            state = production.state()
-            if state and state.review and state.review.action == "approve":
-                console.print("this plan is already approved; `--fresh` plans again")
-            return
-        _show_plan(folder)
-        if yes:
-            _approve(production)
-        elif sys.stdin.isatty():
-            if typer.confirm("Approve this plan?", default=False):
-                _approve(production)
-            else:
-                console.print(f"left at review: edit the plan files, then `microdrama approve {folder.root}`")
-        else:
-            console.print(f"awaiting review: `microdrama approve {folder.root}` (or `plan --yes`)")
+        _start_planning(production, sources, fresh, None)
+        _after_planning(production, yes)
 
 
 @app.command()
@@ -275,7 +312,8 @@ def review(
 
     Example: microdrama review episodes/rooftop-frequencies --episode e01
     """
-    _show_plan(SeriesFolder(series_dir), episode)
+    with Production(Settings.load(series_dir)) as production:
+        _show_plan(production, episode)
 
 
 @app.command()
@@ -355,15 +393,9 @@ def produce(
     folder, sources = _series_folder(source, root, slug)
     settings = Settings.load(folder.root, allow_failed=allow_failed or None)
     with Production(settings) as production:
-        console.print(f"plan {production.plan(sources)}: {folder.root}")
-        if production.pending_review():
-            _show_plan(folder)
-            if yes or (sys.stdin.isatty() and typer.confirm("Approve this plan and render it?", default=False)):
-                _approve(production)
-            else:
-                console.print(f"awaiting review: `microdrama approve {folder.root}`, then `microdrama render {folder.root}`")
-                return
-        _render(production, RenderRequest())
+        _start_planning(production, sources, False, None)
+        if _after_planning(production, yes):
+            _render(production, RenderRequest())
 
 
 @app.command()
@@ -404,3 +436,87 @@ def backends(
         routes.add_row(f"voices ({series.language})", voice, "")
     routes.add_row("music", settings.backends.music, "")
     console.print(routes)
+
+
+@app.command()
+def new(
+    synopsis: Annotated[Path, typer.Argument(help="The story: a synopsis in a .md or .txt file.")],
+    episodes: Annotated[int, typer.Option(min=1, max=60, help="Number of episodes.")] = 3,
+    minutes: Annotated[float, typer.Option(min=0.5, max=10, help="Minutes per episode.")] = 1.5,
+    language: Annotated[str, typer.Option(help="Language of the series (BCP 47), e.g. en, zh.")] = "en",
+    aspect: Annotated[str, typer.Option(help="9:16 (vertical) or 16:9.")] = "9:16",
+    style: Annotated[str, typer.Option(help="Visual style of the whole series.")] = "cinematic, natural light, shallow depth of field",
+    title: Annotated[Optional[str], typer.Option(help="Series title (default: the writer's).")] = None,
+    slug: Annotated[Optional[str], typer.Option(help="Series folder name (default: from the file name).")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve the plan without asking.")] = False,
+    root: RootOption = Path("episodes"),
+) -> None:
+    """Write a series from a synopsis with the LLM writer: bible, one screenplay per episode,
+    then the plan, stopping at review.
+
+    Needs an OpenAI-compatible endpoint: OPENAI_API_KEY + MICRODRAMA_MODEL for a hosted API, or
+    OPENAI_BASE_URL=http://localhost:11434/v1 (Ollama) / http://localhost:8080/v1 (llama.cpp).
+
+    Example: microdrama new idea.md --episodes 5 --minutes 1 --language zh --yes
+    """
+    if not _is_synopsis(synopsis):
+        raise InputError(synopsis, "a synopsis is a .md or .txt file")
+    try:
+        format = SeriesFormat(episodes=episodes, minutes_per_episode=minutes, language=language, aspect=aspect,
+                              visual_style=style, title=title)
+    except ValidationError as exc:
+        raise InputError(None, [Problem(e["msg"], field=".".join(map(str, e["loc"]))) for e in exc.errors()]) from None
+    folder, sources = _series_folder(synopsis, root, slug)
+    with Production(Settings.load(folder.root)) as production:
+        _start_planning(production, sources, False, format)
+        _after_planning(production, yes)
+
+
+@app.command()
+def revise(
+    series_dir: SeriesDir,
+    scene: Annotated[str, typer.Option(help="The scene to re-plan, e.g. e01s03.")],
+    note: Annotated[str, typer.Option(help="What to change, in words.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve the revised plan without asking.")] = False,
+) -> None:
+    """Re-plan one scene with a note (LLM shot planner); every other scene's plan file stays
+    byte-identical. Stops at review again.
+
+    Example: microdrama revise episodes/my-show --scene e01s03 --note "open on her hands, fewer close-ups"
+    """
+    settings = Settings.load(series_dir)
+    if settings.planner != "llm":
+        raise ConfigError('revise re-plans with the LLM shot planner: set planner = "llm" under [run] in '
+                          f"{series_dir / 'microdrama.toml'} (or MICRODRAMA_PLANNER=llm) and configure an endpoint")
+    if settings.llm_client is None:
+        settings.llm.check_configured()
+    with Production(settings) as production:
+        if production.current_run() is None:
+            raise InputError(series_dir, "nothing planned here yet; run `microdrama plan` first")
+        _, episodes = production.folder.load_plan()
+        scenes = [s for e in episodes for s in e.scenes]
+        if scene not in {s.id for s in scenes}:
+            raise InputError(series_dir, Problem(f"no scene {scene!r} in the plan", field="--scene"))
+        production.revise(Revision(scene=scene, note=note), scenes)
+        _after_planning(production, yes, episode=scene[:3])
+
+
+@app.command()
+def keyframes(
+    series_dir: SeriesDir,
+    model: Annotated[Path, typer.Option(help="Local folder of a diffusers text-to-image pipeline.")],
+    device: Annotated[str, typer.Option(help="auto, cuda, mps or cpu.")] = "auto",
+) -> None:
+    """Make a locked-seed reference image per character and location (for image-to-video
+    backends) and record them in series.yaml.
+
+    Example: microdrama keyframes episodes/rooftop-frequencies --model ~/models/sdxl
+    """
+    from .keyframes import KeyframeOptions, generate_keyframes
+
+    folder = SeriesFolder(series_dir)
+    series = folder.load_series()
+    updated = generate_keyframes(series, folder.root, KeyframeOptions(model=str(model), device=device))
+    folder.save_series(updated)
+    for entry in [*updated.characters, *updated.locations]:
+        console.print(f"{entry.id}: {entry.keyframe}")

@@ -3,8 +3,13 @@ microdrama.toml) and handed to the graph as its runtime context. Nodes never rea
 
     # episodes/<slug>/microdrama.toml
     [run]
+    planner = "rules"           # or "llm": the LLM shot planner and continuity reviewer
     render_concurrency = 2
     render_attempts = 2
+
+    [llm]                       # endpoint and key come from OPENAI_BASE_URL / OPENAI_API_KEY
+    model = "qwen2.5:14b"
+    agents = [{ agent = "writer", model = "gpt-4.1" }]
 
     [backends]
     video = "animatic"          # any registered video backend
@@ -28,6 +33,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from ..agents.llm import LLM, LLMSettings
 from .errors import ConfigError
 
 CONFIG_FILE = "microdrama.toml"
@@ -63,8 +69,13 @@ class Settings:
     planner: Literal["rules", "llm"] = "rules"
     render_concurrency: int = 2
     render_attempts: int = 2
+    plan_concurrency: int = 4
+    continuity_rounds: int = 2
     allow_failed: bool = False
     backends: BackendSettings = field(default_factory=BackendSettings)
+    llm: LLMSettings = field(default_factory=LLMSettings)
+    # A ready client (tests inject a ScriptedLLM); None builds an OpenAI client from `llm`.
+    llm_client: LLM | None = None
 
     @classmethod
     def load(cls, series_dir: Path, environ: dict[str, str] | None = None, **flags: Any) -> Settings:
@@ -78,7 +89,7 @@ class Settings:
             except tomllib.TOMLDecodeError as exc:
                 raise ConfigError(f"{path}: {exc}") from None
         values = dict(document.get("run", {}))
-        known = {f.name for f in fields(cls)} - {"series_dir", "backends"}
+        known = {f.name for f in fields(cls)} - {"series_dir", "backends", "llm", "llm_client"}
         for name in known:
             if (env := environ.get(f"MICRODRAMA_{name.upper()}")) is not None:
                 values[name] = env
@@ -86,7 +97,8 @@ class Settings:
         unknown = set(values) - known
         if unknown:
             raise ConfigError(f"{path}: unknown [run] settings {sorted(unknown)}; known: {sorted(known)}")
-        settings = cls(series_dir=Path(series_dir), backends=_backends(document.get("backends", {}), path))
+        settings = cls(series_dir=Path(series_dir), backends=_backends(document.get("backends", {}), path),
+                       llm=LLMSettings.load(environ, path))
         return replace(settings, **{k: _coerce(settings, k, v) for k, v in values.items()})
 
 

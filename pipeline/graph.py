@@ -1,15 +1,13 @@
 """The production graph, wired:
 
-    START -> ingest_screenplay -> plan_scene (one per scene, in parallel) -> collect_plan
-          -> check_continuity -> review (interrupt)
-          -> render_shot (one per shot) + render_cue (one per scene), in parallel -> assemble -> END
+    START -> [synopsis] write_bible -> write_episode (one per episode) -> collect_screenplays
+          -> ingest_screenplay -> plan_scene (one per scene) -> collect_plan -> check_continuity
+          -> [LLM planner: scenes with findings re-planned, bounded rounds] -> review (interrupt)
+          -> render_shot (one per shot) + render_cue (one per scene) -> assemble -> END
 
 The run stops after review until `microdrama render` sets a render request (a fork of the
-approved state, so a re-render never repeats planning).
-
-`build_graph()` returns the uncompiled builder (LangGraph Studio attaches its own persistence);
-`Production` compiles it with a SQLite checkpointer in the series folder and runs it with
-durability="sync", so a killed process resumes from the last finished node.
+approved state, so a re-render never repeats planning); `microdrama revise` forks it at
+ingest with one scene to re-plan.
 """
 
 from __future__ import annotations
@@ -28,11 +26,13 @@ from pydantic import BaseModel
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 
+from ..agents import writer
 from . import models, nodes, state
 from .assemble import assemble
 from .config import Settings
 from .render import dispatch_render, render_cue, render_shot
-from .state import ProductionState, RenderRequest, ReviewDecision
+from ..agents.writer import SeriesFormat
+from .state import ProductionState, RenderRequest, ReviewDecision, Revision
 from .store import SeriesFolder, atomic_write_text
 
 
@@ -46,6 +46,9 @@ def after_review(state: ProductionState) -> str | list:
 
 def build_graph() -> StateGraph:
     builder = StateGraph(ProductionState, context_schema=Settings)
+    builder.add_node("write_bible", nodes.write_series_bible)
+    builder.add_node("write_episode", nodes.write_episode_screenplay)
+    builder.add_node("collect_screenplays", nodes.collect_screenplays, defer=True)
     builder.add_node("ingest_screenplay", nodes.ingest_screenplay)
     builder.add_node("plan_scene", nodes.plan_scene)
     builder.add_node("collect_plan", nodes.collect_plan, defer=True)
@@ -54,11 +57,15 @@ def build_graph() -> StateGraph:
     builder.add_node("render_shot", render_shot)
     builder.add_node("render_cue", render_cue)
     builder.add_node("assemble", assemble, defer=True)
-    builder.add_edge(START, "ingest_screenplay")
+
+    builder.add_conditional_edges(START, nodes.route_start, ["write_bible", "ingest_screenplay"])
+    builder.add_conditional_edges("write_bible", nodes.route_episodes, ["write_episode"])
+    builder.add_edge("write_episode", "collect_screenplays")
+    builder.add_edge("collect_screenplays", "ingest_screenplay")
     builder.add_conditional_edges("ingest_screenplay", nodes.route_scenes, ["plan_scene", "collect_plan"])
     builder.add_edge("plan_scene", "collect_plan")
     builder.add_edge("collect_plan", "check_continuity")
-    builder.add_edge("check_continuity", "review")
+    builder.add_conditional_edges("check_continuity", nodes.route_after_continuity, ["plan_scene", "review"])
     builder.add_conditional_edges("review", after_review, ["review", "render_shot", "render_cue", END])
     builder.add_edge("render_shot", "assemble")
     builder.add_edge("render_cue", "assemble")
@@ -71,7 +78,7 @@ def checkpoint_serializer() -> JsonPlusSerializer:
     LangGraph would otherwise deserialize any type it names)."""
     allowed = [
         (module.__name__, name)
-        for module in (models, state)
+        for module in (models, state, writer)
         for name, obj in vars(module).items()
         if isinstance(obj, type) and issubclass(obj, (BaseModel, Enum)) and obj.__module__ == module.__name__
     ]
@@ -135,22 +142,33 @@ class Production:
         snap = self.snapshot()
         return bool(snap and snap.interrupts)
 
-    def plan(self, sources: list[str], fresh: bool = False) -> str:
-        """Start planning, or resume an unfinished run of the same sources. Returns 'resumed',
-        'started' or 'unchanged' (already at review or approved with these sources)."""
+    def plan(self, sources: list[str], fresh: bool = False, format: SeriesFormat | None = None) -> str:
+        """Start planning, or resume the current run if it was interrupted (a killed process):
+        finished nodes and LLM calls are not repeated. Returns 'resumed', 'started', or
+        'unchanged' (the current run is at review or done, with these same sources)."""
         digest = sources_digest(self.folder, sources)
         run = self.current_run()
         snap = self.snapshot()
-        if run and not fresh and run["digest"] == digest and snap and snap.values:
+        if run and not fresh and snap and snap.values:
             if snap.next and not snap.interrupts:
                 self._invoke(None, run["thread"])
                 return "resumed"
-            return "unchanged"
+            if run["digest"] == digest:
+                return "unchanged"
         number = (run["number"] + 1) if run else 1
         thread = f"run-{number}"
         atomic_write_text(self._run_file, json.dumps({"thread": thread, "number": number, "digest": digest}))
-        self._invoke(ProductionState(sources=sources, source_digest=digest), thread)
+        self._invoke(ProductionState(sources=sources, source_digest=digest, format=format), thread)
         return "started"
+
+    def revise(self, revision: Revision, planned: list[Any]) -> None:
+        """Re-plan one scene with a note: a fork of the current state at ingest, holding the
+        current plan files (hand edits included) so every other scene is written back as is."""
+        run = self.current_run()
+        config = self._config(run["thread"])
+        update = {"revision": revision, "planned": planned, "review": None, "render": None, "round": 0}
+        forked = self.graph.update_state(config, update, as_node="ingest_screenplay")
+        self._stream(None, {**config, "configurable": forked["configurable"]}, None)
 
     def render(self, request: RenderRequest, series: Any, episodes: list[Any],
                on_update: Callable[[str, Any], None] | None = None) -> ProductionState:
@@ -178,7 +196,3 @@ class Production:
     def state(self) -> ProductionState | None:
         snap = self.snapshot()
         return ProductionState.model_validate(snap.values) if snap and snap.values else None
-
-
-# Exported for langgraph.json / LangGraph Studio, which brings its own persistence.
-graph = build_graph().compile()

@@ -1,23 +1,103 @@
-"""The planning half of the production graph: ingest -> plan scenes (in parallel) -> collect ->
-continuity -> review. Each node is a plain function (state, runtime) -> update."""
+"""The planning half of the production graph. Each node is a plain function (state, runtime) ->
+update; the routing functions return the next node or the parallel branches (Send).
+
+    synopsis:   write_bible -> write_episode (one per episode) -> collect_screenplays -> ingest
+    screenplay: ingest_screenplay -> plan_scene (one per scene) -> collect_plan -> check_continuity
+                -> (scenes with findings re-planned, bounded rounds; LLM planner only) -> review
+"""
 
 from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
 
 from langgraph.runtime import Runtime
 from langgraph.types import Send, interrupt
 
+from ..agents.continuity import review_plan
+from ..agents.llm import LLM, LLMSettings, OpenAILLM
+from ..agents.shot_planner import plan_scene_shots
+from ..agents.writer import series_from_bible, write_bible, write_episode
 from .checks import blocking, review_findings
 from .config import Settings
-from .ingest import ingest
-from .models import Episode, Scene
+from .ingest import ingest, read_text
+from .models import Episode, Finding, Scene, Severity
 from .planning import draft_scene, finalize_scene, scene_context, scene_digest
 from .shot_prompt import compose_prompt
-from .state import ProductionState, ReviewDecision, SceneTask
-from .store import SeriesFolder
+from .state import EpisodeScript, EpisodeTask, ProductionState, ReviewDecision, SceneTask
+from .store import SeriesFolder, atomic_write_text, slugify
+
+SYNOPSIS_FILE = "synopsis.md"
 
 
 def _folder(runtime: Runtime[Settings]) -> SeriesFolder:
     return SeriesFolder(runtime.context.series_dir)
+
+
+@lru_cache(maxsize=4)
+def _openai(settings_json: str, call_log: Path) -> OpenAILLM:
+    return OpenAILLM(LLMSettings.model_validate_json(settings_json), call_log=call_log)
+
+
+def llm(settings: Settings) -> LLM:
+    """The run's LLM: an injected client (tests), else one OpenAI-compatible client per process
+    and endpoint, logging every call to the series' state/llm-calls.jsonl."""
+    if settings.llm_client is not None:
+        return settings.llm_client
+    settings.llm.check_configured()
+    return _openai(_settings_json(settings.llm), SeriesFolder(settings.series_dir).state_dir / "llm-calls.jsonl")
+
+
+def _settings_json(settings: LLMSettings) -> str:
+    """The settings as JSON, key included, to key the per-process client cache (never written)."""
+    data = settings.model_dump(mode="json")
+    if settings.api_key is not None:
+        data["api_key"] = settings.api_key.get_secret_value()
+    return json.dumps(data, sort_keys=True)
+
+
+# --- from a synopsis to screenplay files -------------------------------------------------------
+
+
+def route_start(state: ProductionState) -> str:
+    return "write_bible" if state.format is not None and not state.scripts else "ingest_screenplay"
+
+
+def write_series_bible(state: ProductionState, runtime: Runtime[Settings]) -> dict:
+    """The writer's first pass: synopsis -> bible, saved as series.yaml."""
+    folder = _folder(runtime)
+    synopsis = read_text(folder.root / SYNOPSIS_FILE, what="synopsis")
+    bible = write_bible(synopsis, state.format, llm(runtime.context))
+    folder.save_series(series_from_bible(bible, state.format, slugify(folder.root.name) or "series"))
+    return {"bible": bible}
+
+
+def route_episodes(state: ProductionState) -> list[Send]:
+    written = {script.id for script in state.scripts}
+    return [Send("write_episode", EpisodeTask(number=n, bible=state.bible, format=state.format))
+            for n in range(1, len(state.bible.episodes) + 1) if f"e{n:02d}" not in written]
+
+
+def write_episode_screenplay(task: EpisodeTask, runtime: Runtime[Settings]) -> dict:
+    fountain = write_episode(task.bible, task.number, task.format, llm(runtime.context))
+    title = task.bible.episodes[task.number - 1].title
+    return {"scripts": [EpisodeScript(id=f"e{task.number:02d}", title=title, fountain=fountain)]}
+
+
+def collect_screenplays(state: ProductionState, runtime: Runtime[Settings]) -> dict:
+    """One screenplay file per episode; from here on the run is a screenplay run."""
+    folder = _folder(runtime)
+    sources = []
+    for script in sorted(state.scripts, key=lambda s: s.id):
+        path = folder.root / "screenplay" / f"{script.id}.fountain"
+        title = " ".join(script.title.split())
+        atomic_write_text(path, f"Title: {title}\n\n{script.fountain.strip()}\n")
+        sources.append(str(path.relative_to(folder.root)))
+    return {"sources": sources}
+
+
+# --- planning ----------------------------------------------------------------------------------
 
 
 def _current_plan(folder: SeriesFolder) -> list[Episode]:
@@ -28,37 +108,54 @@ def _current_plan(folder: SeriesFolder) -> list[Episode]:
 
 def ingest_screenplay(state: ProductionState, runtime: Runtime[Settings]) -> dict:
     """Parse the screenplay into the bible and scenes; keep every planned scene whose screenplay
-    text has not changed since it was planned (hand edits to it included)."""
+    text (and planner) has not changed since it was planned, hand edits to it included."""
     folder = _folder(runtime)
     existing = folder.load_series() if folder.exists() else None
     series, screenplay = ingest([folder.root / source for source in state.sources], existing)
     folder.save_series(series)
-    digests = {s.id: scene_digest(s, series) for e in screenplay.episodes for s in e.scenes}
+    planner = runtime.context.planner
+    digests = {s.id: scene_digest(s, series, planner) for e in screenplay.episodes for s in e.scenes}
     kept = [scene for episode in _current_plan(folder) for scene in episode.scenes
             if digests.get(scene.id) == scene.source_digest]
-    return {"series": series, "screenplay": screenplay, "planned": kept}
+    return {"series": series, "screenplay": screenplay, "planned": kept, "round": 0}
 
 
-def route_scenes(state: ProductionState, runtime: Runtime[Settings]) -> list[Send] | str:
-    """Fan out one `plan_scene` per scene that needs planning."""
-    done = {scene.id for scene in state.planned}
+def _tasks(state: ProductionState, scene_ids: set[str], notes: dict[str, str] | None = None,
+           findings: dict[str, list[Finding]] | None = None) -> list[Send]:
     context = scene_context(state.screenplay)
-    tasks = [
-        Send("plan_scene", SceneTask(scene=scene, series=state.series, establishing=context[scene.id][0],
-                                     introduced=context[scene.id][1]))
-        for episode in state.screenplay.episodes for scene in episode.scenes if scene.id not in done
+    return [
+        Send("plan_scene", SceneTask(
+            scene=scene, series=state.series, establishing=context[scene.id][0], introduced=context[scene.id][1],
+            note=(notes or {}).get(scene.id), findings=(findings or {}).get(scene.id, []),
+        ))
+        for episode in state.screenplay.episodes for scene in episode.scenes if scene.id in scene_ids
     ]
-    return tasks or "collect_plan"
+
+
+def route_scenes(state: ProductionState) -> list[Send] | str:
+    """Fan out one `plan_scene` per scene that needs planning (or just the scene under revision)."""
+    if state.revision:
+        return _tasks(state, {state.revision.scene}, notes={state.revision.scene: state.revision.note})
+    done = {scene.id for scene in state.planned}
+    every = {s.id for e in state.screenplay.episodes for s in e.scenes}
+    return _tasks(state, every - done) or "collect_plan"
 
 
 def plan_scene(task: SceneTask, runtime: Runtime[Settings]) -> dict:
-    drafts = draft_scene(task.scene, task.establishing, set(task.introduced))
-    return {"planned": [finalize_scene(task.scene, drafts, task.series)]}
+    settings = runtime.context
+    if settings.planner == "llm":
+        drafts = plan_scene_shots(task.scene, task.series, llm(settings), note=task.note, findings=task.findings)
+    else:
+        drafts = draft_scene(task.scene, task.establishing, set(task.introduced))
+    scene = finalize_scene(task.scene, drafts, task.series)
+    scene.source_digest = scene_digest(task.scene, task.series, settings.planner)
+    return {"planned": [scene]}
 
 
 def collect_plan(state: ProductionState, runtime: Runtime[Settings]) -> dict:
     """Put the planned scenes in screenplay order, recompose every prompt from the current bible,
-    and write the plan files (removing episodes the screenplay no longer has)."""
+    and write the plan files (removing episodes the screenplay no longer has). A scene that was
+    not re-planned is written back unchanged, byte for byte."""
     folder = _folder(runtime)
     planned = {scene.id: scene for scene in state.planned}
     episodes = []
@@ -74,11 +171,36 @@ def collect_plan(state: ProductionState, runtime: Runtime[Settings]) -> dict:
         folder.save_episode(episode)
     for stale in set(folder.episode_ids()) - {e.id for e in episodes}:
         folder.episode_path(stale).unlink()
-    return {"episodes": episodes}
+    return {"episodes": episodes, "revision": None}
 
 
 def check_continuity(state: ProductionState, runtime: Runtime[Settings]) -> dict:
-    return {"findings": review_findings(state.series, state.episodes, runtime.context.backends)}
+    """Deterministic checks, plus the LLM continuity reviewer when the LLM plans."""
+    settings = runtime.context
+    findings = review_findings(state.series, state.episodes, settings.backends)
+    if settings.planner == "llm":
+        findings += review_plan(state.series, state.episodes, llm(settings))
+    return {"findings": findings, "round": state.round + 1}
+
+
+def _scene_of(finding: Finding, scene_ids: list[str]) -> str | None:
+    """The scene a finding is about: its own id, or the scene of the shot or line it names."""
+    return next((s for s in scene_ids if finding.where == s or finding.where[: len(s) + 1] in (s + "k", s + "l")), None)
+
+
+def route_after_continuity(state: ProductionState, runtime: Runtime[Settings]) -> list[Send] | str:
+    """With the LLM planner, scenes that have errors or reviewer findings are planned again with
+    those findings, for at most `continuity_rounds` rounds; whatever remains goes to review."""
+    settings = runtime.context
+    if settings.planner != "llm" or state.round > settings.continuity_rounds:
+        return "review"
+    scene_ids = [s.id for e in state.episodes for s in e.scenes]
+    by_scene: dict[str, list[Finding]] = {}
+    for finding in state.findings:
+        if finding.severity == Severity.ERROR or finding.code.startswith("llm-"):
+            if scene := _scene_of(finding, scene_ids):
+                by_scene.setdefault(scene, []).append(finding)
+    return _tasks(state, set(by_scene), findings=by_scene) or "review"
 
 
 def review(state: ProductionState, runtime: Runtime[Settings]) -> dict:
@@ -92,11 +214,9 @@ def review(state: ProductionState, runtime: Runtime[Settings]) -> dict:
     decision = ReviewDecision.model_validate(answer)
     if decision.action == "reject":
         return {"review": decision}
-    folder = _folder(runtime)
-    series, episodes = folder.load_plan()
+    series, episodes = _folder(runtime).load_plan()
     findings = review_findings(series, episodes, runtime.context.backends)
     if blocking(findings):
         # Nothing is approved; the graph comes back to this review (see graph.after_review).
         return {"series": series, "episodes": episodes, "findings": findings, "review": None}
     return {"series": series, "episodes": episodes, "findings": findings, "review": decision}
-

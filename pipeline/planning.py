@@ -261,7 +261,6 @@ def finalize_scene(script: ScriptScene, drafts: list[ShotDraft], series: Series,
         music=MusicCue(mood=mood, tempo_bpm=MOOD_TEMPO[mood], intensity=MOOD_INTENSITY[mood],
                        seed=stable_seed(series.slug, script.id, "music")),
     )
-    scene.source_digest = scene_digest(script, series)
     time_scene(scene, series)
     for shot in scene.shots:
         shot.prompt = compose_prompt(shot, scene, series)
@@ -282,18 +281,20 @@ def plan_screenplay(screenplay: Screenplay, series: Series) -> list[Episode]:
         scenes = []
         for script in script_episode.scenes:
             establishing, introduced = context[script.id]
-            scenes.append(finalize_scene(script, draft_scene(script, establishing, set(introduced)), series))
+            scene = finalize_scene(script, draft_scene(script, establishing, set(introduced)), series)
+            scene.source_digest = scene_digest(script, series)
+            scenes.append(scene)
         episodes.append(Episode(id=script_episode.id, title=script_episode.title, scenes=scenes))
     return episodes
 
 
-def scene_digest(script: ScriptScene, series: Series) -> str:
-    """Hash of everything a scene's plan is made from: its screenplay text, the language, and
-    the voice speeds that set its timing. Bible descriptions are left out on purpose: prompts are
-    recomposed on every plan, so a description edit never needs a re-plan."""
+def scene_digest(script: ScriptScene, series: Series, planner: str = "rules") -> str:
+    """Hash of everything a scene's plan is made from: its screenplay text, the planner, the
+    language, and the voice speeds that set its timing. Bible descriptions are left out on
+    purpose: prompts are recomposed on every plan, so a description edit never needs a re-plan."""
     speakers = sorted({l.speaker for b in script.beats for l in b.lines})
     speeds = [(c, series.character(c).voice.speed if series.character(c) else 1.0) for c in speakers]
-    payload = json.dumps([script.model_dump(mode="json"), series.language, series.fps, speeds],
+    payload = json.dumps([script.model_dump(mode="json"), planner, series.language, series.fps, speeds],
                          sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from ..agents.writer import BibleDraft, SeriesFormat
 from .models import Episode, Finding, Scene, Screenplay, ScriptScene, Series
 
 
@@ -31,6 +32,29 @@ class SceneTask(BaseModel):
     series: Series
     establishing: bool = Field(description="The scene opens in a location the previous one was not in.")
     introduced: list[str] = Field(description="Characters already seen on screen before this scene.")
+    note: str | None = Field(None, description="A reviewer's revision note for this scene.")
+    findings: list[Finding] = Field(default_factory=list, description="Continuity findings to fix.")
+
+
+class EpisodeTask(BaseModel):
+    """What one parallel `write_episode` branch receives."""
+
+    number: int
+    bible: BibleDraft
+    format: SeriesFormat
+
+
+class EpisodeScript(BaseModel):
+    id: str
+    title: str
+    fountain: str
+
+
+class Revision(BaseModel):
+    """`microdrama revise`: re-plan one scene with a note."""
+
+    scene: str
+    note: str
 
 
 class RenderRequest(BaseModel):
@@ -98,8 +122,13 @@ class CueJob(BaseModel):
 
 
 class ProductionState(BaseModel):
-    sources: list[str] = Field(description="Screenplay files, relative to the series folder.")
+    sources: list[str] = Field(description="Screenplay (or synopsis) files, relative to the series folder.")
     source_digest: str = Field("", description="Hash of the sources this run started from.")
+    format: SeriesFormat | None = Field(None, description="Set when the run starts from a synopsis.")
+    bible: BibleDraft | None = None
+    scripts: Annotated[list[EpisodeScript], merge_by_id] = Field(default_factory=list)
+    revision: Revision | None = None
+    round: int = Field(0, description="Continuity checks done in this planning run.")
     series: Series | None = None
     screenplay: Screenplay | None = None
     planned: Annotated[list[Scene], merge_by_id] = Field(default_factory=list)

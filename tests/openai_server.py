@@ -19,6 +19,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any
 
 # Which response_format types a kind of server refuses with a 400.
@@ -98,8 +99,12 @@ def error(status: int, message: str, *, headers: dict[str, str] | None = None) -
 class FakeOpenAIServer:
     """A threaded HTTP server on an ephemeral port; use as a context manager."""
 
-    def __init__(self, rejects: frozenset[str] = OPENAI_LIKE):
+    def __init__(self, rejects: frozenset[str] = OPENAI_LIKE,
+                 responder: Callable[[Request], Reply] | None = None):
+        """`responder` answers whatever the script does not: for parallel requests, whose order
+        a script cannot know, it can answer by what each request asks."""
         self.rejects = rejects
+        self.responder = responder
         self.requests: list[Request] = []
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
@@ -136,10 +141,12 @@ class FakeOpenAIServer:
                 return error(404, f"no route {request.path}")
             if request.response_format_type in self.rejects:
                 return error(400, REJECTION_MESSAGE)
-            if not self._replies:
-                # 418 is not retried, so a test that asks too often fails at once and clearly.
-                return error(418, "fake server: the test script ran out of replies")
-            return self._replies.popleft()
+            if self._replies:
+                return self._replies.popleft()
+        if self.responder is not None:
+            return self.responder(request)
+        # 418 is not retried, so a test that asks too often fails at once and clearly.
+        return error(418, "fake server: the test script ran out of replies")
 
 
 def _handler_for(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:

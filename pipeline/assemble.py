@@ -57,8 +57,8 @@ def slate(cache: ArtifactCache, shot_id: str, reason: str, width: int, height: i
         frame = np.asarray(image)
         ffmpeg.encode_frames((frame for _ in range(frames)), path, width, height, fps)
 
-    key = f"{SLATE_VERSION}-{width}x{height}-{fps}-{frames}-{abs(hash((shot_id, reason))) % 10**12}"
-    return cache.produce("slate", key, "mp4", write)
+    key = hashlib.sha256(json.dumps([SLATE_VERSION, shot_id, reason, width, height, fps, frames]).encode()).hexdigest()[:24]
+    return cache.produce(cache.path("slate", key, "mp4"), write)
 
 
 def _wrap(text: str, width: int) -> list[str]:

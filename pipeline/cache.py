@@ -43,9 +43,9 @@ class ArtifactCache:
         path = self.path(kind, key, ext)
         return path if path.is_file() else None
 
-    def produce(self, kind: str, key: str, ext: str, write: Callable[[Path], Any]) -> Path:
-        """Return the cached file, or call `write(temp_path)` and publish the result atomically."""
-        final = self.path(kind, key, ext)
+    def produce(self, final: Path, write: Callable[[Path], Any]) -> Path:
+        """Return the cached file at `final` (a `path()` of this cache), or call
+        `write(temp_path)` and publish the result atomically."""
         if final.is_file():
             return final
         self.root.mkdir(parents=True, exist_ok=True)

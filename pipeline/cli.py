@@ -24,6 +24,7 @@ from .errors import BackendUnavailable, ConfigError
 from .graph import Production
 from .render import load
 from .routing import voice_backend_for
+from .status import series_status
 from ..agents.llm import LLMSettings
 from ..agents.writer import SeriesFormat
 from .ingest import ingest, read_text
@@ -520,3 +521,34 @@ def keyframes(
     folder.save_series(updated)
     for entry in [*updated.characters, *updated.locations]:
         console.print(f"{entry.id}: {entry.keyframe}")
+
+
+@app.command()
+def status(
+    series_dir: SeriesDir,
+    episode: Annotated[Optional[str], typer.Option(help="Show one episode, e.g. e01.")] = None,
+) -> None:
+    """Show each shot's state (planned, rendered, stale, failed) and what the next render would
+    redo, with counts. Reads the plan files as they are now, hand edits included.
+
+    Example: microdrama status episodes/rooftop-frequencies
+    """
+    settings = Settings.load(series_dir)
+    series, episodes = SeriesFolder(series_dir).load_plan()
+    with Production(settings) as production:
+        report = series_status(settings, series, episodes, production.state())
+    colours = {"planned": "cyan", "rendered": "green", "stale": "yellow", "failed": "red"}
+    table = Table(title=f"status of {series_dir}", title_justify="left")
+    for column in ("shot", "state", "detail"):
+        table.add_column(column)
+    for shot in report.shots:
+        if episode is None or shot.episode_id == episode:
+            table.add_row(shot.shot_id, f"[{colours[shot.state]}]{shot.state}[/]", shot.detail)
+    console.print(table)
+    counts = ", ".join(f"{report.count(s)} {s}" for s in ("rendered", "stale", "failed", "planned"))
+    console.print(f"shots: {counts}")
+    if report.to_render or report.missing_cues or report.stale_episodes:
+        console.print(f"next render: {len(report.to_render)} shots, {len(report.missing_cues)} music cues, "
+                      f"re-assemble {', '.join(report.stale_episodes) or 'nothing'}")
+    else:
+        console.print("next render: nothing to do")

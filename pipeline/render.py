@@ -180,16 +180,26 @@ class Renderer:
     def relative(self, path: Path) -> str:
         return str(path.relative_to(self.folder.root))
 
-    def _cached_or_render(self, kind: str, loaded: Loaded, request: Any, ext: str, write, force: bool) -> tuple[Path, bool]:
+    def _path(self, kind: str, loaded: Loaded, request: Any, ext: str) -> Path:
         instance = loaded.instance
-        key = artifact_key(instance.name, instance.version, loaded.options, request)
-        path = self.cache.path(kind, key, ext)
+        return self.cache.path(kind, artifact_key(instance.name, instance.version, loaded.options, request), ext)
+
+    def _cached_or_render(self, kind: str, loaded: Loaded, request: Any, ext: str, write, force: bool) -> tuple[Path, bool]:
+        path = self._path(kind, loaded, request, ext)
         if path.is_file() and not force:
             return path, True
         if force:
             path.unlink(missing_ok=True)
-        result = call_backend(instance, request_target(request), request, self.settings.render_attempts)
-        return self.cache.produce(kind, key, ext, lambda temp: write(result, temp, request)), False
+        result = call_backend(loaded.instance, request_target(request), request, self.settings.render_attempts)
+        return self.cache.produce(path, lambda temp: write(result, temp, request)), False
+
+    def _voice_backend(self, line: DialogueLine, series: Series) -> Loaded:
+        name = voice_backend_for(series.character(line.speaker), series.language, self.settings.backends)
+        return load(name, "voice", self.settings.backends.options_for(name))
+
+    def _music_backend(self) -> Loaded:
+        name = self.settings.backends.music
+        return load(name, "music", self.settings.backends.options_for(name))
 
     def video(self, shot: Shot, scene: Scene, series: Series, force: bool = False) -> tuple[Path, bool, str]:
         """The shot's segment, whether it came from the cache, and which backend made it."""
@@ -199,8 +209,7 @@ class Renderer:
         return path, cached, loaded.instance.name + (f" — {fallback}" if fallback else "")
 
     def voice(self, shot: Shot, line: DialogueLine, series: Series, force: bool = False) -> tuple[LineRender, bool]:
-        name = voice_backend_for(series.character(line.speaker), series.language, self.settings.backends)
-        loaded = load(name, "voice", self.settings.backends.options_for(name))
+        loaded = self._voice_backend(line, series)
         slot = line_slot_frames(shot, line) / series.fps
         factor, cached_all = 1.0, True
         while True:
@@ -214,9 +223,21 @@ class Renderer:
         return LineRender(id=line.id, path=self.relative(path), seconds=seconds), cached_all
 
     def music(self, scene: Scene, series: Series, force: bool = False) -> tuple[Path, bool]:
-        name = self.settings.backends.music
-        loaded = load(name, "music", self.settings.backends.options_for(name))
-        return self._cached_or_render("music", loaded, music_request(scene, series), "wav", write_music, force)
+        return self._cached_or_render("music", self._music_backend(), music_request(scene, series), "wav",
+                                      write_music, force)
+
+    def shot_artifacts(self, shot: Shot, scene: Scene, series: Series) -> list[Path]:
+        """The cache files a render of the shot starts from, as the plan stands now: its picture
+        and each line at the speaker's own speed. All present means nothing to do."""
+        loaded, _ = video_backend(shot, self.settings)
+        paths = [self._path("video", loaded, video_request(shot, scene, series, self.folder.root), "mp4")]
+        for line in shot.dialogue:
+            request = voice_request(line, series, self.folder.root)
+            paths.append(self._path("voice", self._voice_backend(line, series), request, "wav"))
+        return paths
+
+    def cue_artifact(self, scene: Scene, series: Series) -> Path:
+        return self._path("music", self._music_backend(), music_request(scene, series), "wav")
 
 
 def request_target(request: Any) -> str:

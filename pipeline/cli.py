@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -39,6 +40,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode="markdown",  # docstring paragraphs reflow to the terminal's width
 )
 # Piped output (CI logs, files) gets a readable width instead of rich's 80 columns.
 console = Console(width=max(shutil.get_terminal_size((140, 40)).columns, 100))
@@ -53,26 +55,15 @@ class RenderFailed(MicrodramaError):
 
 
 def main() -> None:
-    """Entry point: the project's errors become one line (MICRODRAMA_DEBUG=1 for a traceback)."""
+    """Entry point: the project's errors become one line (MICRODRAMA_DEBUG=1 for a traceback);
+    usage errors are click's own messages."""
     try:
-        app(standalone_mode=False)
+        app()
     except MicrodramaError as exc:
         if os.environ.get("MICRODRAMA_DEBUG"):
             raise
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)
-    except (typer.Exit, SystemExit) as exc:
-        sys.exit(getattr(exc, "exit_code", getattr(exc, "code", 0)))
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(130)
-    except Exception as exc:  # click's usage errors arrive here in standalone_mode=False
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -129,7 +120,7 @@ def _start_planning(production: Production, sources: list[str], fresh: bool, for
         production.settings.llm.check_configured()
     if sources == [SYNOPSIS_FILE]:
         format = format or SeriesFormat()
-    console.print(f"plan {production.plan(sources, fresh=fresh, format=format)}: {production.folder.root}")
+    console.print(f"plan {production.plan(sources, fresh=fresh, format=format)}: {escape(str(production.folder.root))}")
 
 
 def _seconds(frames: int, fps: int) -> str:
@@ -147,13 +138,13 @@ def print_review(series: Series, episodes: list[Episode], findings: list[Finding
 
     def notes(*ids: str) -> str:
         found = [f for i in ids for f in by_place.get(i, [])]
-        return "\n".join(f"[{_finding_style(f)}]{f.severity.value}: {f.message}[/]" for f in found)
+        return "\n".join(f"[{_finding_style(f)}]{f.severity.value}: {escape(f.message)}[/]" for f in found)
 
-    names = {c.id: c.name for c in series.characters}
+    names = {c.id: escape(c.name) for c in series.characters}
     for ep in episodes:
         if episode and ep.id != episode:
             continue
-        table = Table(title=f"{ep.id} {ep.title} — {len(ep.scenes)} scenes, {len(ep.shots)} shots, "
+        table = Table(title=f"{ep.id} {escape(ep.title)} — {_count(len(ep.scenes), 'scene')}, {_count(len(ep.shots), 'shot')}, "
                       f"{_seconds(ep.duration_frames, series.fps)}", title_justify="left", show_lines=False)
         for column in ("id", "shot", "move", "dur"):
             table.add_column(column, no_wrap=True, justify="right" if column == "dur" else "left")
@@ -164,13 +155,13 @@ def print_review(series: Series, episodes: list[Episode], findings: list[Finding
             table.add_row(f"[bold]{scene.id}[/]", "scene", scene.mood.value,
                           _seconds(scene.duration_frames, series.fps),
                           ", ".join(names.get(c, c) for c in scene.characters),
-                          f"[bold]{scene.heading}[/]", notes(scene.id))
+                          f"[bold]{escape(scene.heading)}[/]", notes(scene.id))
             for shot in scene.shots:
                 framed = ", ".join(f"{names.get(f.character, f.character)} ({f.position.value[0].upper()})" for f in shot.characters)
-                said = "\n".join(f"{names.get(l.speaker, l.speaker)}{f' ({l.extension})' if l.extension else ''}: {l.text}"
-                                 for l in shot.dialogue)
-                action = shot.action if len(shot.action) <= 90 else shot.action[:89] + "…"
-                card = f"[italic]card: {shot.title_card}[/]" if shot.title_card else ""
+                said = "\n".join(f"{names.get(l.speaker, l.speaker)}{escape(f' ({l.extension})') if l.extension else ''}: "
+                                 f"{escape(l.text)}" for l in shot.dialogue)
+                action = escape(shot.action if len(shot.action) <= 90 else shot.action[:89] + "…")
+                card = f"[italic]card: {escape(shot.title_card)}[/]" if shot.title_card else ""
                 text = "\n".join(t for t in (action, card, said) if t)
                 table.add_row(shot.id, shot.type.value, shot.move.value, _seconds(shot.duration_frames, series.fps),
                               framed, text, notes(shot.id, *(l.id for l in shot.dialogue)))
@@ -179,18 +170,28 @@ def print_review(series: Series, episodes: list[Episode], findings: list[Finding
     warnings = [f for f in findings if f.severity == Severity.WARNING]
     elsewhere = [f for f in findings if not any(f.where.startswith(e.id) for e in episodes)]
     for finding in elsewhere:
-        console.print(f"[{_finding_style(finding)}]{finding.severity.value}[/] {finding.where}: {finding.message}")
-    console.print(f"findings: [red]{len(errors)} errors[/] (block approval), [yellow]{len(warnings)} warnings[/]")
+        console.print(f"[{_finding_style(finding)}]{finding.severity.value}[/] {escape(finding.where)}: "
+                      f"{escape(finding.message)}")
+    console.print(f"findings: [red]{_count(len(errors), 'error')}[/] (block approval), "
+                  f"[yellow]{_count(len(warnings), 'warning')}[/]")
 
 
-def _show_plan(production: Production, episode: str | None = None) -> None:
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _show_plan(production: Production, episode: str | None = None) -> list[Finding]:
     """The plan files as they are now (hand edits included) with the rule findings computed
     afresh, plus the LLM reviewer's findings from the run."""
     series, episodes = production.folder.load_plan()
+    if episode is not None and episode not in {e.id for e in episodes}:
+        raise InputError(production.folder.root, Problem(
+            f"no episode {episode!r}; the plan has {', '.join(e.id for e in episodes)}", field="--episode"))
     findings = review_findings(series, episodes, production.settings.backends)
     state = production.state()
     findings += [f for f in (state.findings if state else []) if f.code.startswith("llm-")]
     print_review(series, episodes, findings, episode)
+    return findings
 
 
 def _after_planning(production: Production, yes: bool, episode: str | None = None) -> bool:
@@ -205,7 +206,7 @@ def _after_planning(production: Production, yes: bool, episode: str | None = Non
     if yes or (sys.stdin.isatty() and typer.confirm("Approve this plan?", default=False)):
         _approve(production)
         return True
-    console.print(f"awaiting review: edit the plan files if you like, then `microdrama approve {folder.root}`")
+    console.print(f"awaiting review: edit the plan files if you like, then `microdrama approve {escape(str(folder.root))}`")
     return False
 
 
@@ -223,8 +224,8 @@ def _checked_plan(production: Production, action: str) -> tuple[Series, list[Epi
 def _approve(production: Production) -> None:
     series, episodes = _checked_plan(production, "approval")
     production.decide(ReviewDecision(action="approve"))
-    console.print(f"[green]approved[/] {len(episodes)} episodes, {sum(len(e.shots) for e in episodes)} shots "
-                  f"in {production.folder.root}")
+    console.print(f"[green]approved[/] {_count(len(episodes), 'episode')}, {_count(sum(len(e.shots) for e in episodes), 'shot')} "
+                  f"in {escape(str(production.folder.root))}")
 
 
 def _render(production: Production, request: RenderRequest) -> None:
@@ -252,7 +253,7 @@ def _render(production: Production, request: RenderRequest) -> None:
                 for result in (update or {}).get("renders", []) + (update or {}).get("cues", []):
                     if getattr(result, "failed", False) or getattr(result, "error", None):
                         failures.append(result.id)
-                        progress.console.print(f"[red]failed[/] {result.id}: {result.error or _line_errors(result)}")
+                        progress.console.print(f"[red]failed[/] {result.id}: {escape(result.error or _line_errors(result))}")
             elif node == "assemble":
                 progress.update(task, description="assembled")
 
@@ -261,14 +262,14 @@ def _render(production: Production, request: RenderRequest) -> None:
     fresh = sum(1 for r in rendered if not r.cached)
     console.print(f"shots: {fresh} rendered, {len(rendered) - fresh} from cache")
     for note in sorted({r.backend for r in rendered if "not used" in r.backend}):
-        console.print(f"[yellow]note[/] {note}")
+        console.print(f"[yellow]note[/] {escape(note)}")
     skipped = [o for o in state.outputs if o.skipped]
     for output in state.outputs:
         if output.video:
             slates = f" [yellow](slates for {', '.join(output.failed_shots)})[/]" if output.failed_shots else ""
-            console.print(f"[green]{production.folder.root / output.video}[/]{slates}")
+            console.print(f"[green]{escape(str(production.folder.root / output.video))}[/]{slates}")
         else:
-            console.print(f"[red]{output.id} not assembled[/]: {output.skipped}")
+            console.print(f"[red]{output.id} not assembled[/]: {escape(output.skipped or '')}")
     if skipped or (failures and not production.settings.allow_failed):
         raise RenderFailed(f"{len(set(failures))} failed: {', '.join(sorted(set(failures)))}; fix and re-run "
                            "`microdrama render` (finished shots are cached), or pass --allow-failed to assemble "
@@ -292,7 +293,7 @@ def plan(
 ) -> None:
     """Plan a series from a screenplay (or write it first from a synopsis) and stop at review.
 
-    Writes episodes/<slug>/series.yaml (the bible) and plan/eNN.yaml (scenes and shots), then
+    Writes episodes/SLUG/series.yaml (the bible) and plan/eNN.yaml (scenes and shots), then
     prints the review table. A run that was killed resumes where it stopped. A synopsis needs an
     LLM endpoint (see `microdrama new --help`); a screenplay needs none.
 
@@ -314,7 +315,9 @@ def review(
     Example: microdrama review episodes/rooftop-frequencies --episode e01
     """
     with Production(Settings.load(series_dir)) as production:
-        _show_plan(production, episode)
+        findings = _show_plan(production, episode)
+    if blocking(findings):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -412,12 +415,12 @@ def backends(
         table.add_column(column)
     for status in backend_statuses():
         table.add_row(status.name, status.kind, status.version, "[green]yes[/]" if status.available else "[red]no[/]",
-                      status.reason)
+                      escape(status.reason))
     console.print(table)
     if series_dir is None:
         return
     settings = Settings.load(series_dir)
-    routes = Table(title=f"routing for {series_dir}", title_justify="left")
+    routes = Table(title=f"routing for {escape(str(series_dir))}", title_justify="left")
     for column in ("shots", "backend", "used"):
         routes.add_column(column)
     for route in settings.backends.routes:
@@ -425,7 +428,7 @@ def backends(
             load(route.video, "video", route.options)
             used = "[green]yes[/]"
         except (BackendUnavailable, ConfigError) as exc:
-            used = f"[yellow]falls back to {settings.backends.video}[/]: {exc}"
+            used = f"[yellow]falls back to {settings.backends.video}[/]: {escape(str(exc))}"
         routes.add_row(", ".join(route.shot_types) or "all", route.video, used)
     routes.add_row("other shots, title cards" if settings.backends.routes else "all", settings.backends.video, "yes")
     series = SeriesFolder(series_dir).load_series() if SeriesFolder(series_dir).exists() else None
@@ -433,7 +436,7 @@ def backends(
         try:
             voice = voice_backend_for(None, series.language, settings.backends)
         except ConfigError as exc:
-            voice = f"[red]none[/]: {exc}"
+            voice = f"[red]none[/]: {escape(str(exc))}"
         routes.add_row(f"voices ({series.language})", voice, "")
     routes.add_row("music", settings.backends.music, "")
     console.print(routes)
@@ -520,7 +523,7 @@ def keyframes(
     updated = generate_keyframes(series, folder.root, KeyframeOptions(model=str(model), device=device))
     folder.save_series(updated)
     for entry in [*updated.characters, *updated.locations]:
-        console.print(f"{entry.id}: {entry.keyframe}")
+        console.print(f"{entry.id}: {escape(str(entry.keyframe))}")
 
 
 @app.command()
@@ -538,12 +541,12 @@ def status(
     with Production(settings) as production:
         report = series_status(settings, series, episodes, production.state())
     colours = {"planned": "cyan", "rendered": "green", "stale": "yellow", "failed": "red"}
-    table = Table(title=f"status of {series_dir}", title_justify="left")
+    table = Table(title=f"status of {escape(str(series_dir))}", title_justify="left")
     for column in ("shot", "state", "detail"):
         table.add_column(column)
     for shot in report.shots:
         if episode is None or shot.episode_id == episode:
-            table.add_row(shot.shot_id, f"[{colours[shot.state]}]{shot.state}[/]", shot.detail)
+            table.add_row(shot.shot_id, f"[{colours[shot.state]}]{shot.state}[/]", escape(shot.detail))
     console.print(table)
     counts = ", ".join(f"{report.count(s)} {s}" for s in ("rendered", "stale", "failed", "planned"))
     console.print(f"shots: {counts}")

@@ -57,7 +57,7 @@ def test_approve_is_refused_while_continuity_errors_remain(example_copy):
     path = example_copy / "plan" / "e01.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("speaker: eli", "speaker: ghost", 1), encoding="utf-8")
     review = cli("review", str(example_copy), cwd=example_copy.parent)
-    assert review.returncode == 0 and "ghost" in review.stdout and "2 errors" in review.stdout
+    assert review.returncode == 1 and "ghost" in review.stdout and "2 errors" in review.stdout
     done = cli("approve", str(example_copy), cwd=example_copy.parent)
     assert done.returncode == 1 and "approval refused" in done.stderr
 
@@ -102,3 +102,27 @@ def test_debug_env_shows_the_traceback(tmp_path):
     done = subprocess.run([MICRODRAMA, "plan", str(bad)], cwd=tmp_path, capture_output=True, text=True,
                           env={"MICRODRAMA_DEBUG": "1", "PATH": "/usr/bin:/bin"})
     assert done.returncode == 1 and "Traceback" in done.stderr
+
+
+def test_screen_text_with_square_brackets_is_shown_as_written(tmp_path):
+    show = tmp_path / "brackets.fountain"
+    show.write_text("Title: Brackets\n\nINT. LAB - NIGHT\n\nA screen reads [ERROR] and [/warning].\n\n"
+                    "KAI\nIt says [bold]reboot[/bold].\n", encoding="utf-8")
+    done = cli("plan", str(show), "--yes", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert all(text in done.stdout for text in ("[ERROR]", "[/warning]", "[bold]reboot[/bold]"))
+    missing = cli("plan", "missing[/x].fountain", cwd=tmp_path)
+    assert missing.returncode == 1 and "missing[/x].fountain" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_usage_errors_are_usage_messages(tmp_path):
+    for args in ([], ["frobnicate"], ["render", "--bogus", "x"], ["new", "x.md", "--episodes", "99"]):
+        done = cli(*args, cwd=tmp_path)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, args
+        assert "Usage" in done.stdout + done.stderr
+
+
+def test_review_of_an_unknown_episode_is_an_error(example_copy):
+    cli("plan", str(example_copy), cwd=example_copy.parent)
+    done = cli("review", str(example_copy), "--episode", "e09", cwd=example_copy.parent)
+    assert done.returncode == 1 and "no episode 'e09'" in done.stderr and "e01, e02" in done.stderr

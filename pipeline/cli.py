@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from . import fountain
 from .checks import blocking, review_findings
 from .config import Settings
 from .cache import ArtifactCache
@@ -25,6 +26,7 @@ from .errors import BackendUnavailable, ConfigError
 from .graph import Production
 from .render import load
 from .routing import voice_backend_for
+from .shot_prompt import recompose_prompts
 from .status import series_status
 from ..agents.llm import LLMSettings
 from ..agents.writer import SeriesFormat
@@ -73,7 +75,17 @@ SYNOPSIS_SUFFIXES = (".md", ".txt")
 
 
 def _is_synopsis(target: Path) -> bool:
-    return target.is_file() and target.suffix.lower() in SYNOPSIS_SUFFIXES
+    """A .md or .txt file is a synopsis, unless a .txt is a Fountain screenplay (Fountain allows
+    .txt): one with a scene heading."""
+    if not (target.is_file() and target.suffix.lower() in SYNOPSIS_SUFFIXES):
+        return False
+    if target.suffix.lower() == ".md":
+        return True
+    try:
+        elements = fountain.parse(read_text(target, what="synopsis"), str(target)).elements
+    except InputError:
+        return True
+    return not any(isinstance(e, fountain.SceneHeading) for e in elements)
 
 
 def _series_folder(target: Path, root: Path, slug: str | None) -> tuple[SeriesFolder, list[str]]:
@@ -218,6 +230,12 @@ def _checked_plan(production: Production, action: str) -> tuple[Series, list[Epi
     if errors:
         raise InputError(folder.root, [Problem(f"{f.where}: {f.message}") for f in errors] + [
             Problem(f"{action} refused: fix the errors above, then run it again")])
+    for index, episode in enumerate(episodes):
+        # The stored prompts follow bible and framing edits made since planning.
+        recomposed = recompose_prompts(episode, series)
+        if recomposed != episode:
+            folder.save_episode(recomposed)
+            episodes[index] = recomposed
     return series, episodes
 
 

@@ -239,7 +239,7 @@ def parse(text: str, path: str = "<screenplay>") -> Document:
 
     while index < len(lines):
         line = lines[index]
-        raw, stripped, number = line.text, line.text.strip(), line.number
+        stripped, number = line.text.strip(), line.number
         if not stripped:
             index += 1
             continue

@@ -199,6 +199,30 @@ class _Cast:
         return found
 
 
+_ARTICLE = re.compile(r"^(?:A|AN|THE)\s+")
+_CAPS_INTRO = re.compile(r"(?<![\w(])((?:[^\W\d_][\w'.-]*\s+){0,3}[^\W\d_][\w'.-]*)\s*[(（]([^()（）]{3,})[)）]")
+
+
+def _introduce_silent(cast: _Cast, actions: list[ft.Action]) -> None:
+    """Characters who never speak still enter the bible when the action introduces them the
+    screenplay way: a name in capitals followed by a description in parentheses, e.g.
+    'A GUARD (50s, bald, green uniform) dozes.' (capitals are what tell a name from prose)."""
+    for action in actions:
+        for match in _CAPS_INTRO.finditer(action.text):
+            words = match.group(1).split()
+            while words and not ft.is_upper(" ".join(words)):
+                words = words[1:]  # 'then MAYA (30s)': keep the capitalised tail
+            name = _ARTICLE.sub("", " ".join(words)).strip()
+            if len(name) > 1 and ft.is_upper(name) and not _names_known(name, cast):
+                cast.resolve(name)
+
+
+def _names_known(name: str, cast: _Cast) -> bool:
+    """'NORA VANCE' is speaker NORA's introduction, not a new character."""
+    padded = f" {name.upper()} "
+    return any(f" {known} " in padded for known in cast.by_name)
+
+
 def _introduce(cast: _Cast, actions: list[ft.Action]) -> None:
     """Fill empty descriptions from each character's introduction, and record the full capitalised
     name of the introduction ('MAYA CHEN' for cue 'MAYA') as an alias."""
@@ -266,11 +290,8 @@ def _build_scene(
     if time in (None, TimeOfDay.UNSPECIFIED) and time_text:
         time = previous_time  # CONTINUOUS, LATER ...
     location_id = bible_id(place)
-    actions = [e for e in elements if isinstance(e, ft.Action)]
     if location_id not in locations:
-        first = actions[0].text if actions else ""
-        description = _sentence_around(first, 0, 0) if first else ""
-        locations[location_id] = Location(id=location_id, name=place, description=description)
+        locations[location_id] = Location(id=location_id, name=place)
 
     beats: list[Beat] = []
     summary = ""
@@ -287,7 +308,7 @@ def _build_scene(
             beats.append(Beat(kind="card", text=element.text, source_line=element.line))
         elif isinstance(element, ft.Dialogue):
             speaker = cast.resolve(element.cue)
-            extension = " ".join(_OFF_SCREEN.get(x, x.upper()) for x in element.extensions) or None
+            extension = " ".join(_OFF_SCREEN.get(x, x) for x in element.extensions) or None
             first = sum(len(b.lines) for b in beats) + 1
             lines = [
                 ScriptLine(
@@ -307,6 +328,17 @@ def _build_scene(
         id=scene_id, heading=heading.text, setting=setting, location=location_id,
         time_of_day=time, summary=summary, beats=beats, source_line=heading.line,
     )
+
+
+def _describe_locations(episodes: list[ScriptEpisode], locations: dict[str, Location]) -> None:
+    """A new location's description: the first sentence of the first action in its first scene
+    that names no character (a line about a person describes the person, not the place)."""
+    for scene in (s for e in episodes for s in e.scenes):
+        location = locations.get(scene.location)
+        if location is None or location.description:
+            continue
+        plain = next((b.text for b in scene.beats if b.kind == "action" and not b.characters), "")
+        location.description = _sentence_around(plain, 0, 0) if plain else ""
 
 
 def _cast_scenes(episodes: list[ScriptEpisode], cast: _Cast) -> None:
@@ -377,8 +409,10 @@ def ingest(paths: list[Path], existing: Series | None = None, slug: str | None =
             close()
             episodes.append(ScriptEpisode(id=episode_id, title=title, logline=logline, scenes=scenes))
 
+    _introduce_silent(cast, all_actions)
     _introduce(cast, all_actions)
     _cast_scenes(episodes, cast)
+    _describe_locations(episodes, locations)
     language = title_page.get("language") or detect_language("\n".join(text_sample))
     series = _series(paths[0], title_page, existing, slug, language, cast, locations, episodes)
     screenplay = Screenplay(title=series.title, language=series.language, episodes=episodes)

@@ -22,9 +22,9 @@ from ..agents.writer import series_from_bible, write_bible, write_episode
 from .checks import blocking, review_findings
 from .config import Settings
 from .ingest import ingest, read_text
-from .models import Episode, Finding, Scene, Severity
+from .models import Episode, Finding, Severity
 from .planning import draft_scene, finalize_scene, scene_context, scene_digest
-from .shot_prompt import compose_prompt
+from .shot_prompt import recompose_prompts
 from .state import EpisodeScript, EpisodeTask, ProductionState, ReviewDecision, SceneTask
 from .store import SeriesFolder, atomic_write_text, slugify
 
@@ -158,15 +158,10 @@ def collect_plan(state: ProductionState, runtime: Runtime[Settings]) -> dict:
     not re-planned is written back unchanged, byte for byte."""
     folder = _folder(runtime)
     planned = {scene.id: scene for scene in state.planned}
-    episodes = []
-    for script_episode in state.screenplay.episodes:
-        scenes: list[Scene] = []
-        for script in script_episode.scenes:
-            scene = planned[script.id].model_copy(deep=True)
-            for shot in scene.shots:
-                shot.prompt = compose_prompt(shot, scene, state.series)
-            scenes.append(scene)
-        episodes.append(Episode(id=script_episode.id, title=script_episode.title, scenes=scenes))
+    episodes = [
+        recompose_prompts(Episode(id=e.id, title=e.title, scenes=[planned[s.id] for s in e.scenes]), state.series)
+        for e in state.screenplay.episodes
+    ]
     for episode in episodes:
         folder.save_episode(episode)
     for stale in set(folder.episode_ids()) - {e.id for e in episodes}:

@@ -32,6 +32,7 @@ from .conform import conform_frames
 from .errors import BackendUnavailable, ConfigError, RenderError
 from .models import DialogueLine, Scene, Series, Shot, VoiceSpec
 from .routing import voice_backend_for
+from .shot_prompt import compose_prompt
 from .state import CueJob, CueRender, LineRender, ProductionState, ShotJob, ShotRender
 from .store import SeriesFolder
 
@@ -66,7 +67,9 @@ def video_request(shot: Shot, scene: Scene, series: Series, root: Path) -> Video
             keyframe_digest=file_digest(root, character.keyframe if character else None),
         ))
     return VideoRequest(
-        shot_id=shot.id, prompt=shot.prompt, width=series.width, height=series.height, fps=series.fps,
+        # Composed now, not read from the plan file: a bible or framing edit since planning
+        # reaches the generator (the stored prompt is only a record of it).
+        shot_id=shot.id, prompt=compose_prompt(shot, scene, series), width=series.width, height=series.height, fps=series.fps,
         num_frames=shot.duration_frames, seed=shot.seed, shot_type=shot.type, move=shot.move,
         setting=scene.setting, time_of_day=scene.time_of_day,
         location=LocationRef(id=scene.location, name=location.name if location else scene.location,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from .models import CameraMove, Scene, Series, Shot, ShotType, TimeOfDay
+from .models import CameraMove, Episode, Scene, Series, Shot, ShotType, TimeOfDay
 
 FRAMING = {
     ShotType.ECU: "extreme close-up",
@@ -45,7 +45,7 @@ def compose_prompt(shot: Shot, scene: Scene, series: Series) -> str:
     location = series.location(scene.location)
     place = location.name.lower() if location else scene.location
     if location and location.description:
-        place += f" ({location.description.rstrip('.')})"
+        place += f" ({location.description.rstrip('.。')})"
     light = LIGHT[scene.time_of_day]
     parts = [
         series.visual_style,
@@ -55,15 +55,30 @@ def compose_prompt(shot: Shot, scene: Scene, series: Series) -> str:
     for framed in shot.characters:
         character = series.character(framed.character)
         if character:
-            who = character.name.title()
+            # Cue capitals read as shouting in a prompt; a name written in mixed case is kept.
+            who = character.name.title() if character.name.isupper() else character.name
             if character.description:
-                who += f", {character.description.rstrip('.')}"
+                who += f", {character.description.rstrip('.。')}"
             parts.append(f"{who}, frame {framed.position.value}")
     if shot.action:
         parts.append(" ".join(shot.action.split()))
     if shot.title_card:
         parts.append(f"title card with the words: {shot.title_card}")
-    return ". ".join(p.strip().rstrip(".。") for p in parts if p.strip()) + "."
+    return " ".join(_sentence(p) for p in parts if p.strip())
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text[-1] in ".!?。！？" else text + "."
+
+
+def recompose_prompts(episode: Episode, series: Series) -> Episode:
+    """A copy of the episode whose every shot prompt is composed from the current bible."""
+    episode = episode.model_copy(deep=True)
+    for scene in episode.scenes:
+        for shot in scene.shots:
+            shot.prompt = compose_prompt(shot, scene, series)
+    return episode
 
 
 def stable_seed(*parts: str) -> int:

@@ -126,3 +126,11 @@ def test_review_of_an_unknown_episode_is_an_error(example_copy):
     cli("plan", str(example_copy), cwd=example_copy.parent)
     done = cli("review", str(example_copy), "--episode", "e09", cwd=example_copy.parent)
     assert done.returncode == 1 and "no episode 'e09'" in done.stderr and "e01, e02" in done.stderr
+
+
+def test_a_fountain_screenplay_saved_as_txt_is_a_screenplay(tmp_path):
+    screenplay = tmp_path / "show.txt"
+    screenplay.write_bytes((EXAMPLE / "screenplay.fountain").read_bytes())
+    done = cli("plan", str(screenplay), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "episodes" / "rooftop-frequencies" / "screenplay.fountain").is_file()

@@ -153,3 +153,19 @@ def test_title_without_latin_letters_needs_a_slug(tmp_path):
     with pytest.raises(InputError, match="--slug"):
         ingest([path])
     assert ingest([path], slug="rain-night")[0].slug == "rain-night"
+
+
+def test_a_character_introduced_in_capitals_who_never_speaks_is_in_the_bible(tmp_path):
+    series, screenplay = ingest([write(tmp_path, "INT. HARBOR OFFICE - NIGHT\n\nMcCLANE (60s, eye patch) taps the desk.\n\n"
+                                                 "A GUARD (50s, bald, green uniform) dozes on a stool.\n\n"
+                                                 "Rain lashes the window.\n\n@McCLANE\nWake up.\n")])
+    assert {c.id: c.description for c in series.characters} == {"mcclane": "60s, eye patch",
+                                                              "guard": "50s, bald, green uniform"}
+    assert screenplay.episodes[0].scenes[0].characters == ["mcclane", "guard"]
+    # The place is described by the line about the place, not by a character's introduction.
+    assert series.location("harbor-office").description == "Rain lashes the window."
+
+
+def test_the_introduction_of_a_speaker_by_full_name_is_not_a_second_character():
+    series, _ = ingest([EXAMPLE / "screenplay.fountain"])
+    assert "nora-vance" not in {c.id for c in series.characters}

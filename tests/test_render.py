@@ -282,3 +282,21 @@ def test_a_chinese_screenplay_renders_end_to_end(tmp_path):
     assert [o.video for o in state.outputs] == ["out/e01.mp4", "out/e02.mp4"]
     assert "我回来了。" in (folder / "out" / "e01.srt").read_text(encoding="utf-8")
     assert ffmpeg.measure_loudness(folder / "out" / "e01.mp4").integrated_lufs == pytest.approx(-16, abs=1)
+
+
+def test_a_bible_edit_reaches_the_generator_prompt_without_a_re_plan(show, monkeypatch):
+    render(show)
+    prompts = {}
+    original = AnimaticVideo.render
+
+    def capture(self, request):
+        prompts[request.shot_id] = request.prompt
+        return original(self, request)
+
+    monkeypatch.setattr(AnimaticVideo, "render", capture)
+    folder = SeriesFolder(show)
+    series = folder.load_series()
+    series.character("anna").description = "30s, green raincoat, silver bob"
+    folder.save_series(series)
+    render(show)
+    assert prompts and all("green raincoat, silver bob" in p for p in prompts.values())

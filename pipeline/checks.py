@@ -126,7 +126,22 @@ def empty_scenes(series: Series, episodes: list[Episode]) -> Iterator[Finding]:
                           message=f"{scene.id} has no action or dialogue; only a bare establishing shot was planned")
 
 
-RULES: list[Rule] = [unknown_names, speaker_absent, dialogue_fits, crossing_the_line, duplicate_ids, empty_scenes]
+def cue_like_action(series: Series, episodes: list[Episode]) -> Iterator[Finding]:
+    """A one-line action of one to three capitalised words ('BOB') is most likely a character cue
+    whose dialogue went missing: Fountain reads it as action, which is rarely what was meant."""
+    for scene in _scenes(episodes):
+        for shot in scene.shots:
+            text = shot.action.strip()
+            words = text.split()
+            if 0 < len(words) <= 3 and "\n" not in text and text == text.upper() and any(c.isalpha() for c in text) \
+                    and not any(mark in text for mark in "!?,;:"):
+                yield Finding(severity=Severity.WARNING, code="cue-without-dialogue", where=shot.id,
+                              message=f"the action {text!r} looks like a character cue with no dialogue under it; "
+                              "put the dialogue on the line right below the cue")
+
+
+RULES: list[Rule] = [unknown_names, speaker_absent, dialogue_fits, crossing_the_line, duplicate_ids, empty_scenes,
+                     cue_like_action]
 
 
 def check_plan(series: Series, episodes: list[Episode], rules: list[Rule] = RULES) -> list[Finding]:

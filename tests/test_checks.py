@@ -90,3 +90,11 @@ def test_errors_block_and_warnings_do_not(plan):
     episodes[0].scenes[0].shots[1].characters.append(FramedCharacter(character="mrs-okafor", position="center"))
     found = check_plan(series, episodes)
     assert [f.code for f in found] == ["framed-absent"] and blocking(found) == []
+
+
+def test_a_lone_capitalised_action_line_is_flagged_as_a_cue_without_dialogue(tmp_path):
+    path = tmp_path / "s.fountain"
+    path.write_text("INT. ROOM - DAY\n\nAnn waits.\n\nBOB\n\nShe leaves. BANG!\n\nANN\nBye.\n", encoding="utf-8")
+    series, screenplay = ingest([path])
+    found = [f for f in check_plan(series, plan_screenplay(screenplay, series)) if f.code == "cue-without-dialogue"]
+    assert len(found) == 1 and "'BOB'" in found[0].message and found[0].severity == Severity.WARNING

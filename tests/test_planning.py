@@ -147,3 +147,17 @@ def test_finalize_rejects_drafts_that_lose_or_repeat_lines():
         finalize_scene(scene, [ShotDraft(type=ShotType.WS, lines=[*ids, "e09s09l09"])], series)
     done = finalize_scene(scene, [ShotDraft(type=ShotType.WS, lines=ids)], series)
     assert [s.id for s in done.shots] == ["e01s01k01"] and len(done.shots[0].dialogue) == len(ids)
+
+
+def test_the_checked_in_example_plan_is_what_the_planner_makes(tmp_path):
+    """The bundled example's series.yaml and plan files are checked in; they must be exactly what
+    planning makes, so that running the README's command leaves the clone unchanged."""
+    from microdrama.pipeline.store import SeriesFolder
+
+    series, screenplay = ingest([EXAMPLE / "screenplay.fountain"])
+    folder = SeriesFolder(tmp_path / "fresh")
+    folder.save_series(series)
+    for episode in plan_screenplay(screenplay, series):
+        folder.save_episode(episode)
+    for name in ("series.yaml", "plan/e01.yaml", "plan/e02.yaml"):
+        assert (folder.root / name).read_text(encoding="utf-8") == (EXAMPLE / name).read_text(encoding="utf-8"), name

@@ -23,7 +23,7 @@ class AnimaticVideo:
     by shot type, camera moves, burned-in subtitles. No weights, no GPU; deterministic."""
 
     name = "animatic"
-    version = "1"
+    version = "2"
     kind = "video"
     capabilities = Capabilities(seed=True, reference_image=False)
     extra = None

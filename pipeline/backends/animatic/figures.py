@@ -153,7 +153,7 @@ def _draw_head(pen: Pen, look: CharacterLook, turn: int) -> None:
         pen.ellipse(-0.37 + t, -0.45, 0.37 + t, 0.5, look.skin)
         if look.hair_style != "bald":
             pen.chord((-0.41 + t, -0.56, 0.41 + t, 0.18), 180, 360, look.hair)  # the fringe
-        if turn:
+        if turn and look.hair_style != "bald":
             pen.ellipse(-turn * 0.08, -0.5, -turn * 0.42, 0.25, look.hair)  # the back of the head
         if look.head_cover == "hat":
             _draw_hat(pen, look)

@@ -56,6 +56,7 @@ GARMENT_SLOTS: dict[str, str] = {
     **dict.fromkeys(
         "jacket coat hoodie sweater jumper shirt tshirt tee blouse dress suit blazer cardigan vest "
         "uniform top parka windbreaker scrubs gown robe overalls sweatshirt tracksuit trenchcoat "
+        "peacoat raincoat oilskin "
         "kimono qipao cheongsam apron".split(),
         "top",
     ),
@@ -309,7 +310,7 @@ def location_look(location: LocationRef, exterior: bool) -> LocationLook:
         key=f"{location.id}\x1f{location.description}",
         hue=seeded_rng("location", location.id, location.description).random(),
         motif=next((m for m, words in motifs.items() if _mentions(text, words)), default),
-        rain=_mentions(text, RAIN_WORDS),
+        rain=exterior and _mentions(text, RAIN_WORDS),  # rain does not fall indoors
         neon=_mentions(text, NEON_WORDS),
     )
 

@@ -80,7 +80,7 @@ def time_assembly(folder: Path, run_state) -> tuple[float, float]:
         timeline = build_timeline(episode, series, folder, shots, cues)
         (folder / "state" / "assembled" / f"{episode.id}.json").unlink(missing_ok=True)  # force a real master
         start = time.perf_counter()
-        master(timeline, SeriesFolder(folder))
+        master(timeline, SeriesFolder(folder))  # forced: its record was removed above
         ours += time.perf_counter() - start
 
         with tempfile.TemporaryDirectory() as work:

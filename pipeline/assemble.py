@@ -79,9 +79,10 @@ def timeline_key(timeline: Timeline) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:24]
 
 
-def master(timeline: Timeline, folder: SeriesFolder) -> tuple[Path, Path]:
-    """Write out/eNN.mp4 and out/eNN.srt for a complete timeline (atomic: temp file + rename).
-    An unchanged timeline whose files are still there is not mastered again."""
+def master(timeline: Timeline, folder: SeriesFolder) -> tuple[Path, Path, bool]:
+    """Write out/eNN.mp4 and out/eNN.srt for a complete timeline (atomic: temp file + rename);
+    the flag says whether it did. An unchanged timeline whose files are still there is not
+    mastered again."""
     folder.out_dir.mkdir(parents=True, exist_ok=True)
     total = frames_to_samples(timeline.duration_frames, timeline.fps)
     srt_path = folder.out_dir / f"{timeline.episode_id}.srt"
@@ -91,7 +92,7 @@ def master(timeline: Timeline, folder: SeriesFolder) -> tuple[Path, Path]:
     if mp4_path.is_file() and srt_path.is_file() and record.is_file():
         done = json.loads(record.read_text(encoding="utf-8"))
         if done == {"key": key, "bytes": mp4_path.stat().st_size}:
-            return mp4_path, srt_path
+            return mp4_path, srt_path, False
     with tempfile.TemporaryDirectory(dir=folder.out_dir, prefix=".assemble-") as work:
         work_dir = Path(work)
         dialogue, music = work_dir / "dialogue.wav", work_dir / "music.wav"
@@ -106,7 +107,7 @@ def master(timeline: Timeline, folder: SeriesFolder) -> tuple[Path, Path]:
         os.replace(temp, mp4_path)
     atomic_write_text(srt_path, srt)
     atomic_write_text(record, json.dumps({"key": key, "bytes": mp4_path.stat().st_size}))
-    return mp4_path, srt_path
+    return mp4_path, srt_path, True
 
 
 def assemble(state: ProductionState, runtime: Runtime[Settings]) -> dict:
@@ -132,7 +133,8 @@ def assemble(state: ProductionState, runtime: Runtime[Settings]) -> dict:
             for s in failed if s.id not in shots or not shots[s.id].video
         }
         timeline = build_timeline(episode, state.series, folder.root, shots, cues, slates)
-        mp4, srt = master(timeline, folder)
+        mp4, srt, mastered = master(timeline, folder)
         outputs.append(EpisodeOutput(id=episode.id, video=str(mp4.relative_to(folder.root)),
-                                     subtitles=str(srt.relative_to(folder.root)), failed_shots=[s.id for s in failed]))
+                                     subtitles=str(srt.relative_to(folder.root)), failed_shots=[s.id for s in failed],
+                                     mastered=mastered))
     return {"outputs": outputs}

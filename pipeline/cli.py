@@ -27,13 +27,14 @@ from .graph import Production
 from .render import load
 from .routing import voice_backend_for
 from .shot_prompt import recompose_prompts
+from .publish import audit_options, publish_episode, summary
 from .status import series_status
 from ..agents.llm import LLMSettings
 from ..agents.writer import SeriesFormat
 from .ingest import ingest, read_text
 from .nodes import SYNOPSIS_FILE
 from .models import Episode, Finding, Series, Severity
-from .state import RenderRequest, ReviewDecision, Revision, ShotRender
+from .state import AuditSummary, RenderRequest, ReviewDecision, Revision, ShotRender
 from .store import SeriesFolder, check_slug, slugify
 
 app = typer.Typer(
@@ -54,6 +55,10 @@ SeriesDir = Annotated[Path, typer.Argument(help="Series folder, e.g. episodes/ro
 
 class RenderFailed(MicrodramaError):
     """Some shots or cues failed; the rest are rendered and cached."""
+
+
+class AuditFailed(MicrodramaError):
+    """`audit --strict` found errors."""
 
 
 def main() -> None:
@@ -288,10 +293,25 @@ def _render(production: Production, request: RenderRequest) -> None:
             console.print(f"[green]{escape(str(production.folder.root / output.video))}[/]{slates}")
         else:
             console.print(f"[red]{output.id} not assembled[/]: {escape(output.skipped or '')}")
+    _print_audits(state.audits, production.folder.root)
     if skipped or (failures and not production.settings.allow_failed):
         raise RenderFailed(f"{len(set(failures))} failed: {', '.join(sorted(set(failures)))}; fix and re-run "
                            "`microdrama render` (finished shots are cached), or pass --allow-failed to assemble "
                            "with slates")
+
+
+def _print_audits(summaries: list[AuditSummary], root: Path) -> None:
+    if not summaries:
+        return
+    table = Table(title="audit", title_justify="left")
+    for column in ("episode", "errors", "warnings", "skipped", "passed", "storyboard"):
+        table.add_column(column)
+    for item in summaries:
+        board = next((f for f in item.files if f.endswith(".storyboard.html")), "")
+        table.add_row(item.id, f"[red]{item.errors}[/]" if item.errors else "0",
+                      f"[yellow]{item.warnings}[/]" if item.warnings else "0", str(item.skipped), str(item.passed),
+                      escape(str(root / board)) if board else "")
+    console.print(table)
 
 
 def _line_errors(result: ShotRender) -> str:
@@ -573,3 +593,48 @@ def status(
                       f"re-assemble {', '.join(report.stale_episodes) or 'nothing'}")
     else:
         console.print("next render: nothing to do")
+
+
+@app.command()
+def audit(
+    series_dir: SeriesDir,
+    episode: Annotated[Optional[str], typer.Option(help="Audit one episode, e.g. e01.")] = None,
+    strict: Annotated[bool, typer.Option(help="Exit non-zero when any check is an error.")] = False,
+) -> None:
+    """Measure the rendered episodes against the plan: shots present and in order, durations,
+    dialogue inside its shot and subtitles aligned to it, A/V drift, loudness, black / frozen /
+    duplicate segments, colour continuity, character identity. Writes out/eNN.audit.json and
+    refreshes the storyboard and editor export.
+
+    Example: microdrama audit episodes/rooftop-frequencies --strict
+    """
+    settings = Settings.load(series_dir)
+    folder = SeriesFolder(series_dir)
+    with Production(settings) as production:
+        state = production.state()
+    assembled = [o.id for o in (state.outputs if state else []) if o.video and (folder.root / o.video).is_file()]
+    if not assembled:
+        raise InputError(series_dir, "no assembled episode here: run `microdrama render` first")
+    if episode is not None and episode not in assembled:
+        raise InputError(series_dir, Problem(f"episode {episode!r} is not assembled; assembled: {', '.join(assembled)}",
+                                             field="--episode"))
+    summaries, errors = [], 0
+    for item in state.episodes:
+        if item.id not in assembled or (episode and item.id != episode):
+            continue
+        published = publish_episode(item, state.series, state, folder, state.findings, audit_options(settings))
+        table = Table(title=f"{item.id}: checks that did not pass", title_justify="left")
+        for column in ("verdict", "check", "where", "measured", "threshold", "message"):
+            table.add_column(column)
+        for check in published.report.checks:
+            if check.verdict != "pass":
+                colour = {"error": "red", "warning": "yellow"}.get(check.verdict, "dim")
+                table.add_row(f"[{colour}]{check.verdict}[/]", check.name, check.where, escape(str(check.measured)),
+                              escape(str(check.threshold)), escape(check.message))
+        if table.row_count:
+            console.print(table)
+        summaries.append(summary(published.report, published.files, folder.root))
+        errors += len(published.report.errors)
+    _print_audits(summaries, folder.root)
+    if strict and errors:
+        raise AuditFailed(f"{errors} audit error(s); see out/eNN.audit.json")

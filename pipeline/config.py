@@ -19,6 +19,9 @@ microdrama.toml) and handed to the graph as its runtime context. Nodes never rea
     [backends.options.animatic]  # options of one backend, checked by its Options model
     burn_subtitles = true
 
+    [audit]                     # thresholds of the consistency audit (see audit.AuditOptions)
+    clip_model = "/models/clip-vit-base-patch32"
+
     [[backends.routes]]         # first matching route wins; a route whose backend cannot load
     shot_types = ["CU", "MCU"]  # (no extra, no weights) falls back to `video`, and says so
     video = "diffusers"
@@ -73,6 +76,7 @@ class Settings:
     continuity_rounds: int = 2
     allow_failed: bool = False
     backends: BackendSettings = field(default_factory=BackendSettings)
+    audit: dict[str, Any] = field(default_factory=dict)  # [audit] thresholds, checked by AuditOptions
     llm: LLMSettings = field(default_factory=LLMSettings)
     # A ready client (tests inject a ScriptedLLM); None builds an OpenAI client from `llm`.
     llm_client: LLM | None = None
@@ -89,7 +93,7 @@ class Settings:
             except tomllib.TOMLDecodeError as exc:
                 raise ConfigError(f"{path}: {exc}") from None
         values = dict(document.get("run", {}))
-        known = {f.name for f in fields(cls)} - {"series_dir", "backends", "llm", "llm_client"}
+        known = {f.name for f in fields(cls)} - {"series_dir", "backends", "audit", "llm", "llm_client"}
         for name in known:
             if (env := environ.get(f"MICRODRAMA_{name.upper()}")) is not None:
                 values[name] = env
@@ -98,7 +102,7 @@ class Settings:
         if unknown:
             raise ConfigError(f"{path}: unknown [run] settings {sorted(unknown)}; known: {sorted(known)}")
         settings = cls(series_dir=Path(series_dir), backends=_backends(document.get("backends", {}), path),
-                       llm=LLMSettings.load(environ, path))
+                       audit=dict(document.get("audit", {})), llm=LLMSettings.load(environ, path))
         return replace(settings, **{k: _coerce(settings, k, v) for k, v in values.items()})
 
 

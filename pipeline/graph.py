@@ -3,7 +3,8 @@
     START -> [synopsis] write_bible -> write_episode (one per episode) -> collect_screenplays
           -> ingest_screenplay -> plan_scene (one per scene) -> collect_plan -> check_continuity
           -> [LLM planner: scenes with findings re-planned, bounded rounds] -> review (interrupt)
-          -> render_shot (one per shot) + render_cue (one per scene) -> assemble -> END
+          -> render_shot (one per shot) + render_cue (one per scene) -> assemble
+          -> publish (audit, storyboard, editor export) -> END
 
 The run stops after review until `microdrama render` sets a render request (a fork of the
 approved state, so a re-render never repeats planning); `microdrama revise` forks it at
@@ -30,6 +31,7 @@ from ..agents import writer
 from . import models, nodes, state
 from .assemble import assemble
 from .config import Settings
+from .publish import publish
 from .render import dispatch_render, render_cue, render_shot
 from ..agents.writer import SeriesFormat
 from .state import ProductionState, RenderRequest, ReviewDecision, Revision
@@ -57,6 +59,7 @@ def build_graph() -> StateGraph:
     builder.add_node("render_shot", render_shot)
     builder.add_node("render_cue", render_cue)
     builder.add_node("assemble", assemble, defer=True)
+    builder.add_node("publish", publish)
 
     builder.add_conditional_edges(START, nodes.route_start, ["write_bible", "ingest_screenplay"])
     builder.add_conditional_edges("write_bible", nodes.route_episodes, ["write_episode"])
@@ -69,7 +72,8 @@ def build_graph() -> StateGraph:
     builder.add_conditional_edges("review", after_review, ["review", "render_shot", "render_cue", END])
     builder.add_edge("render_shot", "assemble")
     builder.add_edge("render_cue", "assemble")
-    builder.add_edge("assemble", END)
+    builder.add_edge("assemble", "publish")
+    builder.add_edge("publish", END)
     return builder
 
 
@@ -180,7 +184,7 @@ class Production:
         if snap.next and not snap.interrupts:
             self._stream(None, config, on_update)  # a render in flight when the process died
         else:
-            update = {"render": request, "series": series, "episodes": episodes, "outputs": []}
+            update = {"render": request, "series": series, "episodes": episodes, "outputs": [], "audits": []}
             forked = self.graph.update_state(config, update, as_node="review")
             self._stream(None, {**config, "configurable": forked["configurable"]}, on_update)
         return self.state()

@@ -103,6 +103,16 @@ class EpisodeOutput(BaseModel):
     subtitles: str | None = None
     failed_shots: list[str] = Field(default_factory=list)
     skipped: str | None = Field(None, description="Why the episode was not assembled.")
+    mastered: bool = Field(False, description="The file was written by this run (not already up to date).")
+
+
+class AuditSummary(BaseModel):
+    id: str = Field(description="Episode id.")
+    errors: int = 0
+    warnings: int = 0
+    skipped: int = 0
+    passed: int = 0
+    files: list[str] = Field(default_factory=list, description="Audit, storyboard and export files.")
 
 
 class ShotJob(BaseModel):
@@ -139,3 +149,4 @@ class ProductionState(BaseModel):
     renders: Annotated[list[ShotRender], merge_by_id] = Field(default_factory=list)
     cues: Annotated[list[CueRender], merge_by_id] = Field(default_factory=list)
     outputs: list[EpisodeOutput] = Field(default_factory=list)
+    audits: list[AuditSummary] = Field(default_factory=list)

@@ -3,8 +3,6 @@ faults, a killed render, and the episodes' media measured with FFmpeg."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -24,19 +22,11 @@ from microdrama.pipeline.graph import Production
 from microdrama.pipeline.state import RenderRequest, ReviewDecision
 from microdrama.pipeline.store import SeriesFolder
 from microdrama.pipeline.timeline import srt_time
-
-SOURCES = ["screenplay.fountain"]
-
+from tiny_show import SOURCES, approved_show, render
 
 @pytest.fixture
 def show(tmp_path) -> Path:
-    folder = tmp_path / "tiny-show"
-    folder.mkdir()
-    shutil.copy(FIXTURES / "tiny_show.fountain", folder / "screenplay.fountain")
-    with Production(Settings(series_dir=folder)) as run:
-        run.plan(SOURCES)
-        run.decide(ReviewDecision(action="approve"))
-    return folder
+    return approved_show(tmp_path / "tiny-show")
 
 
 @pytest.fixture
@@ -58,12 +48,6 @@ def calls(monkeypatch) -> Counter:
     spy(PiperVoice, "voice", "line_id")
     spy(SynthMusic, "music", "cue_id")
     return counter
-
-
-def render(folder: Path, request: RenderRequest | None = None, **settings):
-    with Production(Settings.load(folder, **settings)) as run:
-        series, episodes = SeriesFolder(folder).load_plan()
-        return run.render(request or RenderRequest(), series, episodes)
 
 
 def plan(folder: Path):

@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES
 from microdrama.pipeline.config import Settings
 from microdrama.pipeline.graph import Production
-from microdrama.pipeline.state import RenderRequest, ReviewDecision
 from microdrama.pipeline.status import series_status
 from microdrama.pipeline.store import SeriesFolder
+from tiny_show import approved_show, render
 
 MICRODRAMA = str(Path(sys.executable).with_name("microdrama"))
 
 
 @pytest.fixture
 def show(tmp_path) -> Path:
-    folder = tmp_path / "tiny-show"
-    folder.mkdir()
-    shutil.copy(FIXTURES / "tiny_show.fountain", folder / "screenplay.fountain")
-    with Production(Settings(series_dir=folder)) as run:
-        run.plan(["screenplay.fountain"])
-        run.decide(ReviewDecision(action="approve"))
-    return folder
+    return approved_show(tmp_path / "tiny-show")
 
 
 def status(folder: Path):
@@ -35,11 +27,6 @@ def status(folder: Path):
     series, episodes = SeriesFolder(folder).load_plan()
     with Production(settings) as run:
         return series_status(settings, series, episodes, run.state())
-
-
-def render(folder: Path) -> None:
-    with Production(Settings.load(folder)) as run:
-        run.render(RenderRequest(), *SeriesFolder(folder).load_plan())
 
 
 def test_states_move_from_planned_to_rendered_to_stale(show):

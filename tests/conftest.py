@@ -42,6 +42,18 @@ def _no_error_logs(caplog: pytest.LogCaptureFixture):
 
 
 @pytest.fixture
+def one_torch_thread():
+    """A tiny model's steps are microseconds of work: with several threads, synchronising them
+    costs 10 to 100 times more (measured on a busy 2-core machine)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
 def example_copy(tmp_path: Path) -> Path:
     """A private copy of the bundled example series folder (screenplay only)."""
     target = tmp_path / "rooftop-frequencies"

@@ -38,21 +38,12 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_reference_clip(tmp_path_factory.mktemp("series") / "lin.wav")
 
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
 @pytest.fixture(autouse=True)
 def _registered() -> None:
     register(CoquiVoice)
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """A tiny model's steps are microseconds of work: with several threads, synchronising them
-    costs 10 to 100 times more (measured on a busy 2-core machine)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -31,21 +31,12 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_tiny_musicgen(tmp_path_factory.mktemp("musicgen-tiny"))
 
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
 @pytest.fixture(autouse=True)
 def _registered() -> None:
     register(MusicGenMusic)
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """A tiny model's steps are microseconds of work: with several threads, synchronising them
-    costs 10 to 100 times more (measured on a busy 2-core machine)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def request(**overrides) -> MusicRequest:

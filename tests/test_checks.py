@@ -98,3 +98,16 @@ def test_a_lone_capitalised_action_line_is_flagged_as_a_cue_without_dialogue(tmp
     series, screenplay = ingest([path])
     found = [f for f in check_plan(series, plan_screenplay(screenplay, series)) if f.code == "cue-without-dialogue"]
     assert len(found) == 1 and "'BOB'" in found[0].message and found[0].severity == Severity.WARNING
+
+
+def test_a_language_no_installed_voice_speaks_is_an_error_at_review(plan):
+    from microdrama.pipeline.checks import review_findings
+    from microdrama.pipeline.config import BackendSettings
+
+    series, episodes = plan
+    klingon = series.model_copy(update={"language": "tlh"})
+    found = [f for f in review_findings(klingon, episodes, BackendSettings()) if f.code == "voice-unavailable"]
+    assert {f.where for f in found} == {"nora", "eli", "radio-voice", "mrs-okafor"}
+    assert all(f.severity == Severity.ERROR and "'tlh'" in f.message for f in found)
+    assert blocking(found) == found
+    assert [f for f in review_findings(series, episodes, BackendSettings()) if f.code == "voice-unavailable"] == []

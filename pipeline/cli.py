@@ -287,13 +287,13 @@ def _render(production: Production, request: RenderRequest) -> None:
     for note in sorted({r.backend for r in rendered if "not used" in r.backend}):
         console.print(f"[yellow]note[/] {escape(note)}")
     skipped = [o for o in state.outputs if o.skipped]
-    for output in state.outputs:
+    _print_audits(state.audits, production.folder.root)
+    for output in state.outputs:  # last, so a run ends with the paths of the episodes
         if output.video:
             slates = f" [yellow](slates for {', '.join(output.failed_shots)})[/]" if output.failed_shots else ""
             console.print(f"[green]{escape(str(production.folder.root / output.video))}[/]{slates}")
         else:
             console.print(f"[red]{output.id} not assembled[/]: {escape(output.skipped or '')}")
-    _print_audits(state.audits, production.folder.root)
     if skipped or (failures and not production.settings.allow_failed):
         raise RenderFailed(f"{len(set(failures))} failed: {', '.join(sorted(set(failures)))}; fix and re-run "
                            "`microdrama render` (finished shots are cached), or pass --allow-failed to assemble "

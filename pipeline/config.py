@@ -4,7 +4,7 @@ microdrama.toml) and handed to the graph as its runtime context. Nodes never rea
     # episodes/<slug>/microdrama.toml
     [run]
     planner = "rules"           # or "llm": the LLM shot planner and continuity reviewer
-    render_concurrency = 2
+    render_concurrency = 2      # parallel branches: shots rendered, scenes and episodes planned
     render_attempts = 2
 
     [llm]                       # endpoint and key come from OPENAI_BASE_URL / OPENAI_API_KEY
@@ -72,7 +72,6 @@ class Settings:
     planner: Literal["rules", "llm"] = "rules"
     render_concurrency: int = 2
     render_attempts: int = 2
-    plan_concurrency: int = 4
     continuity_rounds: int = 2
     allow_failed: bool = False
     backends: BackendSettings = field(default_factory=BackendSettings)

@@ -39,8 +39,9 @@ def voice_findings(series: Series, episodes: list[Episode], backends: BackendSet
         try:
             name = voice_backend_for(character, series.language, backends)
             cls = backend_class(name)
-            if not cls.availability().available:
-                raise BackendUnavailable(name, cls.availability().reason)
+            availability = cls.availability()
+            if not availability.available:
+                raise BackendUnavailable(name, availability.reason)
             if not cls.speaks(series.language):
                 raise ConfigError(f"voice backend {name!r} does not speak {series.language!r}")
         except (ConfigError, BackendUnavailable) as exc:

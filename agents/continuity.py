@@ -1,5 +1,5 @@
 """The continuity reviewer agent: the LLM reads one episode's plan as a script supervisor would
-and reports what the deterministic checks (pipeline/checks.py) cannot see: character facts,
+and reports what the deterministic checks (pipeline/plan/checks.py) cannot see: character facts,
 wardrobe and props state, timeline, names.
 
 One call per episode, and nothing but the arguments is read, so episodes can be reviewed in
@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from microdrama.pipeline.models import Episode, Finding, Series, Severity, Shot
+from microdrama.pipeline.core.models import Episode, Finding, Series, Severity, Shot
 
 from .llm import LLM
 from .prompting import load_prompt

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, runt
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from microdrama.pipeline.errors import BackendUnavailable, ConfigError, MicrodramaError
+from microdrama.pipeline.core.errors import BackendUnavailable, ConfigError, MicrodramaError
 
 if TYPE_CHECKING:
     import openai

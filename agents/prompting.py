@@ -18,7 +18,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from microdrama.pipeline.errors import MicrodramaError
+from microdrama.pipeline.core.errors import MicrodramaError
 
 PROMPTS_PACKAGE = "microdrama.prompts"
 TASK_NAME = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)*")

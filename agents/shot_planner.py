@@ -1,5 +1,5 @@
 """The shot planner agent: one screenplay scene -> shot drafts, designed by the LLM with the same
-film grammar the rule-based planner follows (pipeline/planning.py).
+film grammar the rule-based planner follows (pipeline/plan/rules.py).
 
 The model decides framing, camera move, who is in frame where, what happens and which lines are
 heard in each shot; ids, timing, prompts and seeds are set afterwards by `finalize_scene`, the
@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from microdrama.pipeline.errors import MicrodramaError
-from microdrama.pipeline.models import Finding, ScriptLine, ScriptScene, Series, ShotDraft
-from microdrama.pipeline.planning import DraftError, finalize_scene
+from microdrama.pipeline.core.errors import MicrodramaError
+from microdrama.pipeline.core.models import Finding, ScriptLine, ScriptScene, Series, ShotDraft
+from microdrama.pipeline.plan.rules import DraftError, finalize_scene
 
 from .llm import LLM
 from .prompting import load_prompt

@@ -18,11 +18,11 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from microdrama.pipeline import fountain
-from microdrama.pipeline.errors import InputError, MicrodramaError
-from microdrama.pipeline.ingest import bible_id
-from microdrama.pipeline.models import Character, EpisodeOutline, Location, Series, VoiceSpec
-from microdrama.pipeline.store import check_slug
+from microdrama.pipeline.ingest import fountain
+from microdrama.pipeline.core.errors import InputError, MicrodramaError
+from microdrama.pipeline.ingest.screenplay import bible_id
+from microdrama.pipeline.core.models import Character, EpisodeOutline, Location, Series, VoiceSpec
+from microdrama.pipeline.core.store import check_slug
 
 from .llm import LLM
 from .prompting import load_prompt

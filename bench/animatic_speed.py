@@ -31,8 +31,8 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 
-from microdrama.pipeline.backends import CharacterRef, LocationRef, Subtitle, VideoRequest, animatic
-from microdrama.pipeline.backends.animatic import AnimaticVideo
+from microdrama.pipeline.render.backends import CharacterRef, LocationRef, Subtitle, VideoRequest, animatic
+from microdrama.pipeline.render.backends.animatic import AnimaticVideo
 
 ROOFTOP = LocationRef(
     id="rooftop",

@@ -47,17 +47,17 @@ from typing import Any, TypeVar
 import numpy as np
 from PIL import Image
 
-from microdrama.pipeline.backends import (
+from microdrama.pipeline.render.backends import (
     CharacterRef, LocationRef, MusicRequest, VideoRequest, VoiceRequest, load_backend, register,
 )
-from microdrama.pipeline.backends.coqui import CoquiVoice
-from microdrama.pipeline.backends.diffusers_video import DiffusersVideo
-from microdrama.pipeline.backends.musicgen import MusicGenMusic
-from microdrama.pipeline.backends.torch_device import missing_modules
-from microdrama.pipeline.conform import conform_frames
-from microdrama.pipeline.errors import MicrodramaError
-from microdrama.pipeline.keyframes import KeyframeOptions, load_image_pipeline, render_image, wanted_keyframes
-from microdrama.pipeline.models import CameraMove, Character, Mood, ScreenPosition, Series, ShotType, VoiceSpec
+from microdrama.pipeline.render.backends.coqui import CoquiVoice
+from microdrama.pipeline.render.backends.diffusers_video import DiffusersVideo
+from microdrama.pipeline.render.backends.musicgen import MusicGenMusic
+from microdrama.pipeline.render.backends.torch_device import missing_modules
+from microdrama.pipeline.render.conform import conform_frames
+from microdrama.pipeline.core.errors import MicrodramaError
+from microdrama.pipeline.render.keyframes import KeyframeOptions, load_image_pipeline, render_image, wanted_keyframes
+from microdrama.pipeline.core.models import CameraMove, Character, Mood, ScreenPosition, Series, ShotType, VoiceSpec
 
 PROMPT = ("cinematic, natural light, shallow depth of field. close-up, slow push-in, 9:16 frame. "
           "ext roof at night, city lights. Maya, a woman in a red coat with short black hair, frame center. "

@@ -22,15 +22,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from microdrama.pipeline import ffmpeg
-from microdrama.pipeline.assemble import master, track
-from microdrama.pipeline.audio import frames_to_samples
-from microdrama.pipeline.config import Settings
-from microdrama.pipeline.graph import Production
-from microdrama.pipeline.render import Renderer
-from microdrama.pipeline.state import RenderRequest, ReviewDecision
-from microdrama.pipeline.store import SeriesFolder
-from microdrama.pipeline.timeline import build_timeline
+from microdrama.pipeline.edit import ffmpeg
+from microdrama.pipeline.edit.assemble import master, track
+from microdrama.pipeline.edit.audio import frames_to_samples
+from microdrama.pipeline.core.config import Settings
+from microdrama.pipeline.graph.production import Production
+from microdrama.pipeline.render.renderer import Renderer
+from microdrama.pipeline.graph.state import RenderRequest, ReviewDecision
+from microdrama.pipeline.core.store import SeriesFolder
+from microdrama.pipeline.edit.timeline import build_timeline
 
 REPO = Path(__file__).resolve().parent.parent
 

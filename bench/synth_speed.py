@@ -11,10 +11,10 @@ from __future__ import annotations
 import sys
 import time
 
-from microdrama.pipeline.backends import MusicRequest
-from microdrama.pipeline.backends.synth import SynthMusic
-from microdrama.pipeline.models import Mood
-from microdrama.pipeline.planning import MOOD_INTENSITY, MOOD_TEMPO
+from microdrama.pipeline.render.backends import MusicRequest
+from microdrama.pipeline.render.backends.synth import SynthMusic
+from microdrama.pipeline.core.models import Mood
+from microdrama.pipeline.plan.rules import MOOD_INTENSITY, MOOD_TEMPO
 
 FPS = 24
 REPEATS = 3

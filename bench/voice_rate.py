@@ -1,4 +1,4 @@
-"""How fast the offline voices really speak, against the planner's estimate (pipeline/timing.py).
+"""How fast the offline voices really speak, against the planner's estimate (pipeline/plan/timing.py).
 
 The planner gives every line `speech_seconds(text, language, speed)` of screen time before any
 audio exists, so that estimate must be an upper bound: a voiced line longer than its slot is cut
@@ -20,12 +20,12 @@ import time
 from dataclasses import dataclass
 from unittest import mock
 
-from microdrama.pipeline import timing
-from microdrama.pipeline.backends import NoOptions, VoiceRequest
-from microdrama.pipeline.backends.espeak import EspeakVoice
-from microdrama.pipeline.backends.piper import PiperVoice
-from microdrama.pipeline.ingest import VOICE_VARIANTS
-from microdrama.pipeline.models import VoiceSpec
+from microdrama.pipeline.plan import timing
+from microdrama.pipeline.render.backends import NoOptions, VoiceRequest
+from microdrama.pipeline.render.backends.espeak import EspeakVoice
+from microdrama.pipeline.render.backends.piper import PiperVoice
+from microdrama.pipeline.ingest.screenplay import VOICE_VARIANTS
+from microdrama.pipeline.core.models import VoiceSpec
 
 ENGLISH = [
     "Hi.",

@@ -16,26 +16,26 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import fountain
-from .checks import blocking, review_findings
-from .config import Settings
-from .cache import ArtifactCache
-from .errors import InputError, MicrodramaError, Problem
-from .backends import backend_statuses
-from .errors import BackendUnavailable, ConfigError
-from .graph import Production
-from .render import load
-from .routing import voice_backend_for
-from .shot_prompt import recompose_prompts
-from .publish import audit_options, publish_episode, summary
-from .status import series_status
-from ..agents.llm import LLMSettings
-from ..agents.writer import SeriesFormat
-from .ingest import ingest, read_text
-from .nodes import SYNOPSIS_FILE
-from .models import Episode, Finding, Series, Severity
-from .state import AuditSummary, RenderRequest, ReviewDecision, Revision, ShotRender
-from .store import SeriesFolder, check_slug, slugify
+from .ingest import fountain
+from .plan.checks import blocking, review_findings
+from .core.config import Settings
+from .core.cache import ArtifactCache
+from .core.errors import InputError, MicrodramaError, Problem
+from .render.backends import backend_statuses
+from .core.errors import BackendUnavailable, ConfigError
+from .graph.production import Production
+from .render.renderer import load
+from .render.routing import voice_backend_for
+from .plan.shot_prompt import recompose_prompts
+from .review.publish import audit_options, publish_episode, summary
+from .review.status import series_status
+from microdrama.agents.llm import LLMSettings
+from microdrama.agents.writer import SeriesFormat
+from .ingest.screenplay import ingest, read_text
+from .graph.planning import SYNOPSIS_FILE
+from .core.models import Episode, Finding, Series, Severity
+from .graph.state import AuditSummary, RenderRequest, ReviewDecision, Revision, ShotRender
+from .core.store import SeriesFolder, check_slug, slugify
 
 app = typer.Typer(
     help="Turn a Fountain screenplay into a reviewed production plan and finished micro-drama "
@@ -554,7 +554,7 @@ def keyframes(
 
     Example: microdrama keyframes episodes/rooftop-frequencies --model ~/models/sdxl
     """
-    from .keyframes import KeyframeOptions, generate_keyframes
+    from .render.keyframes import KeyframeOptions, generate_keyframes
 
     folder = SeriesFolder(series_dir)
     series = folder.load_series()

@@ -30,11 +30,11 @@ from microdrama.agents.writer import (
     write_bible,
     write_episode,
 )
-from microdrama.pipeline.errors import InputError
-from microdrama.pipeline.ingest import ingest
-from microdrama.pipeline.models import BIBLE_ID, Finding, FramedCharacter, Severity, ShotDraft
-from microdrama.pipeline.planning import draft_scene, finalize_scene, plan_screenplay
-from microdrama.pipeline.store import slugify
+from microdrama.pipeline.core.errors import InputError
+from microdrama.pipeline.ingest.screenplay import ingest
+from microdrama.pipeline.core.models import BIBLE_ID, Finding, FramedCharacter, Severity, ShotDraft
+from microdrama.pipeline.plan.rules import draft_scene, finalize_scene, plan_screenplay
+from microdrama.pipeline.core.store import slugify
 
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 FORMAT = SeriesFormat(episodes=2, minutes_per_episode=1, visual_style="neon noir, rain")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from microdrama.pipeline.backends import (
+from microdrama.pipeline.render.backends import (
     CharacterRef,
     LocationRef,
     Subtitle,
@@ -20,8 +20,8 @@ from microdrama.pipeline.backends import (
     animatic,
     load_backend,
 )
-from microdrama.pipeline.backends.animatic import AnimaticVideo, character_look, character_signature
-from microdrama.pipeline.errors import RenderError
+from microdrama.pipeline.render.backends.animatic import AnimaticVideo, character_look, character_signature
+from microdrama.pipeline.core.errors import RenderError
 
 W, H = 144, 256
 ROOFTOP = LocationRef(

@@ -11,16 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from microdrama.pipeline import assemble, ffmpeg
-from microdrama.pipeline.audio import read_wav
-from microdrama.pipeline.audit import (
+from microdrama.pipeline.edit import assemble, ffmpeg
+from microdrama.pipeline.edit.audio import read_wav
+from microdrama.pipeline.review.audit import (
     NO_CLIP_MODEL, AuditOptions, AuditReport, Check, Verdict, audit_episode, write_report,
 )
-from microdrama.pipeline.backends.animatic import AnimaticVideo
-from microdrama.pipeline.models import Series
-from microdrama.pipeline.render import video_request, write_video
-from microdrama.pipeline.store import SeriesFolder
-from microdrama.pipeline.timeline import Timeline
+from microdrama.pipeline.render.backends.animatic import AnimaticVideo
+from microdrama.pipeline.core.models import Series
+from microdrama.pipeline.render.renderer import video_request, write_video
+from microdrama.pipeline.core.store import SeriesFolder
+from microdrama.pipeline.edit.timeline import Timeline
 from tiny_show import RenderedShow, render_tiny_show
 
 
@@ -336,7 +336,7 @@ def test_write_report_never_leaves_half_a_file(show, tmp_path, monkeypatch):
     def interrupted(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("microdrama.pipeline.store.os.replace", interrupted)
+    monkeypatch.setattr("microdrama.pipeline.core.store.os.replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_report(report, path)
     assert path.read_text(encoding="utf-8") == "previous report"

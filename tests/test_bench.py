@@ -11,7 +11,7 @@ import sys
 import pytest
 from conftest import REPO
 
-from microdrama.pipeline.backends.coqui import CoquiVoice
+from microdrama.pipeline.render.backends.coqui import CoquiVoice
 
 REQUIRE_ALL = os.environ.get("MICRODRAMA_REQUIRE_ALL") == "1"  # CI: the video and music extras are installed
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from conftest import EXAMPLE
-from microdrama.pipeline.checks import blocking, check_plan
-from microdrama.pipeline.ingest import ingest
-from microdrama.pipeline.models import FramedCharacter, Severity
-from microdrama.pipeline.planning import plan_screenplay
+from microdrama.pipeline.plan.checks import blocking, check_plan
+from microdrama.pipeline.ingest.screenplay import ingest
+from microdrama.pipeline.core.models import FramedCharacter, Severity
+from microdrama.pipeline.plan.rules import plan_screenplay
 
 
 @pytest.fixture
@@ -101,8 +101,8 @@ def test_a_lone_capitalised_action_line_is_flagged_as_a_cue_without_dialogue(tmp
 
 
 def test_a_language_no_installed_voice_speaks_is_an_error_at_review(plan):
-    from microdrama.pipeline.checks import review_findings
-    from microdrama.pipeline.config import BackendSettings
+    from microdrama.pipeline.plan.checks import review_findings
+    from microdrama.pipeline.core.config import BackendSettings
 
     series, episodes = plan
     klingon = series.model_copy(update={"language": "tlh"})

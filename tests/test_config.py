@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from microdrama.pipeline.backends import backend_class
-from microdrama.pipeline.config import Settings
-from microdrama.pipeline.errors import ConfigError
-from microdrama.pipeline.models import CameraMove, Shot, ShotType
-from microdrama.pipeline.render import video_backend
+from microdrama.pipeline.render.backends import backend_class
+from microdrama.pipeline.core.config import Settings
+from microdrama.pipeline.core.errors import ConfigError
+from microdrama.pipeline.core.models import CameraMove, Shot, ShotType
+from microdrama.pipeline.render.renderer import video_backend
 
 
 def write(folder: Path, text: str) -> Path:

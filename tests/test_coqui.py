@@ -19,11 +19,11 @@ pytest.importorskip("TTS")
 
 from tiny_audio_models import XTTS_SPEAKER, save_tiny_xtts, write_reference_clip  # noqa: E402
 
-from microdrama.pipeline.backends import VoiceRequest, load_backend, register  # noqa: E402
-from microdrama.pipeline.backends.coqui import CoquiVoice, xtts_language  # noqa: E402
-from microdrama.pipeline.backends.voice_audio import NORMAL_PEAK  # noqa: E402
-from microdrama.pipeline.errors import BackendUnavailable, RenderError  # noqa: E402
-from microdrama.pipeline.models import VoiceSpec  # noqa: E402
+from microdrama.pipeline.render.backends import VoiceRequest, load_backend, register  # noqa: E402
+from microdrama.pipeline.render.backends.coqui import CoquiVoice, xtts_language  # noqa: E402
+from microdrama.pipeline.render.backends.voice_audio import NORMAL_PEAK  # noqa: E402
+from microdrama.pipeline.core.errors import BackendUnavailable, RenderError  # noqa: E402
+from microdrama.pipeline.core.models import VoiceSpec  # noqa: E402
 
 SR = 24000  # XTTS's output rate
 

@@ -19,17 +19,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from microdrama.pipeline import keyframes
-from microdrama.pipeline.backends import CharacterRef, LocationRef, VideoRequest, load_backend, register
-from microdrama.pipeline.backends import torch_device
-from microdrama.pipeline.backends.torch_device import missing_modules
-from microdrama.pipeline.backends.diffusers_video import (
+from microdrama.pipeline.render import keyframes
+from microdrama.pipeline.render.backends import CharacterRef, LocationRef, VideoRequest, load_backend, register
+from microdrama.pipeline.render.backends import torch_device
+from microdrama.pipeline.render.backends.torch_device import missing_modules
+from microdrama.pipeline.render.backends.diffusers_video import (
     COGVIDEOX, LTX, WAN, DiffusersVideo, DiffusersVideoOptions, conditioning_keyframe, generation_shape,
 )
-from microdrama.pipeline.conform import conform_frames
-from microdrama.pipeline.errors import BackendUnavailable, ConfigError, RenderError
-from microdrama.pipeline.keyframes import KeyframeOptions, generate_keyframes
-from microdrama.pipeline.models import CameraMove, Character, Location, ScreenPosition, Series, ShotType
+from microdrama.pipeline.render.conform import conform_frames
+from microdrama.pipeline.core.errors import BackendUnavailable, ConfigError, RenderError
+from microdrama.pipeline.render.keyframes import KeyframeOptions, generate_keyframes
+from microdrama.pipeline.core.models import CameraMove, Character, Location, ScreenPosition, Series, ShotType
 from tiny_models import save_tiny, tiny_cogvideox, tiny_ltx, tiny_ltx_condition, tiny_stable_diffusion, tiny_wan_i2v
 
 if missing_modules(["torch", "diffusers", "transformers"]) and os.environ.get("MICRODRAMA_REQUIRE_ALL") != "1":
@@ -176,7 +176,7 @@ def test_renders_from_two_threads_share_one_loaded_pipeline(ltx_dir, monkeypatch
         loads.append(args[0])
         return real_load(*args, **kwargs)
 
-    monkeypatch.setattr("microdrama.pipeline.backends.diffusers_video.load_pipeline", counting_load)
+    monkeypatch.setattr("microdrama.pipeline.render.backends.diffusers_video.load_pipeline", counting_load)
     video = backend(ltx_dir)
     results: dict[int, np.ndarray] = {}
     threads = [threading.Thread(target=lambda s=s: results.update({s: np.stack(video.render(request(seed=s)).frames)}))

@@ -10,9 +10,9 @@ from pathlib import Path
 import opentimelineio as otio
 import pytest
 
-from microdrama.pipeline.export import export_timeline
-from microdrama.pipeline.models import Episode
-from microdrama.pipeline.audit import AuditReport, Check
+from microdrama.pipeline.review.export import export_timeline
+from microdrama.pipeline.core.models import Episode
+from microdrama.pipeline.review.audit import AuditReport, Check
 from tiny_show import RenderedShow, render_tiny_show
 
 

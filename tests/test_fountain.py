@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from microdrama.pipeline import fountain as ft
-from microdrama.pipeline.errors import InputError
+from microdrama.pipeline.ingest import fountain as ft
+from microdrama.pipeline.core.errors import InputError
 
 
 def elements(text: str) -> list:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from microdrama.pipeline.config import Settings
-from microdrama.pipeline.graph import Production
-from microdrama.pipeline.state import ReviewDecision
-from microdrama.pipeline.store import SeriesFolder
+from microdrama.pipeline.core.config import Settings
+from microdrama.pipeline.graph.production import Production
+from microdrama.pipeline.graph.state import ReviewDecision
+from microdrama.pipeline.core.store import SeriesFolder
 
 SOURCES = ["screenplay.fountain"]
 
@@ -54,11 +54,11 @@ def test_reject_ends_the_run_without_approval(example_copy):
 KILL_AFTER_PLANNING = textwrap.dedent("""
     import os, sys
     from pathlib import Path
-    from microdrama.pipeline import nodes
+    from microdrama.pipeline.graph import planning as nodes
     # Die the hard way the moment continuity checking starts: planning is done and checkpointed.
     nodes.check_continuity = lambda state, runtime: os._exit(9)
-    from microdrama.pipeline.config import Settings
-    from microdrama.pipeline.graph import Production
+    from microdrama.pipeline.core.config import Settings
+    from microdrama.pipeline.graph.production import Production
     Production(Settings(series_dir=Path(sys.argv[1]))).plan(["screenplay.fountain"])
 """)
 
@@ -123,7 +123,7 @@ def test_replanning_keeps_unchanged_scenes_and_their_hand_edits(example_copy):
 
 
 def test_an_invalid_hand_edit_stops_a_replan_instead_of_being_overwritten(example_copy):
-    from microdrama.pipeline.errors import InputError
+    from microdrama.pipeline.core.errors import InputError
 
     with production(example_copy) as run:
         run.plan(SOURCES)

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLE, FIXTURES
-from microdrama.pipeline.errors import InputError
-from microdrama.pipeline.ingest import bible_id, detect_language, ingest, parse_heading
-from microdrama.pipeline.models import Setting, TimeOfDay
+from microdrama.pipeline.core.errors import InputError
+from microdrama.pipeline.ingest.screenplay import bible_id, detect_language, ingest, parse_heading
+from microdrama.pipeline.core.models import Setting, TimeOfDay
 
 
 def write(tmp_path: Path, text: str | bytes, name: str = "show.fountain") -> Path:

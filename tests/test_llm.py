@@ -23,7 +23,7 @@ from microdrama.agents.llm import (
     strict_json_schema,
 )
 from microdrama.agents.prompting import PromptError, load_prompt
-from microdrama.pipeline.errors import ConfigError
+from microdrama.pipeline.core.errors import ConfigError
 
 KEY = "sk-test-0123456789abcdef-SECRET"
 PROMPTS = Path(__file__).parent / "fixtures" / "prompts"

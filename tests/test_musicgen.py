@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from tiny_audio_models import save_tiny_musicgen
 
-from microdrama.pipeline.backends import MusicRequest, load_backend, register
-from microdrama.pipeline.backends.musicgen import MusicGenMusic, describe
-from microdrama.pipeline.backends.synth import cue_samples
-from microdrama.pipeline.errors import BackendUnavailable, ConfigError
-from microdrama.pipeline.models import Mood
+from microdrama.pipeline.render.backends import MusicRequest, load_backend, register
+from microdrama.pipeline.render.backends.musicgen import MusicGenMusic, describe
+from microdrama.pipeline.render.backends.synth import cue_samples
+from microdrama.pipeline.core.errors import BackendUnavailable, ConfigError
+from microdrama.pipeline.core.models import Mood
 
 # Like conftest's requires(): skipped where the extra is not installed, a failure in CI.
 if importlib.util.find_spec("transformers") is None and os.environ.get("MICRODRAMA_REQUIRE_ALL") != "1":

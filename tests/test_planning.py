@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLE, FIXTURES
-from microdrama.pipeline.ingest import ingest
-from microdrama.pipeline.models import CameraMove, ShotDraft, ShotType
-from microdrama.pipeline.planning import DraftError, finalize_scene, plan_screenplay
-from microdrama.pipeline.store import dump_yaml
-from microdrama.pipeline.timing import speech_seconds
+from microdrama.pipeline.ingest.screenplay import ingest
+from microdrama.pipeline.core.models import CameraMove, ShotDraft, ShotType
+from microdrama.pipeline.plan.rules import DraftError, finalize_scene, plan_screenplay
+from microdrama.pipeline.core.store import dump_yaml
+from microdrama.pipeline.plan.timing import speech_seconds
 
 
 def plan(path: Path, **kwargs):
@@ -152,7 +152,7 @@ def test_finalize_rejects_drafts_that_lose_or_repeat_lines():
 def test_the_checked_in_example_plan_is_what_the_planner_makes(tmp_path):
     """The bundled example's series.yaml and plan files are checked in; they must be exactly what
     planning makes, so that running the README's command leaves the clone unchanged."""
-    from microdrama.pipeline.store import SeriesFolder
+    from microdrama.pipeline.core.store import SeriesFolder
 
     series, screenplay = ingest([EXAMPLE / "screenplay.fountain"])
     folder = SeriesFolder(tmp_path / "fresh")

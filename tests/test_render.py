@@ -12,16 +12,16 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, requires
-from microdrama.pipeline import ffmpeg
-from microdrama.pipeline.backends import register
-from microdrama.pipeline.backends.animatic import AnimaticVideo
-from microdrama.pipeline.backends.piper import PiperVoice
-from microdrama.pipeline.backends.synth import SynthMusic
-from microdrama.pipeline.config import Settings
-from microdrama.pipeline.graph import Production
-from microdrama.pipeline.state import RenderRequest, ReviewDecision
-from microdrama.pipeline.store import SeriesFolder
-from microdrama.pipeline.timeline import srt_time
+from microdrama.pipeline.edit import ffmpeg
+from microdrama.pipeline.render.backends import register
+from microdrama.pipeline.render.backends.animatic import AnimaticVideo
+from microdrama.pipeline.render.backends.piper import PiperVoice
+from microdrama.pipeline.render.backends.synth import SynthMusic
+from microdrama.pipeline.core.config import Settings
+from microdrama.pipeline.graph.production import Production
+from microdrama.pipeline.graph.state import RenderRequest, ReviewDecision
+from microdrama.pipeline.core.store import SeriesFolder
+from microdrama.pipeline.edit.timeline import srt_time
 from tiny_show import SOURCES, approved_show, render
 
 @pytest.fixture
@@ -187,7 +187,7 @@ def test_the_cli_names_failed_shots_and_exits_non_zero(show):
         import sys
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from test_render import FlakyVideo
-        from microdrama.pipeline.backends import register
+        from microdrama.pipeline.render.backends import register
         from microdrama.pipeline.cli import main
         register(FlakyVideo)
         sys.argv = ["microdrama", "render", {str(show)!r}]
@@ -202,7 +202,7 @@ def test_the_cli_names_failed_shots_and_exits_non_zero(show):
 KILL_DURING_RENDER = textwrap.dedent("""
     import os, sys
     from pathlib import Path
-    from microdrama.pipeline.backends.animatic import AnimaticVideo
+    from microdrama.pipeline.render.backends.animatic import AnimaticVideo
     original, seen = AnimaticVideo.render, []
 
     def render(self, request):
@@ -212,10 +212,10 @@ KILL_DURING_RENDER = textwrap.dedent("""
         return original(self, request)
 
     AnimaticVideo.render = render
-    from microdrama.pipeline.config import Settings
-    from microdrama.pipeline.graph import Production
-    from microdrama.pipeline.state import RenderRequest
-    from microdrama.pipeline.store import SeriesFolder
+    from microdrama.pipeline.core.config import Settings
+    from microdrama.pipeline.graph.production import Production
+    from microdrama.pipeline.graph.state import RenderRequest
+    from microdrama.pipeline.core.store import SeriesFolder
     folder = Path(sys.argv[1])
     series, episodes = SeriesFolder(folder).load_plan()
     with Production(Settings(series_dir=folder, render_concurrency=1)) as run:

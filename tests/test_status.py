@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from microdrama.pipeline.config import Settings
-from microdrama.pipeline.graph import Production
-from microdrama.pipeline.status import series_status
-from microdrama.pipeline.store import SeriesFolder
+from microdrama.pipeline.core.config import Settings
+from microdrama.pipeline.graph.production import Production
+from microdrama.pipeline.review.status import series_status
+from microdrama.pipeline.core.store import SeriesFolder
 from tiny_show import approved_show, render
 
 MICRODRAMA = str(Path(sys.executable).with_name("microdrama"))

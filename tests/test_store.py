@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from conftest import EXAMPLE
-from microdrama.pipeline.errors import InputError
-from microdrama.pipeline.ingest import ingest
-from microdrama.pipeline.models import Episode, Series
-from microdrama.pipeline.planning import plan_screenplay
-from microdrama.pipeline.store import SeriesFolder, dump_yaml, parse_model
+from microdrama.pipeline.core.errors import InputError
+from microdrama.pipeline.ingest.screenplay import ingest
+from microdrama.pipeline.core.models import Episode, Series
+from microdrama.pipeline.plan.rules import plan_screenplay
+from microdrama.pipeline.core.store import SeriesFolder, dump_yaml, parse_model
 
 
 @pytest.fixture

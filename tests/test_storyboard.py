@@ -16,10 +16,10 @@ import pytest
 from PIL import Image
 
 from conftest import requires
-from microdrama.pipeline import ffmpeg
-from microdrama.pipeline.models import Episode, Finding
-from microdrama.pipeline.storyboard import thumbnail_size, write_storyboard
-from microdrama.pipeline.audit import AuditReport, Check
+from microdrama.pipeline.edit import ffmpeg
+from microdrama.pipeline.core.models import Episode, Finding
+from microdrama.pipeline.review.storyboard import thumbnail_size, write_storyboard
+from microdrama.pipeline.review.audit import AuditReport, Check
 from tiny_show import RenderedShow, render_tiny_show
 
 

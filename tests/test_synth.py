@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from microdrama.pipeline.backends import MusicRequest, load_backend
-from microdrama.pipeline.backends.synth import MODES, SynthMusic, cue_samples, plan_music
-from microdrama.pipeline.models import Mood
+from microdrama.pipeline.render.backends import MusicRequest, load_backend
+from microdrama.pipeline.render.backends.synth import MODES, SynthMusic, cue_samples, plan_music
+from microdrama.pipeline.core.models import Mood
 
 SR = 48000
 

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from conftest import requires
-from microdrama.pipeline.backends import AudioClip, NoOptions, VoiceRequest, load_backend
-from microdrama.pipeline.backends.espeak import EspeakVoice
-from microdrama.pipeline.backends.piper import PiperVoice, speed_up
-from microdrama.pipeline.backends.voice_audio import delivery_peak
-from microdrama.pipeline.errors import BackendUnavailable, RenderError
-from microdrama.pipeline.models import VoiceSpec
+from microdrama.pipeline.render.backends import AudioClip, NoOptions, VoiceRequest, load_backend
+from microdrama.pipeline.render.backends.espeak import EspeakVoice
+from microdrama.pipeline.render.backends.piper import PiperVoice, speed_up
+from microdrama.pipeline.render.backends.voice_audio import delivery_peak
+from microdrama.pipeline.core.errors import BackendUnavailable, RenderError
+from microdrama.pipeline.core.models import VoiceSpec
 
 LINE = "Where were you last night?"
 MANDARIN = "你好，妈妈。"

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conftest import FIXTURES
-from microdrama.pipeline.config import Settings
-from microdrama.pipeline.graph import Production
-from microdrama.pipeline.models import Episode, Series
-from microdrama.pipeline.state import ProductionState, RenderRequest, ReviewDecision
-from microdrama.pipeline.store import SeriesFolder
-from microdrama.pipeline.timeline import Timeline, build_timeline
+from microdrama.pipeline.core.config import Settings
+from microdrama.pipeline.graph.production import Production
+from microdrama.pipeline.core.models import Episode, Series
+from microdrama.pipeline.graph.state import ProductionState, RenderRequest, ReviewDecision
+from microdrama.pipeline.core.store import SeriesFolder
+from microdrama.pipeline.edit.timeline import Timeline, build_timeline
 
 SOURCES = ["screenplay.fountain"]
 

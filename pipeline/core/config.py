@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from ..agents.llm import LLM, LLMSettings
+from microdrama.agents.llm import LLM, LLMSettings
 from .errors import ConfigError
 
 CONFIG_FILE = "microdrama.toml"

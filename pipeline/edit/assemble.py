@@ -21,10 +21,10 @@ from PIL import Image, ImageDraw, ImageFont
 
 from . import ffmpeg
 from .audio import frames_to_samples, place, read_wav
-from .cache import ArtifactCache
-from .config import Settings
-from .state import EpisodeOutput, ProductionState
-from .store import SeriesFolder, atomic_write_text
+from ..core.cache import ArtifactCache
+from ..core.config import Settings
+from ..graph.state import EpisodeOutput, ProductionState
+from ..core.store import SeriesFolder, atomic_write_text
 from .timeline import Timeline, build_timeline, to_srt
 
 SLATE_VERSION = "1"

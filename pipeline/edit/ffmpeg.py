@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import FFmpegError
+from ..core.errors import FFmpegError
 
 AUDIO_RATE = 48000
 # Every shot segment is encoded with exactly these settings, so that an episode is a stream-copy

@@ -8,8 +8,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from .models import Episode, Series
-from .state import CueRender, ShotRender
+from ..core.models import Episode, Series
+from ..graph.state import CueRender, ShotRender
 
 
 @dataclass(frozen=True)

@@ -15,18 +15,18 @@ from pathlib import Path
 from langgraph.runtime import Runtime
 from langgraph.types import Send, interrupt
 
-from ..agents.continuity import review_plan
-from ..agents.llm import LLM, LLMSettings, OpenAILLM
-from ..agents.shot_planner import plan_scene_shots
-from ..agents.writer import series_from_bible, write_bible, write_episode
-from .checks import blocking, review_findings
-from .config import Settings
-from .ingest import ingest, read_text
-from .models import Episode, Finding, Severity
-from .planning import draft_scene, finalize_scene, scene_context, scene_digest
-from .shot_prompt import recompose_prompts
+from microdrama.agents.continuity import review_plan
+from microdrama.agents.llm import LLM, LLMSettings, OpenAILLM
+from microdrama.agents.shot_planner import plan_scene_shots
+from microdrama.agents.writer import series_from_bible, write_bible, write_episode
+from ..plan.checks import blocking, review_findings
+from ..core.config import Settings
+from ..ingest.screenplay import ingest, read_text
+from ..core.models import Episode, Finding, Severity
+from ..plan.rules import draft_scene, finalize_scene, scene_context, scene_digest
+from ..plan.shot_prompt import recompose_prompts
 from .state import EpisodeScript, EpisodeTask, ProductionState, ReviewDecision, SceneTask
-from .store import SeriesFolder, atomic_write_text, slugify
+from ..core.store import SeriesFolder, atomic_write_text, slugify
 
 SYNOPSIS_FILE = "synopsis.md"
 

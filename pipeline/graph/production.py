@@ -27,15 +27,17 @@ from pydantic import BaseModel
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 
-from ..agents import writer
-from . import models, nodes, state
-from .assemble import assemble
-from .config import Settings
-from .publish import publish
-from .render import dispatch_render, render_cue, render_shot
-from ..agents.writer import SeriesFormat
+from microdrama.agents import writer
+from ..core import models
+from . import planning as nodes
+from . import state
+from ..edit.assemble import assemble
+from ..core.config import Settings
+from ..review.publish import publish
+from ..render.renderer import dispatch_render, render_cue, render_shot
+from microdrama.agents.writer import SeriesFormat
 from .state import ProductionState, RenderRequest, ReviewDecision, Revision
-from .store import SeriesFolder, atomic_write_text
+from ..core.store import SeriesFolder, atomic_write_text
 
 
 def after_review(state: ProductionState) -> str | list:

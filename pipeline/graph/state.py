@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from ..agents.writer import BibleDraft, SeriesFormat
-from .models import Episode, Finding, Scene, Screenplay, ScriptScene, Series
+from microdrama.agents.writer import BibleDraft, SeriesFormat
+from ..core.models import Episode, Finding, Scene, Screenplay, ScriptScene, Series
 
 
 def merge_by_id(current: list, new: list) -> list:

@@ -4,6 +4,6 @@ Compiled without a checkpointer: the platform brings its own persistence and ref
 that carries one. Loaded by file path, so it imports the installed package absolutely.
 """
 
-from microdrama.pipeline.graph import build_graph
+from microdrama.pipeline.graph.production import build_graph
 
 graph = build_graph().compile()

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Union
 
-from .errors import InputError, Problem
+from ..core.errors import InputError, Problem
 
 # --- elements ----------------------------------------------------------------------------------
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from . import fountain as ft
-from .errors import InputError, Problem
-from .models import (
+from ..core.errors import InputError, Problem
+from ..core.models import (
     Beat,
     Character,
     EpisodeOutline,
@@ -31,7 +31,7 @@ from .models import (
     VoiceSpec,
     is_off_screen,
 )
-from .store import check_slug, slugify
+from ..core.store import check_slug, slugify
 
 MAX_BYTES = 2 * 1024 * 1024
 

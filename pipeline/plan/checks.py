@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 
-from .config import BackendSettings
-from .models import Episode, Finding, Scene, Series, Severity
-from .routing import voice_findings
+from ..core.config import BackendSettings
+from ..core.models import Episode, Finding, Scene, Series, Severity
+from ..render.routing import voice_findings
 
 Rule = Callable[[Series, list[Episode]], Iterator[Finding]]
 

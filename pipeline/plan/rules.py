@@ -21,7 +21,7 @@ import hashlib
 import json
 import re
 
-from .models import (
+from ..core.models import (
     Beat,
     CameraMove,
     DialogueLine,

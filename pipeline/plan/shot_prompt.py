@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from .models import CameraMove, Episode, Scene, Series, Shot, ShotType, TimeOfDay
+from ..core.models import CameraMove, Episode, Scene, Series, Shot, ShotType, TimeOfDay
 
 FRAMING = {
     ShotType.ECU: "extreme close-up",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from .models import Scene, Series, Shot, ShotType
+from ..core.models import Scene, Series, Shot, ShotType
 
 # Characters per second the planner assumes. CJK counts characters (a syllable each); other
 # languages count letters and spaces. Measured with bench/voice_rate.py against the bundled Piper

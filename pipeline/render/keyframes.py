@@ -28,10 +28,10 @@ from .backends.torch_device import (
     DeviceOptions, Placement, load_pipeline, model_index, out_of_memory_as_render_error, package_availability,
     resolve_placement,
 )
-from .errors import BackendUnavailable
-from .models import Character, Location, Series
-from .shot_prompt import stable_seed
-from .store import atomic_write_bytes
+from ..core.errors import BackendUnavailable
+from ..core.models import Character, Location, Series
+from ..plan.shot_prompt import stable_seed
+from ..core.store import atomic_write_bytes
 
 if TYPE_CHECKING:
     import PIL.Image

@@ -20,21 +20,21 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from . import ffmpeg
-from .audio import wav_seconds
+from ..edit import ffmpeg
+from ..edit.audio import wav_seconds
 from .backends import (
     AudioClip, Backend, CharacterRef, LocationRef, MusicRequest, Subtitle, VideoFrames, VideoRequest,
     VoiceRequest, load_backend,
 )
-from .cache import ArtifactCache, artifact_key
-from .config import Settings
+from ..core.cache import ArtifactCache, artifact_key
+from ..core.config import Settings
 from .conform import conform_frames
-from .errors import BackendUnavailable, ConfigError, RenderError
-from .models import DialogueLine, Scene, Series, Shot, VoiceSpec
+from ..core.errors import BackendUnavailable, ConfigError, RenderError
+from ..core.models import DialogueLine, Scene, Series, Shot, VoiceSpec
 from .routing import voice_backend_for
-from .shot_prompt import compose_prompt
-from .state import CueJob, CueRender, LineRender, ProductionState, ShotJob, ShotRender
-from .store import SeriesFolder
+from ..plan.shot_prompt import compose_prompt
+from ..graph.state import CueJob, CueRender, LineRender, ProductionState, ShotJob, ShotRender
+from ..core.store import SeriesFolder
 
 # A voiced line longer than its slot is spoken again faster, by at most this factor.
 MAX_SPEEDUP = 1.35

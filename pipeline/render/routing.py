@@ -8,9 +8,9 @@ language nobody speaks is a review finding, never silent audio.
 from __future__ import annotations
 
 from .backends import backend_class
-from .config import BackendSettings
-from .errors import BackendUnavailable, ConfigError
-from .models import Character, Episode, Finding, Series, Severity
+from ..core.config import BackendSettings
+from ..core.errors import BackendUnavailable, ConfigError
+from ..core.models import Character, Episode, Finding, Series, Severity
 
 AUTO_VOICES = ("piper", "espeak")
 

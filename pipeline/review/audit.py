@@ -28,14 +28,14 @@ import numpy as np
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
-from . import ffmpeg
-from .audio import frames_to_samples, read_wav
-from .backends.animatic import character_signature
-from .backends.torch_device import package_availability
-from .errors import BackendUnavailable, FFmpegError
-from .models import CameraMove, Episode, FramedCharacter, ScreenPosition, Series, Shot, ShotType
-from .store import atomic_write_text
-from .timeline import LineClip, Timeline, VideoClip
+from ..edit import ffmpeg
+from ..edit.audio import frames_to_samples, read_wav
+from ..render.backends.animatic import character_signature
+from ..render.backends.torch_device import package_availability
+from ..core.errors import BackendUnavailable, FFmpegError
+from ..core.models import CameraMove, Episode, FramedCharacter, ScreenPosition, Series, Shot, ShotType
+from ..core.store import atomic_write_text
+from ..edit.timeline import LineClip, Timeline, VideoClip
 
 SAMPLE_FRACTIONS = (0.0, 0.25, 0.5, 0.75, 1.0)  # of a shot's length: the frames the audit keeps
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # BT.601, as FFmpeg's blackdetect

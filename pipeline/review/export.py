@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 
 import opentimelineio as otio
 
-from .models import Episode, Series
-from .store import atomic_write_bytes, atomic_write_text
-from .timeline import LineClip, Timeline, VideoClip
+from ..core.models import Episode, Series
+from ..core.store import atomic_write_bytes, atomic_write_text
+from ..edit.timeline import LineClip, Timeline, VideoClip
 
 if TYPE_CHECKING:
     from .audit import AuditReport, Check

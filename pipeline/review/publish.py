@@ -13,14 +13,14 @@ from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
 from .audit import AuditOptions, AuditReport, audit_episode, write_report
-from .config import Settings
-from .errors import ConfigError
+from ..core.config import Settings
+from ..core.errors import ConfigError
 from .export import export_timeline
-from .models import Episode, Finding, Series
-from .state import AuditSummary, ProductionState
-from .store import SeriesFolder
+from ..core.models import Episode, Finding, Series
+from ..graph.state import AuditSummary, ProductionState
+from ..core.store import SeriesFolder
 from .storyboard import write_storyboard
-from .timeline import Timeline, build_timeline
+from ..edit.timeline import Timeline, build_timeline
 
 
 @dataclass(frozen=True)

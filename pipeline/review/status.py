@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from .config import Settings
-from .models import Episode, Series
-from .render import Renderer
-from .state import ProductionState
+from ..core.config import Settings
+from ..core.models import Episode, Series
+from ..render.renderer import Renderer
+from ..graph.state import ProductionState
 
 State = Literal["planned", "rendered", "stale", "failed"]
 

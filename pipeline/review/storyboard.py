@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from . import ffmpeg
-from .models import DialogueLine, Episode, Finding, Scene, Series, Shot
-from .store import atomic_write_text
-from .timeline import Timeline, VideoClip
+from ..edit import ffmpeg
+from ..core.models import DialogueLine, Episode, Finding, Scene, Series, Shot
+from ..core.store import atomic_write_text
+from ..edit.timeline import Timeline, VideoClip
 
 if TYPE_CHECKING:
     from .audit import AuditReport, Check

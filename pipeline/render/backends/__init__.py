@@ -20,8 +20,8 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..errors import BackendUnavailable, ConfigError
-from ..models import CameraMove, Facing, Mood, ScreenPosition, Setting, ShotType, TimeOfDay, VoiceSpec
+from ...core.errors import BackendUnavailable, ConfigError
+from ...core.models import CameraMove, Facing, Mood, ScreenPosition, Setting, ShotType, TimeOfDay, VoiceSpec
 
 ENTRY_POINT_GROUP = "microdrama.backends"
 Kind = Literal["video", "voice", "music"]

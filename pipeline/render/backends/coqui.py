@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import BackendUnavailable, RenderError
+from ...core.errors import BackendUnavailable, RenderError
 from . import AudioClip, Availability, Capabilities, Kind, VoiceRequest
 from .piper import semitone_ratio, speed_up
 from .torch_device import DeviceOptions, missing_modules, out_of_memory_as_render_error, resolve_placement

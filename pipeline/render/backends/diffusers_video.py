@@ -20,7 +20,7 @@ frame when the shot is longer than the clip.
 Identity: IP-Adapter does not reach the DiT video pipelines (LTX, Wan, CogVideoX and HunyuanVideo
 take no `ip_adapter_image`), so a character's look reaches the picture only as the first frame of
 image-to-video: the first framed character's keyframe (else the location's), cover-resized to
-the generation size. `pipeline/keyframes.py` makes those keyframes.
+the generation size. `pipeline/render/keyframes.py` makes those keyframes.
 
 One pipeline per backend instance, loaded on the first render (listing or routing a backend costs
 no weights); renders may come from several threads, and one lock serializes loading and the GPU
@@ -39,7 +39,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from ..conform import cover_resize
-from ..errors import BackendUnavailable, RenderError
+from ...core.errors import BackendUnavailable, RenderError
 from . import Availability, Capabilities, VideoFrames, VideoRequest
 from .torch_device import (
     DeviceOptions, load_pipeline, missing_modules, model_index, out_of_memory_as_render_error, package_availability,
@@ -266,7 +266,7 @@ class DiffusersVideo:
         if keyframe is None:
             raise RenderError(request.shot_id, self.name, f"{self.folder.name} animates a keyframe, and no character "
                                                           f"or location in this shot has one: generate keyframes "
-                                                          f"(pipeline/keyframes.py) or route the shot elsewhere")
+                                                          f"(pipeline/render/keyframes.py) or route the shot elsewhere")
         return self.weights.i2v, keyframe
 
     def _image_to_video(self, keyframe: str | None) -> bool:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import read_wav
-from ..errors import BackendUnavailable, RenderError
+from ...edit.audio import read_wav
+from ...core.errors import BackendUnavailable, RenderError
 from . import AudioClip, Availability, Capabilities, NoOptions, VoiceRequest
 from .voice_audio import finish
 

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 from pydantic import BaseModel, Field, model_validator
 
-from ..errors import BackendUnavailable, RenderError
-from ..models import Mood
+from ...core.errors import BackendUnavailable, RenderError
+from ...core.models import Mood
 from . import AudioClip, Availability, Capabilities, Kind, MusicRequest
 from .synth import cue_samples
 from .torch_device import DeviceOptions, out_of_memory_as_render_error, package_availability, resolve_placement

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import RenderError
+from ...core.errors import RenderError
 from . import AudioClip, Availability, Capabilities, NoOptions, VoiceRequest
 from .voice_audio import finish
 

@@ -27,7 +27,7 @@ from typing import ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..models import Mood
+from ...core.models import Mood
 from . import AudioClip, Availability, Capabilities, Kind, MusicRequest
 
 KEY_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")

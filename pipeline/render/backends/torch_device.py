@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import BackendUnavailable, RenderError
+from ...core.errors import BackendUnavailable, RenderError
 from . import Availability
 
 if TYPE_CHECKING:

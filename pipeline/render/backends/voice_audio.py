@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from ..errors import RenderError
+from ...core.errors import RenderError
 from . import AudioClip, VoiceRequest
 
 PAD_S = 0.03

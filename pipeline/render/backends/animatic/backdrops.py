@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from PIL import Image
 
-from ...models import Setting, TimeOfDay
+from ....core.models import Setting, TimeOfDay
 from .. import LocationRef
 from .canvas import BOTTOM, LEFT, MARGIN, RIGHT, Canvas
 from .colour import RGB, WHITE, hsv, mix, scale

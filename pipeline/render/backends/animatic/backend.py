@@ -6,8 +6,8 @@ from __future__ import annotations
 from PIL import Image, ImageFont, features
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ...errors import RenderError
-from ...models import CameraMove
+from ....core.errors import RenderError
+from ....core.models import CameraMove
 from .. import Availability, Capabilities, Subtitle, VideoFrames, VideoRequest
 from .camera import Camera, Overlay, PaintedShot
 from .colour import readable_on_dark

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from ...models import CameraMove
+from ....core.models import CameraMove
 
 PUSH_ZOOM = 1.18  # magnification at the end of a push-in (and start of a pull-out)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
-from ...models import Facing, ScreenPosition, ShotType
+from ....core.models import Facing, ScreenPosition, ShotType
 from .. import CharacterRef, VideoRequest
 from .looks import CharacterLook, character_look
 

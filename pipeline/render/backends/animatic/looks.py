@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ...models import TimeOfDay
+from ....core.models import TimeOfDay
 from .. import LocationRef
 from .colour import RGB, WHITE, hsv, mix, scale
 from .fonts import needs_cjk

@@ -9,7 +9,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
-from ...models import Setting, ShotType, TimeOfDay
+from ....core.models import Setting, ShotType, TimeOfDay
 from .. import LocationRef, VideoRequest
 from .backdrops import paint_backdrop
 from .canvas import SUPERSAMPLE, Canvas, world_margins

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ...models import Setting
+from ....core.models import Setting
 from .. import Subtitle, VideoRequest
 from .canvas import BOTTOM, MARGIN, Canvas
 from .colour import RGB, hsv

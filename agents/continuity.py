@@ -10,20 +10,19 @@ episode, with the model's own reference kept in the message.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from microdrama.pipeline.core import ids
 from microdrama.pipeline.core.models import Episode, Finding, Series, Severity, Shot
 
 from .llm import LLM
 from .prompting import load_prompt
 
 AGENT = "continuity"
-PLAN_ID = re.compile(r"e\d{2,}(?:s\d{2,}(?:[kl]\d{2,})?)?", re.IGNORECASE)
 NONE = "—"
 
 
@@ -91,14 +90,14 @@ def _finding(item: ReviewFinding, episode_id: str, lines: dict[str, int | None])
                    where=where, source_line=lines[where])
 
 
-def _anchor(where: str, ids: Collection[str], episode_id: str) -> str:
-    """The plan id `where` names, else the longest plan id it extends, else the episode."""
-    match = PLAN_ID.search(where)
-    token = match.group(0).lower() if match else ""
-    if token in ids:
+def _anchor(where: str, known: Collection[str], episode_id: str) -> str:
+    """The plan id `where` names, else the longest plan id that contains it, else the episode."""
+    match = ids.PLAN_ID_IN_TEXT.search(where.lower())
+    token = match.group(0) if match else ""
+    if token in known:
         return token
-    # Only whole id parts count: e01s02 prefixes e01s02k07, not e01s021.
-    parents = [i for i in ids if token.startswith(i) and not token[len(i):][:1].isdigit()]
+    # Only whole id parts count: e01s02 contains e01s02k07, not e01s021.
+    parents = [i for i in known if ids.contains(i, token)]
     return max(parents, key=len, default=episode_id)
 
 

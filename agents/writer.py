@@ -20,6 +20,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from microdrama.pipeline.ingest import fountain
 from microdrama.pipeline.core.errors import InputError, MicrodramaError
+from microdrama.pipeline.core.ids import episode_id
 from microdrama.pipeline.ingest.screenplay import bible_id
 from microdrama.pipeline.core.models import Character, EpisodeOutline, Location, Series, VoiceSpec
 from microdrama.pipeline.core.store import check_slug
@@ -273,7 +274,7 @@ def series_from_bible(draft: BibleDraft, fmt: SeriesFormat, slug: str) -> Series
         characters=[_character(c) for c in draft.characters],
         locations=[Location(id=bible_id(loc.name), name=loc.name, description=loc.description)
                    for loc in draft.locations],
-        episodes=[EpisodeOutline(id=f"e{number:02d}", title=outline.title, logline=outline.logline)
+        episodes=[EpisodeOutline(id=episode_id(number), title=outline.title, logline=outline.logline)
                   for number, outline in enumerate(draft.episodes, start=1)],
     )
 

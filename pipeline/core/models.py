@@ -17,10 +17,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-EPISODE_ID = r"^e\d{2,}$"
-SCENE_ID = r"^e\d{2,}s\d{2,}$"
-SHOT_ID = r"^e\d{2,}s\d{2,}k\d{2,}$"
-LINE_ID = r"^e\d{2,}s\d{2,}l\d{2,}$"
+from . import ids
+from .ids import EPISODE_ID, LINE_ID, SCENE_ID, SHOT_ID
+
 # Bible ids keep the name's own script (a Chinese name stays Chinese) but no spaces or slashes,
 # so they are safe in paths, YAML keys and prompts alike.
 BIBLE_ID = r"^[^\W_][\w-]*$"
@@ -303,7 +302,7 @@ class Episode(PlanModel):
     def _scenes_belong_here(cls, scenes: list[Scene], info) -> list[Scene]:
         episode_id = info.data.get("id")
         for scene in scenes:
-            if episode_id and not scene.id.startswith(episode_id + "s"):
+            if episode_id and not ids.contains(episode_id, scene.id):
                 raise ValueError(f"scene {scene.id} does not belong to episode {episode_id}")
         return scenes
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from . import fountain as ft
+from ..core import ids
 from ..core.errors import InputError, Problem
 from ..core.models import (
     Beat,
@@ -312,7 +313,7 @@ def _build_scene(
             first = sum(len(b.lines) for b in beats) + 1
             lines = [
                 ScriptLine(
-                    id=f"{scene_id}l{first + i:02d}", speaker=speaker, text=speech.text, parenthetical=speech.parenthetical,
+                    id=ids.line_id(scene_id, first + i), speaker=speaker, text=speech.text, parenthetical=speech.parenthetical,
                     extension=extension, dual=element.dual and i == 0, source_line=speech.line,
                 )
                 for i, speech in enumerate(element.speeches)
@@ -378,7 +379,7 @@ def ingest(paths: list[Path], existing: Series | None = None, slug: str | None =
                 "such as 'INT. KITCHEN - NIGHT' (or a forced heading starting with '.')"
             )
         for title, elements, _line in split:
-            episode_id = f"e{len(episodes) + 1:02d}"
+            episode_id = ids.episode_id(len(episodes) + 1)
             scenes: list[ScriptScene] = []
             logline, heading, body = "", None, []
             previous_time = TimeOfDay.UNSPECIFIED
@@ -387,7 +388,7 @@ def ingest(paths: list[Path], existing: Series | None = None, slug: str | None =
                 nonlocal previous_time
                 if heading is not None:
                     scene = _build_scene(
-                        f"{episode_id}s{len(scenes) + 1:02d}", heading, body, cast, locations, previous_time
+                        ids.scene_id(episode_id, len(scenes) + 1), heading, body, cast, locations, previous_time
                     )
                     previous_time = scene.time_of_day
                     scenes.append(scene)

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 
 from ..core.config import BackendSettings
+from ..core.ids import contains
 from ..core.models import Episode, Finding, Scene, Series, Severity
 from ..render.routing import voice_findings
 
@@ -104,7 +105,7 @@ def duplicate_ids(series: Series, episodes: list[Episode]) -> Iterator[Finding]:
         ids.append(scene.id)
         for shot in scene.shots:
             ids.append(shot.id)
-            if not shot.id.startswith(scene.id + "k"):
+            if not contains(scene.id, shot.id):
                 yield Finding(severity=Severity.ERROR, code="misplaced-id", where=shot.id,
                               message=f"shot {shot.id} is inside scene {scene.id}; its id must start with {scene.id}k")
             ids.extend(line.id for line in shot.dialogue)

@@ -21,6 +21,7 @@ import hashlib
 import json
 import re
 
+from ..core import ids
 from ..core.models import (
     Beat,
     CameraMove,
@@ -247,7 +248,7 @@ def finalize_scene(script: ScriptScene, drafts: list[ShotDraft], series: Series,
             )
             for l in (lines[i] for i in draft.lines)
         ]
-        shot_id = f"{script.id}k{number:02d}"
+        shot_id = ids.shot_id(script.id, number)
         shots.append(Shot(
             id=shot_id, type=draft.type, move=draft.move, duration_frames=1,
             characters=draft.characters, action=draft.action, title_card=draft.title_card,

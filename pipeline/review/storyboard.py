@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import io
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from html import escape
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from ..edit import ffmpeg
+from ..core import ids
 from ..core.models import DialogueLine, Episode, Finding, Scene, Series, Shot
 from ..core.store import atomic_write_text
 from ..edit.timeline import Timeline, VideoClip
@@ -102,8 +102,7 @@ def place_notes(episode: Episode, notes: list[Note]) -> dict[str, list[Note]]:
 
 def _belongs_to(where: str, episode_id: str) -> bool:
     """An id of this episode, or one that names no episode at all (a series-wide note)."""
-    named = re.match(r"e\d{2,}(?=s|$)", where)
-    return named is None or named.group() == episode_id
+    return not ids.is_plan_id(where) or ids.contains(episode_id, where)
 
 
 # --- thumbnails --------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +20,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from .lock import pid_alive
+
 TEMP_PREFIX = ".tmp-"
+_TEMP_NAME = re.compile(rf"{re.escape(TEMP_PREFIX)}(?P<pid>\d+)-\d+-.")
 
 
 def artifact_key(backend_name: str, backend_version: str, options: BaseModel | dict, request: BaseModel) -> str:
@@ -57,12 +61,16 @@ class ArtifactCache:
             temp.unlink(missing_ok=True)
         return final
 
-    def sweep_temporaries(self, older_than_s: float = 0.0) -> int:
-        """Remove temporary files left by killed runs (never a published artifact)."""
+    def sweep_temporaries(self) -> int:
+        """Remove temporary files left by dead runs (never a published artifact).
+
+        A temporary is named `.tmp-<pid>-<ns>-<final name>`; it is removed only when no live
+        process has that pid, so another run's in-flight files, and this run's, are left alone.
+        A temporary whose name carries no pid is left alone too."""
         removed = 0
-        now = time.time()
         for path in self.root.glob(f"{TEMP_PREFIX}*") if self.root.is_dir() else []:
-            if now - path.stat().st_mtime >= older_than_s:
+            match = _TEMP_NAME.match(path.name)
+            if match and not pid_alive(int(match["pid"])):
                 path.unlink(missing_ok=True)
                 removed += 1
         return removed

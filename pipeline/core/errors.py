@@ -77,3 +77,21 @@ class FFmpegError(MicrodramaError):
             f"ffmpeg exited with {returncode}: {' '.join(argv[:12])}"
             f"{' ...' if len(argv) > 12 else ''}\n{self.stderr_tail}"
         )
+
+
+class SeriesLocked(MicrodramaError):
+    """Another process is writing this series; one line naming its pid and command."""
+
+    def __init__(self, series: Path | str, pid: int | None = None, command: str | None = None,
+                 since: str | None = None):
+        self.series = series
+        self.pid = pid
+        self.command = command
+        self.since = since
+        if pid is None:
+            who = "another process"
+        else:
+            details = ", ".join(part for part in (" ".join((command or "").split()),
+                                                  f"since {since}" if since else "") if part)
+            who = f"pid {pid}" + (f" ({details})" if details else "")
+        super().__init__(f"{series} is being written by {who}; wait for it to finish or stop it")

@@ -28,6 +28,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from .errors import InputError, Problem
+from .lock import pid_alive
 from .models import Episode, Series
 
 M = TypeVar("M", bound=BaseModel)
@@ -57,9 +58,12 @@ FILE_MODE = 0o666 & ~_umask()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write through a temporary file in the same folder and rename: readers never see half a file."""
+    """Write through a temporary file in the same folder and rename: readers never see half a file.
+
+    The temporary is `.<name>.<pid>.<random>.tmp`; the pid lets `sweep_atomic_temporaries` tell a
+    dead run's leftover from a live writer's file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     os.fchmod(fd, FILE_MODE)  # mkstemp makes 0600 files; a plan or an episode is for sharing
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -74,6 +78,21 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+_ATOMIC_TEMP = re.compile(r"\..+\.(?P<pid>\d+)\.[a-z0-9_]{8}\.tmp")  # mkstemp's 8 random characters
+
+
+def sweep_atomic_temporaries(folder: Path) -> int:
+    """Remove `atomic_write_bytes` temporaries in `folder` (not below it) whose pid is no live
+    process; return how many. Temporaries without a pid in their name are left alone."""
+    removed = 0
+    for path in Path(folder).glob(".*.tmp") if Path(folder).is_dir() else []:
+        match = _ATOMIC_TEMP.fullmatch(path.name)
+        if match and path.is_file() and not pid_alive(int(match["pid"])):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 # --- YAML with line numbers --------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from microdrama.pipeline.core import ids
-from microdrama.pipeline.core.models import Episode, Finding, Series, Severity, Shot
+from microdrama.pipeline.core.models import Episode, Finding, FindingOrigin, Series, Severity, Shot
 
 from .llm import LLM
 from .prompting import load_prompt
@@ -69,8 +69,9 @@ def review_plan(series: Series, episodes: list[Episode], llm: LLM) -> list[Findi
 
 
 def review_episode(series: Series, episode: Episode, llm: LLM) -> list[Finding]:
-    """Findings for one episode (one call), each attached to an id of its plan; codes are
-    `llm-<category>`. Raises LLMError from the client."""
+    """Findings for one episode (one call), each attached to an id of its plan, with origin llm.
+    Codes are `llm-<category>`: the code is what review and the storyboard show, and the prefix
+    keeps the reviewer's judgement apart from the rules there. Raises LLMError from the client."""
     system = load_prompt("continuity", series.language).render()
     user = load_prompt("continuity.episode", series.language).render(
         episode=episode.id, outline=_outline_text(series), bible=_bible_text(series), plan=_plan_text(episode)
@@ -87,7 +88,7 @@ def _finding(item: ReviewFinding, episode_id: str, lines: dict[str, int | None])
     if where != item.where.strip().lower():
         message = f"[{' '.join(item.where.split())[:80]}] {message}"
     return Finding(severity=Severity(item.severity), code=f"llm-{item.category.value}", message=message,
-                   where=where, source_line=lines[where])
+                   where=where, source_line=lines[where], origin=FindingOrigin.LLM)
 
 
 def _anchor(where: str, known: Collection[str], episode_id: str) -> str:

@@ -32,7 +32,7 @@ from microdrama.agents.writer import (
 )
 from microdrama.pipeline.core.errors import InputError
 from microdrama.pipeline.ingest.screenplay import ingest
-from microdrama.pipeline.core.models import BIBLE_ID, Finding, FramedCharacter, Severity, ShotDraft
+from microdrama.pipeline.core.models import BIBLE_ID, Finding, FindingOrigin, FramedCharacter, Severity, ShotDraft
 from microdrama.pipeline.plan.rules import draft_scene, finalize_scene, plan_screenplay
 from microdrama.pipeline.core.store import slugify
 
@@ -463,6 +463,7 @@ def test_continuity_findings_are_attached_to_ids_of_the_plan_and_never_dropped()
     assert findings[0].source_line == line.source_line and findings[1].source_line == episodes[0].scenes[0].source_line
     assert findings[0].message == "problem at e01s01l03"
     assert findings[3].message == "[the kitchen] problem at the kitchen"
+    assert {f.origin for f in findings} == {FindingOrigin.LLM}
 
 
 def test_continuity_reviews_each_episode_in_its_own_call():

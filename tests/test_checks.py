@@ -7,7 +7,7 @@ import pytest
 from conftest import EXAMPLE
 from microdrama.pipeline.plan.checks import blocking, check_plan
 from microdrama.pipeline.ingest.screenplay import ingest
-from microdrama.pipeline.core.models import FramedCharacter, Severity
+from microdrama.pipeline.core.models import Finding, FindingOrigin, FramedCharacter, Severity
 from microdrama.pipeline.plan.rules import plan_screenplay
 
 
@@ -90,6 +90,25 @@ def test_errors_block_and_warnings_do_not(plan):
     episodes[0].scenes[0].shots[1].characters.append(FramedCharacter(character="mrs-okafor", position="center"))
     found = check_plan(series, episodes)
     assert [f.code for f in found] == ["framed-absent"] and blocking(found) == []
+
+
+def test_only_rule_errors_block_approval(plan):
+    series, episodes = plan
+    episodes[0].scenes[0].location = "nowhere"
+    rules = check_plan(series, episodes)
+    assert {f.origin for f in rules} == {FindingOrigin.RULES}
+    judged = Finding(severity=Severity.ERROR, code="llm-props", message="the mug changes hands", where="e01s01",
+                     origin=FindingOrigin.LLM)
+    rendered = Finding(severity=Severity.ERROR, code="shot-black", message="black", where="e01s01k01",
+                       origin=FindingOrigin.AUDIT)
+    assert blocking([*rules, judged, rendered]) == rules
+
+
+def test_a_finding_saved_before_origin_existed_keeps_its_meaning():
+    """A paused run's checkpoint holds findings without `origin`; the reviewer's stay its own."""
+    saved = {"severity": "error", "code": "llm-props", "message": "m", "where": "e01"}
+    assert Finding.model_validate(saved).origin == FindingOrigin.LLM
+    assert Finding.model_validate({**saved, "code": "speaker-absent"}).origin == FindingOrigin.RULES
 
 
 def test_a_lone_capitalised_action_line_is_flagged_as_a_cue_without_dialogue(tmp_path):

@@ -313,6 +313,12 @@ class Severity(StrEnum):
     INFO = "info"
 
 
+class FindingOrigin(StrEnum):
+    RULES = "rules"  # the deterministic checks (pipeline/plan/checks.py, voice routing)
+    LLM = "llm"  # the LLM continuity reviewer (agents/continuity.py)
+    AUDIT = "audit"  # the audit of a rendered episode
+
+
 class Finding(PlanModel):
     """A continuity or audit observation about one place in the plan."""
 
@@ -321,6 +327,21 @@ class Finding(PlanModel):
     message: str = Field(description="What is wrong and how to fix it.")
     where: str = Field(description="Most specific id concerned: episode, scene, shot or line.")
     source_line: int | None = Field(None, description="Screenplay line, where known.")
+    origin: FindingOrigin = Field(
+        FindingOrigin.RULES,
+        description="Who found it: rules (deterministic checks; their errors block approval), llm "
+        "(the continuity reviewer's judgement, shown for a human to decide) or audit (the rendered "
+        "episode).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _origin_of_older_findings(cls, data):
+        """A finding saved before `origin` existed (in a paused run's checkpoint) keeps its
+        meaning: the continuity reviewer's codes are `llm-<category>`."""
+        if isinstance(data, dict) and "origin" not in data and str(data.get("code", "")).startswith("llm-"):
+            return {**data, "origin": FindingOrigin.LLM}
+        return data
 
 
 # --- the screenplay as the planners read it ----------------------------------------------------

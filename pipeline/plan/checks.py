@@ -1,7 +1,8 @@
 """Deterministic continuity checks over the plan.
 
-Each rule is a function (series, episodes) -> findings; `check_plan` runs them all. Errors block
-approval, warnings are shown at review. The LLM continuity reviewer adds its findings to these.
+Each rule is a function (series, episodes) -> findings (origin rules, the default); `check_plan`
+runs them all. Errors block approval, warnings are shown at review. The LLM continuity reviewer
+adds its findings (origin llm) to these.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable, Iterator
 
 from ..core.config import BackendSettings
 from ..core.ids import contains
-from ..core.models import Episode, Finding, Scene, Series, Severity
+from ..core.models import Episode, Finding, FindingOrigin, Scene, Series, Severity
 from ..render.routing import voice_findings
 
 Rule = Callable[[Series, list[Episode]], Iterator[Finding]]
@@ -153,7 +154,7 @@ def blocking(findings: list[Finding]) -> list[Finding]:
     """Errors of the deterministic rules block approval. The LLM reviewer's findings are
     judgement, not rules: they drive its revision rounds and are shown at review, and the human
     decides."""
-    return [f for f in findings if f.severity == Severity.ERROR and not f.code.startswith("llm-")]
+    return [f for f in findings if f.severity == Severity.ERROR and f.origin == FindingOrigin.RULES]
 
 
 def review_findings(series: Series, episodes: list[Episode], backends: BackendSettings) -> list[Finding]:

@@ -16,26 +16,24 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .ingest import fountain
-from .plan.checks import blocking, review_findings
-from .core.config import Settings
-from .core.cache import ArtifactCache
-from .core.errors import InputError, MicrodramaError, Problem
-from .render.backends import backend_statuses
-from .core.errors import BackendUnavailable, ConfigError
-from .graph.production import Production
-from .render.renderer import load
-from .render.routing import voice_backend_for
-from .plan.shot_prompt import recompose_prompts
-from .review.publish import audit_options, publish_episode, summary
-from .review.status import series_status
 from microdrama.agents.llm import LLMSettings
 from microdrama.agents.writer import SeriesFormat
-from .ingest.screenplay import ingest, read_text
-from .graph.planning import SYNOPSIS_FILE
+from .app import Project
+from .core.config import Settings
+from .core.errors import BackendUnavailable, ConfigError, InputError, MicrodramaError, Problem
 from .core.models import Episode, Finding, Series, Severity
-from .graph.state import AuditSummary, RenderRequest, ReviewDecision, Revision, ShotRender
+from .core import ids
+from .core.snapshot import edited_since_approval
 from .core.store import SeriesFolder, check_slug, slugify
+from .graph.planning import SYNOPSIS_FILE
+from .graph.state import AuditSummary, RenderRequest, ShotRender
+from .ingest import fountain
+from .ingest.screenplay import ingest, read_text
+from .plan.checks import blocking
+from .render.backends import backend_statuses
+from .render.renderer import load
+from .render.routing import voice_backend_for
+from .review.status import series_status
 
 app = typer.Typer(
     help="Turn a Fountain screenplay into a reviewed production plan and finished micro-drama "
@@ -130,14 +128,14 @@ def _series_folder(target: Path, root: Path, slug: str | None) -> tuple[SeriesFo
     return folder, [name]
 
 
-def _start_planning(production: Production, sources: list[str], fresh: bool, format: SeriesFormat | None) -> None:
+def _start_planning(project: Project, sources: list[str], fresh: bool, format: SeriesFormat | None) -> None:
     """Plan from screenplays, or write first from a synopsis (which needs an LLM endpoint: a
     missing one is reported before any call, with how to configure one)."""
-    if (sources == [SYNOPSIS_FILE] or production.settings.planner == "llm") and production.settings.llm_client is None:
-        production.settings.llm.check_configured()
+    if (sources == [SYNOPSIS_FILE] or project.settings.planner == "llm") and project.settings.llm_client is None:
+        project.settings.llm.check_configured()
     if sources == [SYNOPSIS_FILE]:
         format = format or SeriesFormat()
-    console.print(f"plan {production.plan(sources, fresh=fresh, format=format)}: {escape(str(production.folder.root))}")
+    console.print(f"plan {project.plan(sources, fresh=fresh, format=format)}: {escape(str(project.folder.root))}")
 
 
 def _seconds(frames: int, fps: int) -> str:
@@ -185,7 +183,7 @@ def print_review(series: Series, episodes: list[Episode], findings: list[Finding
         console.print(table)
     errors = blocking(findings)
     warnings = [f for f in findings if f.severity == Severity.WARNING]
-    elsewhere = [f for f in findings if not any(f.where.startswith(e.id) for e in episodes)]
+    elsewhere = [f for f in findings if not any(ids.contains(e.id, f.where) for e in episodes)]
     for finding in elsewhere:
         console.print(f"[{_finding_style(finding)}]{finding.severity.value}[/] {escape(finding.where)}: "
                       f"{escape(finding.message)}")
@@ -197,105 +195,80 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
-def _show_plan(production: Production, episode: str | None = None) -> list[Finding]:
+def _show_plan(project: Project, episode: str | None = None) -> list[Finding]:
     """The plan files as they are now (hand edits included) with the rule findings computed
     afresh, plus the LLM reviewer's findings from the run."""
-    series, episodes = production.folder.load_plan()
-    if episode is not None and episode not in {e.id for e in episodes}:
-        raise InputError(production.folder.root, Problem(
-            f"no episode {episode!r}; the plan has {', '.join(e.id for e in episodes)}", field="--episode"))
-    findings = review_findings(series, episodes, production.settings.backends)
-    state = production.state()
-    findings += [f for f in (state.findings if state else []) if f.code.startswith("llm-")]
-    print_review(series, episodes, findings, episode)
-    return findings
+    plan = project.review()
+    if episode is not None and episode not in {e.id for e in plan.episodes}:
+        raise InputError(project.folder.root, Problem(
+            f"no episode {episode!r}; the plan has {', '.join(e.id for e in plan.episodes)}", field="--episode"))
+    print_review(plan.series, plan.episodes, plan.findings, episode)
+    return plan.findings
 
 
-def _after_planning(production: Production, yes: bool, episode: str | None = None) -> bool:
+def _after_planning(project: Project, yes: bool, episode: str | None = None) -> bool:
     """Show the plan under review and take the answer: --yes, a prompt on a terminal, or a hint
     of what to run next. Returns whether the plan is approved."""
-    folder = production.folder
-    if not production.pending_review():
-        if production.approved():
+    if not project.pending_review():
+        if project.approved():
             console.print("this plan is already approved; `--fresh` plans again")
-        return production.approved()
-    _show_plan(production, episode)
+        return project.approved()
+    _show_plan(project, episode)
     if yes or (sys.stdin.isatty() and typer.confirm("Approve this plan?", default=False)):
-        _approve(production)
+        _approve(project)
         return True
-    console.print(f"awaiting review: edit the plan files if you like, then `microdrama approve {escape(str(folder.root))}`")
+    console.print(f"awaiting review: edit the plan files if you like, then `microdrama approve {escape(str(project.folder.root))}`")
     return False
 
 
-def _checked_plan(production: Production, action: str) -> tuple[Series, list[Episode]]:
-    """The plan files, validated, with no blocking finding; else an error saying what to fix."""
-    folder = production.folder
-    series, episodes = folder.load_plan()
-    errors = blocking(review_findings(series, episodes, production.settings.backends))
-    if errors:
-        raise InputError(folder.root, [Problem(f"{f.where}: {f.message}") for f in errors] + [
-            Problem(f"{action} refused: fix the errors above, then run it again")])
-    for index, episode in enumerate(episodes):
-        # The stored prompts follow bible and framing edits made since planning.
-        recomposed = recompose_prompts(episode, series)
-        if recomposed != episode:
-            folder.save_episode(recomposed)
-            episodes[index] = recomposed
-    return series, episodes
-
-
-def _approve(production: Production) -> None:
-    series, episodes = _checked_plan(production, "approval")
-    production.decide(ReviewDecision(action="approve"))
+def _approve(project: Project) -> None:
+    approval = project.approve()
+    episodes = approval.plan.episodes
     console.print(f"[green]approved[/] {_count(len(episodes), 'episode')}, {_count(sum(len(e.shots) for e in episodes), 'shot')} "
-                  f"in {escape(str(production.folder.root))}")
+                  f"in {escape(str(project.folder.root))}")
 
 
-def _render(production: Production, request: RenderRequest) -> None:
+def _render(project: Project, request: RenderRequest, yes: bool = False) -> None:
     """Render and assemble with progress bars; name failed shots and exit non-zero on failure."""
-    if production.pending_review():
-        raise InputError(production.folder.root, "the plan awaits review: `microdrama approve` it first")
-    if not production.approved():
-        raise InputError(production.folder.root, "no approved plan here: run `microdrama plan <dir> --yes` first")
-    series, episodes = _checked_plan(production, "render")
-    known = {s.id for e in episodes for s in e.scenes} | {s.id for e in episodes for s in e.shots}
-    unknown = [i for i in (request.scenes or []) + (request.shots or []) if i not in known]
-    if unknown:
-        raise InputError(production.folder.root, f"no such scene or shot: {', '.join(unknown)}")
-    ArtifactCache(production.folder.cache_dir).sweep_temporaries()
-    touched = [e for e in episodes if any(request.selects(s.id) for s in e.shots)]
-    total = sum(len(e.shots) + len(e.scenes) for e in touched)
     failures: list[str] = []
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=False) as progress:
-        task = progress.add_task("rendering shots, voices, music", total=total)
+        task = progress.add_task("rendering shots, voices, music", total=None)
 
         def on_update(node: str, update: dict | None) -> None:
-            if node in ("render_shot", "render_cue"):
+            if node == "start":
+                progress.update(task, total=update["total"])
+            elif node in ("render_shot", "render_cue"):
                 progress.advance(task)
                 for result in (update or {}).get("renders", []) + (update or {}).get("cues", []):
-                    if getattr(result, "failed", False) or getattr(result, "error", None):
+                    if result.failed:
                         failures.append(result.id)
                         progress.console.print(f"[red]failed[/] {result.id}: {escape(result.error or _line_errors(result))}")
             elif node == "assemble":
                 progress.update(task, description="assembled")
 
-        state = production.render(request, series, episodes, on_update)
-    rendered = [r for r in state.renders if any(r.id == s.id for e in touched for s in e.shots)]
-    fresh = sum(1 for r in rendered if not r.cached)
-    console.print(f"shots: {fresh} rendered, {len(rendered) - fresh} from cache")
-    for note in sorted({r.backend for r in rendered if "not used" in r.backend}):
+        outcome = project.render(request, yes=yes, on_update=on_update)
+    state = outcome.state
+    if outcome.approved_now:
+        console.print("[green]approved[/] the edited plan (--yes)")
+    fresh = [r for r in state.renders if not r.cached]
+    console.print(f"shots: {len(fresh)} rendered, {len(state.renders) - len(fresh)} from cache")
+    extra = sorted(r.id for r in fresh if not r.selected)
+    if extra:
+        console.print(f"[yellow]note[/] also rendered {_count(len(extra), 'stale shot')} outside the selection, "
+                      f"needed to re-assemble their episodes: {', '.join(extra)}")
+    for note in sorted({f"{r.id}: route to {r.backend} not used: {r.fallback}" for r in state.renders if r.fallback}):
         console.print(f"[yellow]note[/] {escape(note)}")
-    skipped = [o for o in state.outputs if o.skipped]
-    _print_audits(state.audits, production.folder.root)
+    _print_audits(state.audits, project.folder.root)
     for output in state.outputs:  # last, so a run ends with the paths of the episodes
         if output.video:
             slates = f" [yellow](slates for {', '.join(output.failed_shots)})[/]" if output.failed_shots else ""
-            console.print(f"[green]{escape(str(production.folder.root / output.video))}[/]{slates}")
+            console.print(f"[green]{escape(str(project.folder.root / output.video))}[/]{slates}")
         else:
             console.print(f"[red]{output.id} not assembled[/]: {escape(output.skipped or '')}")
-    if skipped or (failures and not production.settings.allow_failed):
-        raise RenderFailed(f"{len(set(failures))} failed: {', '.join(sorted(set(failures)))}; fix and re-run "
+    skipped = [o for o in state.outputs if o.skipped]
+    if skipped or (outcome.failed and not project.settings.allow_failed):
+        raise RenderFailed(f"{len(outcome.failed)} failed: {', '.join(outcome.failed)}; fix and re-run "
                            "`microdrama render` (finished shots are cached), or pass --allow-failed to assemble "
                            "with slates")
 
@@ -338,9 +311,9 @@ def plan(
     Example: microdrama plan my_show.fountain --yes
     """
     folder, sources = _series_folder(source, root, slug)
-    with Production(Settings.load(folder.root)) as production:
-        _start_planning(production, sources, fresh, None)
-        _after_planning(production, yes)
+    with Project(Settings.load(folder.root)) as project:
+        _start_planning(project, sources, fresh, None)
+        _after_planning(project, yes)
 
 
 @app.command()
@@ -352,22 +325,25 @@ def review(
 
     Example: microdrama review episodes/rooftop-frequencies --episode e01
     """
-    with Production(Settings.load(series_dir)) as production:
-        findings = _show_plan(production, episode)
+    with Project(Settings.load(series_dir)) as project:
+        findings = _show_plan(project, episode)
+        if edited_since_approval(project.folder):
+            console.print("[yellow]edited since approval[/]: `microdrama approve` to render these files")
     if blocking(findings):
         raise typer.Exit(1)
 
 
 @app.command()
 def approve(series_dir: SeriesDir) -> None:
-    """Approve the plan under review; refused while continuity errors remain.
+    """Approve the plan files as they stand (the plan under review, or hand edits made since the
+    last approval); refused while continuity errors remain. Renders read only approved plans.
 
     Example: microdrama approve episodes/rooftop-frequencies
     """
-    with Production(Settings.load(series_dir)) as production:
-        if not production.pending_review():
-            raise InputError(series_dir, "nothing awaits review here; run `microdrama plan` first")
-        _approve(production)
+    with Project(Settings.load(series_dir)) as project:
+        if not project.folder.exists():
+            raise InputError(series_dir, "nothing planned here; run `microdrama plan` first")
+        _approve(project)
 
 
 @app.command()
@@ -379,10 +355,8 @@ def reject(
 
     Example: microdrama reject episodes/rooftop-frequencies --note "too many inserts"
     """
-    with Production(Settings.load(series_dir)) as production:
-        if not production.pending_review():
-            raise InputError(series_dir, "nothing awaits review here")
-        production.decide(ReviewDecision(action="reject", note=note))
+    with Project(Settings.load(series_dir)) as project:
+        project.reject(note)
         console.print("rejected; `microdrama plan --fresh` plans again")
 
 
@@ -407,17 +381,21 @@ def render(
     shot: Annotated[Optional[list[str]], typer.Option(help="Only this shot (repeatable), e.g. e01s03k02.")] = None,
     force: Annotated[bool, typer.Option(help="Re-render the selection even if its cache is valid.")] = False,
     allow_failed: Annotated[bool, typer.Option(help="Assemble with a labelled slate for each failed shot.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve plan files edited since approval first.")] = False,
 ) -> None:
     """Render every shot, line and music cue of the approved plan and assemble the episodes.
 
     Unchanged shots come from the cache; only what changed is rendered. With --scene/--shot, that
-    selection is rendered (with --force even if unchanged) and its episodes re-assembled.
+    selection is rendered (with --force even if unchanged) and its episodes re-assembled (other
+    stale shots of those episodes too, and the report names them). A render reads the approved
+    plan: files edited since approval need `approve` (or --yes). A killed render resumes when
+    the same command runs again.
 
     Example: microdrama render episodes/rooftop-frequencies --scene e01s02 --force
     """
     settings = Settings.load(series_dir, allow_failed=allow_failed or None)
-    with Production(settings) as production:
-        _render(production, RenderRequest(scenes=scene, shots=shot, force=force))
+    with Project(settings) as project:
+        _render(project, RenderRequest(scenes=scene, shots=shot, force=force), yes=yes)
 
 
 @app.command()
@@ -434,10 +412,10 @@ def produce(
     """
     folder, sources = _series_folder(source, root, slug)
     settings = Settings.load(folder.root, allow_failed=allow_failed or None)
-    with Production(settings) as production:
-        _start_planning(production, sources, False, None)
-        if _after_planning(production, yes):
-            _render(production, RenderRequest())
+    with Project(settings) as project:
+        _start_planning(project, sources, False, None)
+        if _after_planning(project, yes):
+            _render(project, RenderRequest(), yes=yes)
 
 
 @app.command()
@@ -509,9 +487,9 @@ def new(
     except ValidationError as exc:
         raise InputError(None, [Problem(e["msg"], field=".".join(map(str, e["loc"]))) for e in exc.errors()]) from None
     folder, sources = _series_folder(synopsis, root, slug)
-    with Production(Settings.load(folder.root)) as production:
-        _start_planning(production, sources, False, format)
-        _after_planning(production, yes)
+    with Project(Settings.load(folder.root)) as project:
+        _start_planning(project, sources, False, format)
+        _after_planning(project, yes)
 
 
 @app.command()
@@ -532,15 +510,9 @@ def revise(
                           f"{series_dir / 'microdrama.toml'} (or MICRODRAMA_PLANNER=llm) and configure an endpoint")
     if settings.llm_client is None:
         settings.llm.check_configured()
-    with Production(settings) as production:
-        if production.current_run() is None:
-            raise InputError(series_dir, "nothing planned here yet; run `microdrama plan` first")
-        _, episodes = production.folder.load_plan()
-        scenes = [s for e in episodes for s in e.scenes]
-        if scene not in {s.id for s in scenes}:
-            raise InputError(series_dir, Problem(f"no scene {scene!r} in the plan", field="--scene"))
-        production.revise(Revision(scene=scene, note=note), scenes)
-        _after_planning(production, yes, episode=scene[:3])
+    with Project(settings) as project:
+        project.revise(scene, note)
+        _after_planning(project, yes, episode=ids.episode_of(scene))
 
 
 @app.command()
@@ -556,10 +528,11 @@ def keyframes(
     """
     from .render.keyframes import KeyframeOptions, generate_keyframes
 
-    folder = SeriesFolder(series_dir)
-    series = folder.load_series()
-    updated = generate_keyframes(series, folder.root, KeyframeOptions(model=str(model), device=device))
-    folder.save_series(updated)
+    with Project(Settings.load(series_dir)) as project, project.writing():
+        folder = project.folder
+        series = folder.load_series()
+        updated = generate_keyframes(series, folder.root, KeyframeOptions(model=str(model), device=device))
+        folder.save_series(updated)
     for entry in [*updated.characters, *updated.locations]:
         console.print(f"{entry.id}: {escape(str(entry.keyframe))}")
 
@@ -575,9 +548,10 @@ def status(
     Example: microdrama status episodes/rooftop-frequencies
     """
     settings = Settings.load(series_dir)
-    series, episodes = SeriesFolder(series_dir).load_plan()
-    with Production(settings) as production:
-        report = series_status(settings, series, episodes, production.state())
+    folder = SeriesFolder(series_dir)
+    series, episodes = folder.load_plan()
+    with Project(settings) as project:
+        report = series_status(settings, series, episodes, project.last_render(), edited_since_approval(folder))
     colours = {"planned": "cyan", "rendered": "green", "stale": "yellow", "failed": "red"}
     table = Table(title=f"status of {escape(str(series_dir))}", title_justify="left")
     for column in ("shot", "state", "detail"):
@@ -593,6 +567,8 @@ def status(
                       f"re-assemble {', '.join(report.stale_episodes) or 'nothing'}")
     else:
         console.print("next render: nothing to do")
+    if report.edited_since_approval:
+        console.print("[yellow]edited since approval[/]: `microdrama approve` (or `render --yes`) before rendering")
 
 
 @app.command()
@@ -608,22 +584,12 @@ def audit(
 
     Example: microdrama audit episodes/rooftop-frequencies --strict
     """
-    settings = Settings.load(series_dir)
-    folder = SeriesFolder(series_dir)
-    with Production(settings) as production:
-        state = production.state()
-    assembled = [o.id for o in (state.outputs if state else []) if o.video and (folder.root / o.video).is_file()]
-    if not assembled:
-        raise InputError(series_dir, "no assembled episode here: run `microdrama render` first")
-    if episode is not None and episode not in assembled:
-        raise InputError(series_dir, Problem(f"episode {episode!r} is not assembled; assembled: {', '.join(assembled)}",
-                                             field="--episode"))
+    with Project(Settings.load(series_dir)) as project:
+        published_episodes = project.audit(episode)
     summaries, errors = [], 0
-    for item in state.episodes:
-        if item.id not in assembled or (episode and item.id != episode):
-            continue
-        published = publish_episode(item, state.series, state, folder, state.findings, audit_options(settings))
-        table = Table(title=f"{item.id}: checks that did not pass", title_justify="left")
+    for published in published_episodes:
+        item = published.report
+        table = Table(title=f"{item.episode_id}: checks that did not pass", title_justify="left")
         for column in ("verdict", "check", "where", "measured", "threshold", "message"):
             table.add_column(column)
         for check in published.report.checks:
@@ -633,8 +599,29 @@ def audit(
                               escape(str(check.threshold)), escape(check.message))
         if table.row_count:
             console.print(table)
-        summaries.append(summary(published.report, published.files, folder.root))
+        summaries.append(published.summary)
         errors += len(published.report.errors)
-    _print_audits(summaries, folder.root)
+    _print_audits(summaries, project.folder.root)
     if strict and errors:
         raise AuditFailed(f"{errors} audit error(s); see out/eNN.audit.json")
+
+
+@app.command()
+def gc(
+    series_dir: SeriesDir,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete them (default: only list).")] = False,
+    prune_approvals: Annotated[bool, typer.Option(help="Keep only the current approval (older ones go, with what "
+                                                       "only they reference).")] = False,
+) -> None:
+    """List (and with --yes delete) cache artifacts that no approved snapshot references and no
+    episode's timeline uses; reports the bytes freed.
+
+    Example: microdrama gc episodes/rooftop-frequencies --yes
+    """
+    with Project(Settings.load(series_dir)) as project:
+        report = project.gc(delete=yes, prune_approvals=prune_approvals)
+    for path in report.files:
+        console.print(escape(str(path.relative_to(project.folder.root))))
+    verb = "deleted" if report.deleted else "would delete (pass --yes)"
+    console.print(f"{verb} {_count(len(report.files), 'artifact')}, {report.bytes / 1e6:.1f} MB; "
+                  f"{report.kept} referenced artifacts kept")

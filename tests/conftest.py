@@ -13,6 +13,8 @@ import os
 import shutil
 from pathlib import Path
 
+from collections import Counter
+
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -60,3 +62,28 @@ def example_copy(tmp_path: Path) -> Path:
     target.mkdir()
     shutil.copy(EXAMPLE / "screenplay.fountain", target / "screenplay.fountain")
     return target
+
+
+@pytest.fixture
+def calls(monkeypatch) -> Counter:
+    """Counts real backend calls per backend kind and target id (the embedded backends)."""
+    from microdrama.pipeline.render.backends.animatic import AnimaticVideo
+    from microdrama.pipeline.render.backends.piper import PiperVoice
+    from microdrama.pipeline.render.backends.synth import SynthMusic
+
+    counter: Counter = Counter()
+
+    def spy(cls, kind, target):
+        original = cls.render
+
+        def render(self, request):
+            counter[kind] += 1
+            counter[f"{kind}:{getattr(request, target)}"] += 1
+            return original(self, request)
+
+        monkeypatch.setattr(cls, "render", render)
+
+    spy(AnimaticVideo, "video", "shot_id")
+    spy(PiperVoice, "voice", "line_id")
+    spy(SynthMusic, "music", "cue_id")
+    return counter

@@ -107,7 +107,7 @@ def test_odd_sizes_and_16_9_frames_come_out_exactly_as_asked():
 
 
 def test_is_registered_and_loads_through_the_registry():
-    backend = load_backend("animatic", "video", {"subtitles": False})
+    backend = load_backend("animatic", "video", {"caption": False})
     assert isinstance(backend, AnimaticVideo)
     assert AnimaticVideo.availability().available
     assert AnimaticVideo.capabilities.seed and not AnimaticVideo.capabilities.reference_image
@@ -242,9 +242,9 @@ def test_subtitles_show_only_within_their_frames():
     assert np.array_equal(got[0], first(request()))
 
 
-def test_subtitles_can_be_switched_off():
+def test_subtitles_are_not_burned_when_the_request_says_so():
     cue = Subtitle(speaker="NORA", text="Who is this?", start_frame=0, end_frame=6)
-    assert np.array_equal(first(request(subtitles=[cue]), subtitles=False), first(request()))
+    assert np.array_equal(first(request(subtitles=[cue], burn_subtitles=False)), first(request()))
 
 
 def test_a_chinese_subtitle_renders_real_glyphs():

@@ -4,7 +4,6 @@ concerns, with its measured value."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from microdrama.pipeline.core.models import Series
 from microdrama.pipeline.render.renderer import video_request, write_video
 from microdrama.pipeline.core.store import SeriesFolder
 from microdrama.pipeline.edit.timeline import Timeline
-from tiny_show import RenderedShow, render_tiny_show
+from tiny_show import RenderedShow, render_tiny_show, changed
 
 
 @pytest.fixture(scope="module")
@@ -43,13 +42,13 @@ def remaster(timeline: Timeline, folder: Path) -> tuple[Path, Path]:
 
 
 def with_segment(timeline: Timeline, shot_id: str, path: Path) -> Timeline:
-    video = tuple(dataclasses.replace(c, path=path) if c.shot_id == shot_id else c for c in timeline.video)
-    return dataclasses.replace(timeline, video=video)
+    video = tuple(changed(c, path=path) if c.shot_id == shot_id else c for c in timeline.video)
+    return changed(timeline, video=video)
 
 
 def with_line_audio(timeline: Timeline, line_id: str, path: Path) -> Timeline:
-    lines = tuple(dataclasses.replace(l, path=path) if l.line_id == line_id else l for l in timeline.dialogue)
-    return dataclasses.replace(timeline, dialogue=lines)
+    lines = tuple(changed(l, path=path) if l.line_id == line_id else l for l in timeline.dialogue)
+    return changed(timeline, dialogue=lines)
 
 
 def clip(timeline: Timeline, shot_id: str):
@@ -128,8 +127,8 @@ def test_a_shot_of_the_wrong_length_is_reported_first_at_that_shot(show, tmp_pat
 
 def test_a_failed_shot_standing_in_as_a_slate_is_an_error_at_that_shot(show):
     timeline = show.timelines["e02"]
-    failed = dataclasses.replace(timeline, video=tuple(
-        dataclasses.replace(c, failed=True) if c.shot_id == "e02s01k02" else c for c in timeline.video))
+    failed = changed(timeline, video=tuple(
+        changed(c, slate="failed in a test") if c.shot_id == "e02s01k02" else c for c in timeline.video))
     report = audit(show, failed, show.video("e02"), show.subtitles("e02"))
     assert places(report.errors) == {("shot-present", "e02s01k02")}
     assert "failed to render" in report.errors[0].message

@@ -3,7 +3,6 @@ opentimelineio and compared with the plan frame by frame."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from microdrama.pipeline.review.export import export_timeline
 from microdrama.pipeline.core.models import Episode
 from microdrama.pipeline.review.audit import AuditReport, Check
-from tiny_show import RenderedShow, render_tiny_show
+from tiny_show import RenderedShow, render_tiny_show, changed
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +159,7 @@ def test_the_subtitles_and_screenplay_travel_with_the_cut(show, tmp_path):
 
 def test_a_rate_without_timecode_gets_the_otio_only(show, tmp_path, caplog):
     episode = show.episodes[0]
-    twelve = dataclasses.replace(show.timelines[episode.id], fps=12)
+    twelve = changed(show.timelines[episode.id], fps=12)
     with caplog.at_level(logging.WARNING):
         paths = export_timeline(twelve, episode, show.series, None, tmp_path, None)
     assert paths == [tmp_path / "e01.otio"] and not (tmp_path / "e01.xml").exists()
@@ -180,9 +179,9 @@ def test_a_shot_without_a_picture_is_an_offline_clip_of_its_length(show, tmp_pat
     episode = show.episodes[0]
     timeline = show.timelines[episode.id]
     lost = episode.shots[1]
-    video = tuple(dataclasses.replace(c, path=Path(), failed=True) if c.shot_id == lost.id else c
+    video = tuple(changed(c, path=Path(), slate="failed in a test") if c.shot_id == lost.id else c
                   for c in timeline.video)
-    xml = export_timeline(dataclasses.replace(timeline, video=video), episode, show.series, None, tmp_path, None)[1]
+    xml = export_timeline(changed(timeline, video=video), episode, show.series, None, tmp_path, None)[1]
     clip = otio.adapters.read_from_file(str(xml)).video_tracks()[0].find_clips()[1]
     assert (clip.name, clip.duration().to_frames()) == (lost.id, lost.duration_frames)
     assert isinstance(clip.media_reference, otio.schema.MissingReference)
@@ -194,8 +193,8 @@ def test_paths_with_spaces_and_cjk_survive_both_formats(show, tmp_path):
     odd = tmp_path / "片段 one" / "镜头 1.mp4"
     odd.parent.mkdir()
     odd.write_bytes(timeline.video[0].path.read_bytes())
-    video = (dataclasses.replace(timeline.video[0], path=odd), *timeline.video[1:])
-    otio_path, xml = export_timeline(dataclasses.replace(timeline, video=video), episode, show.series, None,
+    video = (changed(timeline.video[0], path=odd), *timeline.video[1:])
+    otio_path, xml = export_timeline(changed(timeline, video=video), episode, show.series, None,
                                      tmp_path, None)
     for path in (otio_path, xml):
         first = otio.adapters.read_from_file(str(path)).video_tracks()[0].find_clips()[0]

@@ -15,14 +15,12 @@ from conftest import FIXTURES, requires
 from microdrama.pipeline.edit import ffmpeg
 from microdrama.pipeline.render.backends import register
 from microdrama.pipeline.render.backends.animatic import AnimaticVideo
-from microdrama.pipeline.render.backends.piper import PiperVoice
-from microdrama.pipeline.render.backends.synth import SynthMusic
 from microdrama.pipeline.core.config import Settings
-from microdrama.pipeline.graph.production import Production
-from microdrama.pipeline.graph.state import RenderRequest, ReviewDecision
+from microdrama.pipeline.app import Project
+from microdrama.pipeline.graph.state import RenderRequest
 from microdrama.pipeline.core.store import SeriesFolder
 from microdrama.pipeline.edit.timeline import srt_time
-from tiny_show import SOURCES, approved_show, render
+from tiny_show import SOURCES, approved_show, render, rendered_show
 
 @pytest.fixture
 def show(tmp_path) -> Path:
@@ -30,24 +28,8 @@ def show(tmp_path) -> Path:
 
 
 @pytest.fixture
-def calls(monkeypatch) -> Counter:
-    """Counts real backend calls per backend kind and target id."""
-    counter: Counter = Counter()
-
-    def spy(cls, kind, target):
-        original = cls.render
-
-        def render(self, request):
-            counter[kind] += 1
-            counter[f"{kind}:{getattr(request, target)}"] += 1
-            return original(self, request)
-
-        monkeypatch.setattr(cls, "render", render)
-
-    spy(AnimaticVideo, "video", "shot_id")
-    spy(PiperVoice, "voice", "line_id")
-    spy(SynthMusic, "music", "cue_id")
-    return counter
+def rendered(tmp_path) -> Path:
+    return rendered_show(tmp_path / "tiny-show")
 
 
 def plan(folder: Path):
@@ -87,9 +69,8 @@ def test_subtitles_match_the_dialogue_audio(show):
         frame += shot.duration_frames
 
 
-def test_nothing_changed_means_no_backend_work(show, calls):
-    render(show)
-    calls.clear()
+def test_nothing_changed_means_no_backend_work(rendered, calls):
+    show = rendered
     before = {p.name: p.stat().st_mtime_ns for p in (show / "out").iterdir()}
     state = render(show)
     assert calls == Counter()
@@ -97,28 +78,26 @@ def test_nothing_changed_means_no_backend_work(show, calls):
     assert {p.name: p.stat().st_mtime_ns for p in (show / "out").iterdir()} == before  # not re-mastered
 
 
-def test_a_description_edit_re_renders_exactly_that_characters_shots(show, calls):
-    render(show)
-    calls.clear()
+def test_a_description_edit_re_renders_exactly_that_characters_shots(rendered, calls):
+    show = rendered
     folder = SeriesFolder(show)
     series = folder.load_series()
     series.character("anna").description = "30s, green raincoat, silver bob"
     folder.save_series(series)
-    render(show)
+    render(show, yes=True)
     _, episodes = plan(show)
     with_anna = {s.id for e in episodes for s in e.shots if any(c.character == "anna" for c in s.characters)}
     assert with_anna and {k.split(":")[1] for k in calls if k.startswith("video:")} == with_anna
     assert calls["voice"] == 0 and calls["music"] == 0
 
 
-def test_a_voice_edit_re_renders_exactly_that_characters_lines(show, calls):
-    render(show)
-    calls.clear()
+def test_a_voice_edit_re_renders_exactly_that_characters_lines(rendered, calls):
+    show = rendered
     folder = SeriesFolder(show)
     series = folder.load_series()
     series.character("ben").voice.pitch = 6.0
     folder.save_series(series)
-    render(show)
+    render(show, yes=True)
     _, episodes = plan(show)
     bens = {l.id for e in episodes for s in e.shots for l in s.dialogue if l.speaker == "ben"}
     assert {k.split(":")[1] for k in calls if k.startswith("voice:")} == bens
@@ -213,13 +192,10 @@ KILL_DURING_RENDER = textwrap.dedent("""
 
     AnimaticVideo.render = render
     from microdrama.pipeline.core.config import Settings
-    from microdrama.pipeline.graph.production import Production
+    from microdrama.pipeline.app import Project
     from microdrama.pipeline.graph.state import RenderRequest
-    from microdrama.pipeline.core.store import SeriesFolder
-    folder = Path(sys.argv[1])
-    series, episodes = SeriesFolder(folder).load_plan()
-    with Production(Settings(series_dir=folder, render_concurrency=1)) as run:
-        run.render(RenderRequest(), series, episodes)
+    with Project(Settings(series_dir=Path(sys.argv[1]), render_concurrency=1)) as project:
+        project.render(RenderRequest())
 """)
 
 
@@ -239,9 +215,8 @@ def test_a_killed_render_resumes_without_redoing_finished_shots(show, calls):
         assert ffmpeg.count_frames(segment) > 0
 
 
-def test_a_scene_re_run_renders_only_that_scene_and_reassembles_its_episode(show, calls):
-    render(show)
-    calls.clear()
+def test_a_scene_re_run_renders_only_that_scene_and_reassembles_its_episode(rendered, calls):
+    show = rendered
     before = (show / "out" / "e02.mp4").stat().st_mtime_ns
     state = render(show, RenderRequest(scenes=["e01s02"], force=True))
     _, episodes = plan(show)
@@ -259,17 +234,17 @@ def test_a_chinese_screenplay_renders_end_to_end(tmp_path):
     text = (FIXTURES / "zh_two_episodes.fountain").read_text(encoding="utf-8")
     (folder / "screenplay.fountain").write_text(text.replace("Author: 测试", "Author: 测试\nSlug: rain\nResolution: 144x256\nFPS: 12"),
                                                 encoding="utf-8")
-    with Production(Settings(series_dir=folder)) as run:
-        run.plan(SOURCES)
-        run.decide(ReviewDecision(action="approve"))
+    with Project(Settings(series_dir=folder)) as project:
+        project.plan(SOURCES)
+        project.approve()
     state = render(folder)
     assert [o.video for o in state.outputs] == ["out/e01.mp4", "out/e02.mp4"]
     assert "我回来了。" in (folder / "out" / "e01.srt").read_text(encoding="utf-8")
     assert ffmpeg.measure_loudness(folder / "out" / "e01.mp4").integrated_lufs == pytest.approx(-16, abs=1)
 
 
-def test_a_bible_edit_reaches_the_generator_prompt_without_a_re_plan(show, monkeypatch):
-    render(show)
+def test_a_bible_edit_reaches_the_generator_prompt_without_a_re_plan(rendered, monkeypatch):
+    show = rendered
     prompts = {}
     original = AnimaticVideo.render
 
@@ -282,5 +257,5 @@ def test_a_bible_edit_reaches_the_generator_prompt_without_a_re_plan(show, monke
     series = folder.load_series()
     series.character("anna").description = "30s, green raincoat, silver bob"
     folder.save_series(series)
-    render(show)
+    render(show, yes=True)
     assert prompts and all("green raincoat, silver bob" in p for p in prompts.values())

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from microdrama.pipeline.core.config import Settings
-from microdrama.pipeline.graph.production import Production
-from microdrama.pipeline.review.status import series_status
+from microdrama.pipeline.app import Project
+from microdrama.pipeline.core.snapshot import edited_since_approval
 from microdrama.pipeline.core.store import SeriesFolder
+from microdrama.pipeline.review.status import series_status
 from tiny_show import approved_show, render
 
 MICRODRAMA = str(Path(sys.executable).with_name("microdrama"))
@@ -25,8 +26,9 @@ def show(tmp_path) -> Path:
 def status(folder: Path):
     settings = Settings.load(folder)
     series, episodes = SeriesFolder(folder).load_plan()
-    with Production(settings) as run:
-        return series_status(settings, series, episodes, run.state())
+    with Project(settings) as project:
+        return series_status(settings, series, episodes, project.last_render(),
+                             edited_since_approval(project.folder))
 
 
 def test_states_move_from_planned_to_rendered_to_stale(show):
@@ -44,6 +46,7 @@ def test_states_move_from_planned_to_rendered_to_stale(show):
     _, episodes = folder.load_plan()
     with_ben = {s.id for e in episodes for s in e.shots if any(c.character == "ben" for c in s.characters)}
     edited = status(show)
+    assert edited.edited_since_approval
     assert {s.shot_id for s in edited.shots if s.state == "stale"} == with_ben
     assert edited.count("stale") == len(with_ben) and edited.count("rendered") == len(edited.shots) - len(with_ben)
 

@@ -4,7 +4,6 @@ HTML and as a real headless Chromium renders it from disk."""
 from __future__ import annotations
 
 import base64
-import dataclasses
 import io
 import shutil
 import subprocess
@@ -20,7 +19,7 @@ from microdrama.pipeline.edit import ffmpeg
 from microdrama.pipeline.core.models import Episode, Finding
 from microdrama.pipeline.review.storyboard import thumbnail_size, write_storyboard
 from microdrama.pipeline.review.audit import AuditReport, Check
-from tiny_show import RenderedShow, render_tiny_show
+from tiny_show import RenderedShow, render_tiny_show, changed
 
 
 @pytest.fixture(scope="module")
@@ -156,8 +155,8 @@ def test_a_shot_without_a_picture_gets_a_placeholder_card(show, tmp_path):
     episode = show.episodes[1]
     timeline = show.timelines[episode.id]
     lost = episode.shots[1].id
-    video = tuple(dataclasses.replace(c, path=Path(), failed=True) if c.shot_id == lost else c for c in timeline.video)
-    path = write_storyboard(dataclasses.replace(timeline, video=video), episode, show.series, [], None, tmp_path)
+    video = tuple(changed(c, path=Path(), slate="failed in a test") if c.shot_id == lost else c for c in timeline.video)
+    path = write_storyboard(changed(timeline, video=video), episode, show.series, [], None, tmp_path)
     page = Page(path.read_text(encoding="utf-8"))
     card = next(c for c in page.cards if c["attrs"]["data-shot"] == lost)
     assert card["thumbs"] == [] and "failed" in card["attrs"]["class"].split()
@@ -171,8 +170,8 @@ def test_chinese_text_and_a_landscape_frame(show, tmp_path):
     series.characters[1].name = "本"
     segment = tmp_path / "wide.mp4"
     ffmpeg.encode_frames((np.full((72, 128, 3), (40 * k) % 255, np.uint8) for k in range(6)), segment, 128, 72, 12)
-    landscape = dataclasses.replace(show.timelines[episode.id], width=1280, height=720, language="zh",
-                                    video=tuple(dataclasses.replace(c, path=segment, duration_frames=6)
+    landscape = changed(show.timelines[episode.id], width=1280, height=720, language="zh",
+                                    video=tuple(changed(c, path=segment, duration_frames=6)
                                                 for c in show.timelines[episode.id].video))
     html = write_storyboard(landscape, episode, series, [], None, tmp_path).read_text(encoding="utf-8")
     assert "安娜？你回来了。" in html and '<b class="speaker">本</b>' in html and 'lang="zh"' in html

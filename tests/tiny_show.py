@@ -1,38 +1,63 @@
 """The tiny fixture series (144x256, 12 fps, two short episodes), planned, approved and rendered
-through the real graph: the shared starting point of the render, status, audit, storyboard and
-export tests."""
+through the application layer the CLI uses: the shared starting point of the render, status,
+audit, storyboard and export tests.
+
+Planning and rendering happen once per test process and fps; each test gets its own copy of the
+folder (a copy is also a moved series folder: nothing in it may depend on where it lies).
+"""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from conftest import FIXTURES
+from microdrama.pipeline.app import Project
 from microdrama.pipeline.core.config import Settings
-from microdrama.pipeline.graph.production import Production
 from microdrama.pipeline.core.models import Episode, Series
-from microdrama.pipeline.graph.state import ProductionState, RenderRequest, ReviewDecision
 from microdrama.pipeline.core.store import SeriesFolder
-from microdrama.pipeline.edit.timeline import Timeline, build_timeline
+from microdrama.pipeline.edit.timeline import Timeline, read_timeline, timeline_path
+from microdrama.pipeline.graph.state import RenderRequest, RenderState
 
 SOURCES = ["screenplay.fountain"]
+_TEMPLATES: dict[tuple[int, bool], Path] = {}
+
+
+def _template(fps: int, rendered: bool) -> Path:
+    if (fps, rendered) not in _TEMPLATES:
+        folder = Path(tempfile.mkdtemp(prefix="tiny-show-")) / "tiny-show"
+        if rendered:
+            shutil.copytree(_template(fps, False), folder)
+            render(folder)
+        else:
+            folder.mkdir(parents=True)
+            text = (FIXTURES / "tiny_show.fountain").read_text(encoding="utf-8")
+            (folder / "screenplay.fountain").write_text(text.replace("FPS: 12", f"FPS: {fps}"), encoding="utf-8")
+            with Project(Settings(series_dir=folder)) as project:
+                project.plan(SOURCES)
+                project.approve()
+        _TEMPLATES[fps, rendered] = folder
+    return _TEMPLATES[fps, rendered]
 
 
 def approved_show(folder: Path, fps: int = 12) -> Path:
     """A series folder holding the tiny fixture (at `fps`), planned and approved."""
-    folder.mkdir(parents=True)
-    text = (FIXTURES / "tiny_show.fountain").read_text(encoding="utf-8")
-    (folder / "screenplay.fountain").write_text(text.replace("FPS: 12", f"FPS: {fps}"), encoding="utf-8")
-    with Production(Settings(series_dir=folder)) as run:
-        run.plan(SOURCES)
-        run.decide(ReviewDecision(action="approve"))
+    shutil.copytree(_template(fps, False), folder)
     return folder
 
 
-def render(folder: Path, request: RenderRequest | None = None, **settings) -> ProductionState:
-    """Render the plan files as they are, with the folder's microdrama.toml and `settings`."""
-    with Production(Settings.load(folder, **settings)) as run:
-        return run.render(request or RenderRequest(), *SeriesFolder(folder).load_plan())
+def rendered_show(folder: Path, fps: int = 12) -> Path:
+    """The same, rendered and assembled."""
+    shutil.copytree(_template(fps, True), folder)
+    return folder
+
+
+def render(folder: Path, request: RenderRequest | None = None, yes: bool = False, **settings) -> RenderState:
+    """Render the approved plan, with the folder's microdrama.toml and `settings`."""
+    with Project(Settings.load(folder, **settings)) as project:
+        return project.render(request or RenderRequest(), yes=yes).state
 
 
 @dataclass(frozen=True)
@@ -53,9 +78,13 @@ class RenderedShow:
 
 
 def render_tiny_show(folder: Path, fps: int = 12) -> RenderedShow:
-    """Plan, approve and render the tiny fixture, and lay out each episode's timeline."""
-    state = render(approved_show(folder, fps))
+    """The rendered tiny fixture and each episode's timeline, as assembly wrote it."""
+    rendered_show(folder, fps)
     series, episodes = SeriesFolder(folder).load_plan()
-    shots, cues = {r.id: r for r in state.renders}, {c.id: c for c in state.cues}
-    timelines = {e.id: build_timeline(e, series, folder, shots, cues) for e in episodes}
+    timelines = {e.id: read_timeline(timeline_path(folder / "out", e.id), folder) for e in episodes}
     return RenderedShow(folder, series, episodes, timelines)
+
+
+def changed(model, **changes):
+    """A copy of a frozen timeline model with fields replaced (planting defects in tests)."""
+    return model.model_copy(update=changes)

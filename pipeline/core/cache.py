@@ -10,6 +10,7 @@ file under a real key.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 import json
 import os
 import re
@@ -26,14 +27,58 @@ TEMP_PREFIX = ".tmp-"
 _TEMP_NAME = re.compile(rf"{re.escape(TEMP_PREFIX)}(?P<pid>\d+)-\d+-.")
 
 
+# Request fields holding an absolute path whose content digest travels beside it
+# (keyframe_digest, reference_digest): the path is left out of the key, the digest stays.
+PATH_FIELDS = frozenset({"keyframe", "reference_clip"})
+FINGERPRINT_HEAD = 1 << 20  # bytes of each file read to tell one set of weights from another
+
+
 def artifact_key(backend_name: str, backend_version: str, options: BaseModel | dict, request: BaseModel) -> str:
+    """The key of what `request` makes with this backend. Portable: no absolute path enters it,
+    so moving the series folder or the models folder finds the same artifacts."""
     options_data = options.model_dump(mode="json") if isinstance(options, BaseModel) else options
     payload = json.dumps(
-        {"backend": backend_name, "version": backend_version, "options": options_data,
-         "request": request.model_dump(mode="json")},
+        {"backend": backend_name, "version": backend_version, "options": _portable_options(options_data),
+         "request": _without_paths(request.model_dump(mode="json"))},
         sort_keys=True, ensure_ascii=False, separators=(",", ":"),
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:24]
+
+
+def _without_paths(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _without_paths(v) for k, v in data.items() if k not in PATH_FIELDS}
+    if isinstance(data, list):
+        return [_without_paths(v) for v in data]
+    return data
+
+
+def _portable_options(data: Any) -> Any:
+    """Option values that name an existing file or folder (a model folder) stand in the key as a
+    fingerprint of its content, not as the path."""
+    if isinstance(data, dict):
+        return {k: _portable_options(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_portable_options(v) for v in data]
+    if isinstance(data, str) and os.path.isabs(data) and os.path.exists(data):
+        path = Path(data)
+        return "content:" + content_fingerprint(str(path), path.stat().st_mtime_ns)
+    return data
+
+
+@lru_cache(maxsize=64)
+def content_fingerprint(path: str, mtime_ns: int) -> str:
+    """Names, sizes and the first MiB of every file under `path` (or of the file): weights of the
+    same architecture but other training differ there. Cached per process by modification time."""
+    root = Path(path)
+    files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+    digest = hashlib.sha256()
+    for file in files:
+        name = str(file.relative_to(root)) if root.is_dir() else file.name
+        digest.update(f"{name}\0{file.stat().st_size}\0".encode())
+        with file.open("rb") as handle:
+            digest.update(handle.read(FINGERPRINT_HEAD))
+    return digest.hexdigest()[:16]
 
 
 class ArtifactCache:

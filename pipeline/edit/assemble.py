@@ -1,4 +1,5 @@
-"""Assembly: an episode's timeline -> out/eNN.mp4 + out/eNN.srt.
+"""Assembly: render results -> the episode's timeline (out/eNN.timeline.json) -> out/eNN.mp4 +
+out/eNN.srt.
 
 The picture is the shots' segments concatenated with stream copy (each was encoded once, with
 the same settings); the sound is built once: dialogue lines placed at their frames, the scenes'
@@ -16,19 +17,20 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from langgraph.runtime import Runtime
 from PIL import Image, ImageDraw, ImageFont
 
-from . import ffmpeg
-from .audio import frames_to_samples, place, read_wav
 from ..core.cache import ArtifactCache
 from ..core.config import Settings
-from ..graph.state import EpisodeOutput, ProductionState
+from ..core.models import Episode
+from ..core.snapshot import Snapshot
 from ..core.store import SeriesFolder, atomic_write_text
-from .timeline import Timeline, build_timeline, to_srt
+from ..graph.state import CueRender, EpisodeOutput, ShotRender
+from . import ffmpeg
+from .audio import frames_to_samples, place, read_wav
+from .timeline import Timeline, build_timeline, to_srt, write_timeline
 
 SLATE_VERSION = "1"
-MASTER_VERSION = "1"  # bump when the mix or the encode settings change
+MASTER_VERSION = "2"  # bump when the mix or the encode settings change
 
 
 def track(timeline: Timeline, clips, total: int) -> np.ndarray:
@@ -72,10 +74,11 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines + ([current] if current else [])
 
 
-def timeline_key(timeline: Timeline) -> str:
+def timeline_key(timeline: Timeline, root: Path) -> str:
     """Hash of everything the episode file is made from: segments, lines, cues and their places
-    (artifact paths are content hashes, so the paths stand for the content)."""
-    payload = json.dumps([MASTER_VERSION, repr(timeline)], ensure_ascii=False)
+    (artifact paths are content hashes, so the paths stand for the content; they are relative
+    to the series folder, so a moved folder is not mastered again)."""
+    payload = json.dumps([MASTER_VERSION, timeline.to_json(root)], ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:24]
 
 
@@ -88,7 +91,7 @@ def master(timeline: Timeline, folder: SeriesFolder) -> tuple[Path, Path, bool]:
     srt_path = folder.out_dir / f"{timeline.episode_id}.srt"
     mp4_path = folder.out_dir / f"{timeline.episode_id}.mp4"
     record = folder.state_dir / "assembled" / f"{timeline.episode_id}.json"
-    key = timeline_key(timeline)
+    key = timeline_key(timeline, folder.root)
     if mp4_path.is_file() and srt_path.is_file() and record.is_file():
         done = json.loads(record.read_text(encoding="utf-8"))
         if done == {"key": key, "bytes": mp4_path.stat().st_size}:
@@ -102,39 +105,35 @@ def master(timeline: Timeline, folder: SeriesFolder) -> tuple[Path, Path, bool]:
         (work_dir / "episode.srt").write_text(srt or "", encoding="utf-8")
         video_args = ffmpeg.concat_copy([clip.path for clip in timeline.video], work_dir / "segments.txt")
         temp = work_dir / "episode.mp4"
-        ffmpeg.master_episode(video_args, dialogue, music, work_dir / "episode.srt" if srt else None,
-                              timeline.language, temp)
+        soft = work_dir / "episode.srt" if srt and timeline.soft_subtitles else None
+        ffmpeg.master_episode(video_args, dialogue, music, soft, timeline.language, temp)
         os.replace(temp, mp4_path)
     atomic_write_text(srt_path, srt)
     atomic_write_text(record, json.dumps({"key": key, "bytes": mp4_path.stat().st_size}))
     return mp4_path, srt_path, True
 
 
-def assemble(state: ProductionState, runtime: Runtime[Settings]) -> dict:
-    """Assemble every episode the render touched. An episode with failed shots is skipped (and
-    named) unless allow_failed is set, in which case each failed shot becomes a slate."""
-    settings = runtime.context
+def assemble_episode(episode: Episode, snapshot: Snapshot, shots: dict[str, ShotRender],
+                     cues: dict[str, CueRender], settings: Settings) -> EpisodeOutput:
+    """Lay out and master one episode. With failed shots it is skipped (and they are named)
+    unless allow_failed is set, when each failed shot becomes a slate in the cut."""
     folder = SeriesFolder(settings.series_dir)
+    series = snapshot.series
+    failed = {s.id: (shots[s.id].error or "a dialogue line failed") if s.id in shots else "not rendered"
+              for s in episode.shots if s.id not in shots or shots[s.id].failed}
+    failed_cues = [s.id for s in episode.scenes if s.id in cues and cues[s.id].failed]
+    if (failed or failed_cues) and not settings.allow_failed:
+        names = [*failed, *(f"{c} (music)" for c in failed_cues)]
+        return EpisodeOutput(id=episode.id, failed_shots=list(failed), skipped="failed: " + ", ".join(names))
     cache = ArtifactCache(folder.cache_dir)
-    shots = {r.id: r for r in state.renders}
-    cues = {c.id: c for c in state.cues}
-    outputs = []
-    for episode in state.episodes:
-        if not any(state.render.selects(s.id) for s in episode.shots):
-            continue
-        failed = [s for s in episode.shots if s.id not in shots or shots[s.id].failed]
-        if failed and not settings.allow_failed:
-            outputs.append(EpisodeOutput(id=episode.id, failed_shots=[s.id for s in failed],
-                                         skipped="failed shots: " + ", ".join(s.id for s in failed)))
-            continue
-        slates = {
-            s.id: slate(cache, s.id, shots[s.id].error or "a dialogue line failed" if s.id in shots else "not rendered",
-                        state.series.width, state.series.height, state.series.fps, s.duration_frames)
-            for s in failed if s.id not in shots or not shots[s.id].video
-        }
-        timeline = build_timeline(episode, state.series, folder.root, shots, cues, slates)
-        mp4, srt, mastered = master(timeline, folder)
-        outputs.append(EpisodeOutput(id=episode.id, video=str(mp4.relative_to(folder.root)),
-                                     subtitles=str(srt.relative_to(folder.root)), failed_shots=[s.id for s in failed],
-                                     mastered=mastered))
-    return {"outputs": outputs}
+    durations = {s.id: s.duration_frames for s in episode.shots}
+    slates = {shot_id: (slate(cache, shot_id, reason, series.width, series.height, series.fps, durations[shot_id]), reason)
+              for shot_id, reason in failed.items()}
+    timeline = build_timeline(episode, series, folder.root, snapshot.digest, shots, cues, slates, settings.subtitles)
+    mp4, srt, mastered = master(timeline, folder)
+    # Written after the episode file: a timeline file always describes a finished MP4.
+    timeline_file = write_timeline(timeline, folder.root, folder.out_dir)
+    return EpisodeOutput(id=episode.id, video=str(mp4.relative_to(folder.root)),
+                         subtitles=str(srt.relative_to(folder.root)),
+                         timeline=str(timeline_file.relative_to(folder.root)),
+                         failed_shots=list(failed), mastered=mastered)

@@ -1,9 +1,13 @@
-"""The planning half of the production graph. Each node is a plain function (state, runtime) ->
-update; the routing functions return the next node or the parallel branches (Send).
+"""The planning graph's nodes. Each node is a plain function (state, runtime) -> update; the
+routing functions return the next node or the parallel branches (Send).
 
     synopsis:   write_bible -> write_episode (one per episode) -> collect_screenplays -> ingest
     screenplay: ingest_screenplay -> plan_scene (one per scene) -> collect_plan -> check_continuity
                 -> (scenes with findings re-planned, bounded rounds; LLM planner only) -> review
+
+The plan's home is the plan files: collect_plan writes them, and the continuity check and the
+review read them back (hand edits made at review included). Approval freezes them into a
+snapshot (plan/approval.py).
 """
 
 from __future__ import annotations
@@ -19,13 +23,16 @@ from microdrama.agents.continuity import review_plan
 from microdrama.agents.llm import LLM, LLMSettings, OpenAILLM
 from microdrama.agents.shot_planner import plan_scene_shots
 from microdrama.agents.writer import series_from_bible, write_bible, write_episode
-from ..plan.checks import blocking, review_findings
+from ..plan.approval import approve_files
+from ..plan.checks import review_findings
 from ..core.config import Settings
 from ..ingest.screenplay import ingest, read_text
+from ..core import ids
+from ..core.errors import InputError
 from ..core.models import Episode, Finding, Severity
 from ..plan.rules import draft_scene, finalize_scene, scene_context, scene_digest
 from ..plan.shot_prompt import recompose_prompts
-from .state import EpisodeScript, EpisodeTask, ProductionState, ReviewDecision, SceneTask
+from .state import EpisodeScript, EpisodeTask, PlanningState, ReviewDecision, SceneTask
 from ..core.store import SeriesFolder, atomic_write_text, slugify
 
 SYNOPSIS_FILE = "synopsis.md"
@@ -60,11 +67,11 @@ def _settings_json(settings: LLMSettings) -> str:
 # --- from a synopsis to screenplay files -------------------------------------------------------
 
 
-def route_start(state: ProductionState) -> str:
+def route_start(state: PlanningState) -> str:
     return "write_bible" if state.format is not None and not state.scripts else "ingest_screenplay"
 
 
-def write_series_bible(state: ProductionState, runtime: Runtime[Settings]) -> dict:
+def write_series_bible(state: PlanningState, runtime: Runtime[Settings]) -> dict:
     """The writer's first pass: synopsis -> bible, saved as series.yaml."""
     folder = _folder(runtime)
     synopsis = read_text(folder.root / SYNOPSIS_FILE, what="synopsis")
@@ -73,19 +80,19 @@ def write_series_bible(state: ProductionState, runtime: Runtime[Settings]) -> di
     return {"bible": bible}
 
 
-def route_episodes(state: ProductionState) -> list[Send]:
+def route_episodes(state: PlanningState) -> list[Send]:
     written = {script.id for script in state.scripts}
     return [Send("write_episode", EpisodeTask(number=n, bible=state.bible, format=state.format))
-            for n in range(1, len(state.bible.episodes) + 1) if f"e{n:02d}" not in written]
+            for n in range(1, len(state.bible.episodes) + 1) if ids.episode_id(n) not in written]
 
 
 def write_episode_screenplay(task: EpisodeTask, runtime: Runtime[Settings]) -> dict:
     fountain = write_episode(task.bible, task.number, task.format, llm(runtime.context))
     title = task.bible.episodes[task.number - 1].title
-    return {"scripts": [EpisodeScript(id=f"e{task.number:02d}", title=title, fountain=fountain)]}
+    return {"scripts": [EpisodeScript(id=ids.episode_id(task.number), title=title, fountain=fountain)]}
 
 
-def collect_screenplays(state: ProductionState, runtime: Runtime[Settings]) -> dict:
+def collect_screenplays(state: PlanningState, runtime: Runtime[Settings]) -> dict:
     """One screenplay file per episode; from here on the run is a screenplay run."""
     folder = _folder(runtime)
     sources = []
@@ -106,7 +113,7 @@ def _current_plan(folder: SeriesFolder) -> list[Episode]:
     return [folder.load_episode(episode_id) for episode_id in folder.episode_ids()]
 
 
-def ingest_screenplay(state: ProductionState, runtime: Runtime[Settings]) -> dict:
+def ingest_screenplay(state: PlanningState, runtime: Runtime[Settings]) -> dict:
     """Parse the screenplay into the bible and scenes; keep every planned scene whose screenplay
     text (and planner) has not changed since it was planned, hand edits to it included."""
     folder = _folder(runtime)
@@ -117,22 +124,22 @@ def ingest_screenplay(state: ProductionState, runtime: Runtime[Settings]) -> dic
     digests = {s.id: scene_digest(s, series, planner) for e in screenplay.episodes for s in e.scenes}
     kept = [scene for episode in _current_plan(folder) for scene in episode.scenes
             if digests.get(scene.id) == scene.source_digest]
-    return {"series": series, "screenplay": screenplay, "planned": kept, "round": 0}
+    return {"screenplay": screenplay, "planned": kept, "round": 0}
 
 
-def _tasks(state: ProductionState, scene_ids: set[str], notes: dict[str, str] | None = None,
+def _tasks(state: PlanningState, scene_ids: set[str], notes: dict[str, str] | None = None,
            findings: dict[str, list[Finding]] | None = None) -> list[Send]:
     context = scene_context(state.screenplay)
     return [
         Send("plan_scene", SceneTask(
-            scene=scene, series=state.series, establishing=context[scene.id][0], introduced=context[scene.id][1],
+            scene=scene, establishing=context[scene.id][0], introduced=context[scene.id][1],
             note=(notes or {}).get(scene.id), findings=(findings or {}).get(scene.id, []),
         ))
         for episode in state.screenplay.episodes for scene in episode.scenes if scene.id in scene_ids
     ]
 
 
-def route_scenes(state: ProductionState) -> list[Send] | str:
+def route_scenes(state: PlanningState) -> list[Send] | str:
     """Fan out one `plan_scene` per scene that needs planning (or just the scene under revision)."""
     if state.revision:
         return _tasks(state, {state.revision.scene}, notes={state.revision.scene: state.revision.note})
@@ -143,75 +150,86 @@ def route_scenes(state: ProductionState) -> list[Send] | str:
 
 def plan_scene(task: SceneTask, runtime: Runtime[Settings]) -> dict:
     settings = runtime.context
+    series = _folder(runtime).load_series()
     if settings.planner == "llm":
-        drafts = plan_scene_shots(task.scene, task.series, llm(settings), note=task.note, findings=task.findings)
+        drafts = plan_scene_shots(task.scene, series, llm(settings), note=task.note, findings=task.findings)
     else:
         drafts = draft_scene(task.scene, task.establishing, set(task.introduced))
-    scene = finalize_scene(task.scene, drafts, task.series)
-    scene.source_digest = scene_digest(task.scene, task.series, settings.planner)
+    scene = finalize_scene(task.scene, drafts, series)
+    scene.source_digest = scene_digest(task.scene, series, settings.planner)
     return {"planned": [scene]}
 
 
-def collect_plan(state: ProductionState, runtime: Runtime[Settings]) -> dict:
+def collect_plan(state: PlanningState, runtime: Runtime[Settings]) -> dict:
     """Put the planned scenes in screenplay order, recompose every prompt from the current bible,
     and write the plan files (removing episodes the screenplay no longer has). A scene that was
     not re-planned is written back unchanged, byte for byte."""
     folder = _folder(runtime)
+    series = folder.load_series()
     planned = {scene.id: scene for scene in state.planned}
     episodes = [
-        recompose_prompts(Episode(id=e.id, title=e.title, scenes=[planned[s.id] for s in e.scenes]), state.series)
+        recompose_prompts(Episode(id=e.id, title=e.title, scenes=[planned[s.id] for s in e.scenes]), series)
         for e in state.screenplay.episodes
     ]
     for episode in episodes:
         folder.save_episode(episode)
     for stale in set(folder.episode_ids()) - {e.id for e in episodes}:
         folder.episode_path(stale).unlink()
-    return {"episodes": episodes, "revision": None}
+    # The scenes are in the plan files now; the channel need not carry them further.
+    return {"revision": None}
 
 
-def check_continuity(state: ProductionState, runtime: Runtime[Settings]) -> dict:
+def check_continuity(state: PlanningState, runtime: Runtime[Settings]) -> dict:
     """Deterministic checks, plus the LLM continuity reviewer when the LLM plans."""
     settings = runtime.context
-    findings = review_findings(state.series, state.episodes, settings.backends)
+    series, episodes = _folder(runtime).load_plan()
+    findings = review_findings(series, episodes, settings.backends)
     if settings.planner == "llm":
-        findings += review_plan(state.series, state.episodes, llm(settings))
+        findings += review_plan(series, episodes, llm(settings))
     return {"findings": findings, "round": state.round + 1}
 
 
 def _scene_of(finding: Finding, scene_ids: list[str]) -> str | None:
     """The scene a finding is about: its own id, or the scene of the shot or line it names."""
-    return next((s for s in scene_ids if finding.where == s or finding.where[: len(s) + 1] in (s + "k", s + "l")), None)
+    return next((s for s in scene_ids if ids.contains(s, finding.where)), None)
 
 
-def route_after_continuity(state: ProductionState, runtime: Runtime[Settings]) -> list[Send] | str:
+def route_after_continuity(state: PlanningState, runtime: Runtime[Settings]) -> list[Send] | str:
     """With the LLM planner, scenes that have errors or reviewer findings are planned again with
     those findings, for at most `continuity_rounds` rounds; whatever remains goes to review."""
     settings = runtime.context
     if settings.planner != "llm" or state.round > settings.continuity_rounds:
         return "review"
-    scene_ids = [s.id for e in state.episodes for s in e.scenes]
+    scene_ids = [s.id for e in state.screenplay.episodes for s in e.scenes]
     by_scene: dict[str, list[Finding]] = {}
     for finding in state.findings:
-        if finding.severity == Severity.ERROR or finding.code.startswith("llm-"):
+        if finding.severity == Severity.ERROR or finding.origin == "llm":
             if scene := _scene_of(finding, scene_ids):
                 by_scene.setdefault(scene, []).append(finding)
     return _tasks(state, set(by_scene), findings=by_scene) or "review"
 
 
-def review(state: ProductionState, runtime: Runtime[Settings]) -> dict:
+def review(state: PlanningState, runtime: Runtime[Settings]) -> dict:
     """Stop for the human. On resume the plan files are read again, so hand edits made during
-    review are what gets approved; an approval with blocking findings is refused."""
+    review are what gets approved; an approval with blocking findings is refused and the graph
+    asks again (see the graph's wiring)."""
+    episodes = state.screenplay.episodes
     answer = interrupt({
-        "episodes": [e.id for e in state.episodes],
-        "shots": sum(len(e.shots) for e in state.episodes),
+        "episodes": [e.id for e in episodes],
+        "scenes": sum(len(e.scenes) for e in episodes),
         "findings": [f.model_dump(mode="json") for f in state.findings],
     })
     decision = ReviewDecision.model_validate(answer)
     if decision.action == "reject":
         return {"review": decision}
-    series, episodes = _folder(runtime).load_plan()
-    findings = review_findings(series, episodes, runtime.context.backends)
-    if blocking(findings):
-        # Nothing is approved; the graph comes back to this review (see graph.after_review).
-        return {"series": series, "episodes": episodes, "findings": findings, "review": None}
-    return {"series": series, "episodes": episodes, "findings": findings, "review": decision}
+    judged = [f for f in state.findings if f.origin == "llm"]
+    try:
+        digest, plan = approve_files(_folder(runtime), runtime.context, judged)
+    except InputError:
+        # Invalid files or rule errors: nothing is approved; the run stays at review.
+        return {"review": None}
+    return {"findings": plan.findings, "review": decision, "approved": digest}
+
+
+def after_review(state: PlanningState) -> str:
+    return "review" if state.review is None else "__end__"

@@ -1,13 +1,21 @@
-"""The production graph's state: what is checkpointed after every node."""
+"""The two graphs' states: what is checkpointed after every node.
+
+A checkpoint holds ids, digests and progress. The plan itself lives in the plan files (planning)
+and in an approved snapshot (render); a render branch's payload names its shot, never carries the
+bible or the scene.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
 from microdrama.agents.writer import BibleDraft, SeriesFormat
-from ..core.models import Episode, Finding, Scene, Screenplay, ScriptScene, Series
+from ..core import ids
+from ..core.models import Finding, Scene, Screenplay, ScriptScene
 
 
 def merge_by_id(current: list, new: list) -> list:
@@ -18,6 +26,9 @@ def merge_by_id(current: list, new: list) -> list:
     return list(by_id.values())
 
 
+# --- planning ----------------------------------------------------------------------------------
+
+
 class ReviewDecision(BaseModel):
     """What the human answered at the review interrupt."""
 
@@ -26,10 +37,10 @@ class ReviewDecision(BaseModel):
 
 
 class SceneTask(BaseModel):
-    """What one parallel `plan_scene` branch receives."""
+    """What one parallel `plan_scene` branch receives: the screenplay scene and its context (the
+    bible is read from series.yaml)."""
 
     scene: ScriptScene
-    series: Series
     establishing: bool = Field(description="The scene opens in a location the previous one was not in.")
     introduced: list[str] = Field(description="Characters already seen on screen before this scene.")
     note: str | None = Field(None, description="A reviewer's revision note for this scene.")
@@ -57,6 +68,25 @@ class Revision(BaseModel):
     note: str
 
 
+class PlanningState(BaseModel):
+    sources: list[str] = Field(description="Screenplay (or synopsis) files, relative to the series folder.")
+    source_digest: str = Field("", description="Hash of the sources this run started from.")
+    format: SeriesFormat | None = Field(None, description="Set when the run starts from a synopsis.")
+    bible: BibleDraft | None = None
+    scripts: Annotated[list[EpisodeScript], merge_by_id] = Field(default_factory=list)
+    revision: Revision | None = None
+    round: int = Field(0, description="Continuity checks done in this planning run.")
+    screenplay: Screenplay | None = None
+    planned: Annotated[list[Scene], merge_by_id] = Field(
+        default_factory=list, description="Scenes handed from the planning branches to collect_plan.")
+    findings: list[Finding] = Field(default_factory=list)
+    review: ReviewDecision | None = None
+    approved: str | None = Field(None, description="Digest of the approved snapshot, once approved.")
+
+
+# --- render ------------------------------------------------------------------------------------
+
+
 class RenderRequest(BaseModel):
     """What `microdrama render` asked for: everything (None) or some scenes/shots, maybe forced."""
 
@@ -67,7 +97,14 @@ class RenderRequest(BaseModel):
     def selects(self, shot_id: str) -> bool:
         if self.scenes is None and self.shots is None:
             return True
-        return any(shot_id.startswith(s + "k") for s in self.scenes or []) or shot_id in (self.shots or [])
+        return any(ids.contains(s, shot_id) for s in self.scenes or []) or shot_id in (self.shots or [])
+
+
+def render_thread(snapshot: str, request: RenderRequest, settings_digest: str) -> str:
+    """One thread per (approval, request, settings): the same command after a crash finds its
+    thread; anything else is a new thread."""
+    key = json.dumps([snapshot, request.model_dump(mode="json"), settings_digest], sort_keys=True)
+    return "render-" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 class LineRender(BaseModel):
@@ -83,7 +120,10 @@ class ShotRender(BaseModel):
     lines: list[LineRender] = Field(default_factory=list)
     error: str | None = None
     cached: bool = Field(False, description="Nothing was rendered: every artifact was in the cache.")
-    backend: str = Field("", description="Video backend that made the picture, and any fallback.")
+    selected: bool = Field(True, description="The request asked for this shot (else it was stale and its "
+                                             "episode needed it to be assembled).")
+    backend: str = Field("", description="Video backend that made the picture.")
+    fallback: str | None = Field(None, description="Why the configured route was not used, when it was not.")
 
     @property
     def failed(self) -> bool:
@@ -96,11 +136,16 @@ class CueRender(BaseModel):
     error: str | None = None
     cached: bool = False
 
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
 
 class EpisodeOutput(BaseModel):
     id: str
     video: str | None = Field(None, description="out/eNN.mp4, relative to the series folder.")
     subtitles: str | None = None
+    timeline: str | None = Field(None, description="out/eNN.timeline.json, relative to the series folder.")
     failed_shots: list[str] = Field(default_factory=list)
     skipped: str | None = Field(None, description="Why the episode was not assembled.")
     mastered: bool = Field(False, description="The file was written by this run (not already up to date).")
@@ -116,36 +161,23 @@ class AuditSummary(BaseModel):
 
 
 class ShotJob(BaseModel):
-    """What one parallel `render_shot` branch receives."""
+    """What one parallel `render_shot` branch receives: ids only."""
 
-    episode_id: str
-    scene: Scene
+    snapshot: str
     shot_id: str
-    series: Series
     force: bool = False
+    selected: bool = True
 
 
 class CueJob(BaseModel):
-    scene: Scene
-    series: Series
+    snapshot: str
+    scene_id: str
     force: bool = False
 
 
-class ProductionState(BaseModel):
-    sources: list[str] = Field(description="Screenplay (or synopsis) files, relative to the series folder.")
-    source_digest: str = Field("", description="Hash of the sources this run started from.")
-    format: SeriesFormat | None = Field(None, description="Set when the run starts from a synopsis.")
-    bible: BibleDraft | None = None
-    scripts: Annotated[list[EpisodeScript], merge_by_id] = Field(default_factory=list)
-    revision: Revision | None = None
-    round: int = Field(0, description="Continuity checks done in this planning run.")
-    series: Series | None = None
-    screenplay: Screenplay | None = None
-    planned: Annotated[list[Scene], merge_by_id] = Field(default_factory=list)
-    episodes: list[Episode] = Field(default_factory=list)
-    findings: list[Finding] = Field(default_factory=list)
-    review: ReviewDecision | None = None
-    render: RenderRequest | None = Field(None, description="Set by `microdrama render`; None stops after review.")
+class RenderState(BaseModel):
+    snapshot: str = Field(description="Digest of the approved snapshot being rendered.")
+    request: RenderRequest = Field(default_factory=RenderRequest)
     renders: Annotated[list[ShotRender], merge_by_id] = Field(default_factory=list)
     cues: Annotated[list[CueRender], merge_by_id] = Field(default_factory=list)
     outputs: list[EpisodeOutput] = Field(default_factory=list)

@@ -1,14 +1,12 @@
-"""The render half of the production graph: plan -> backend requests -> cached artifacts.
+"""Backend requests -> cached artifacts: the only place that calls backends.
 
-`dispatch_render` fans out one `render_shot` per shot (voices, then picture) and one
-`render_cue` per scene (music). This module is the only place that turns plan objects into
-backend requests, and the only place that calls backends: a backend's exception is its own
-failure, retried and then recorded on the shot, while the other shots carry on.
+A backend's exception is its own failure, retried and then raised as a RenderError naming the
+shot, line or cue (the render graph records it on the shot and the other shots carry on). Every
+artifact is looked up in the content-addressed cache first; `force` renders it again.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 import time
@@ -17,95 +15,20 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from langgraph.runtime import Runtime
-from langgraph.types import Send
-
-from ..edit import ffmpeg
-from ..edit.audio import wav_seconds
-from .backends import (
-    AudioClip, Backend, CharacterRef, LocationRef, MusicRequest, Subtitle, VideoFrames, VideoRequest,
-    VoiceRequest, load_backend,
-)
 from ..core.cache import ArtifactCache, artifact_key
 from ..core.config import Settings
-from .conform import conform_frames
 from ..core.errors import BackendUnavailable, ConfigError, RenderError
-from ..core.models import DialogueLine, Scene, Series, Shot, VoiceSpec
-from .routing import voice_backend_for
-from ..plan.shot_prompt import compose_prompt
-from ..graph.state import CueJob, CueRender, LineRender, ProductionState, ShotJob, ShotRender
+from ..core.models import DialogueLine, Scene, Series, Shot
 from ..core.store import SeriesFolder
+from ..edit import ffmpeg
+from ..edit.audio import wav_seconds
+from .backends import AudioClip, Backend, MusicRequest, VideoFrames, VideoRequest, VoiceRequest, load_backend
+from .conform import conform_frames
+from .requests import line_slot_frames, music_request, video_request, voice_request
+from .routing import voice_backend_for
 
 # A voiced line longer than its slot is spoken again faster, by at most this factor.
 MAX_SPEEDUP = 1.35
-
-
-# --- requests from the plan --------------------------------------------------------------------
-
-
-def file_digest(root: Path, path: str | None) -> str | None:
-    """A reference file's content is part of the request: a keyframe or voice clip replaced in
-    place re-renders what uses it."""
-    file = root / path if path else None
-    return hashlib.sha256(file.read_bytes()).hexdigest()[:16] if file and file.is_file() else None
-
-
-def video_request(shot: Shot, scene: Scene, series: Series, root: Path) -> VideoRequest:
-    location = series.location(scene.location)
-    names = {c.id: c.name for c in series.characters}
-
-    def keyframe(path: str | None) -> str | None:
-        return str((root / path).resolve()) if path else None
-
-    characters = []
-    for framed in shot.characters:
-        character = series.character(framed.character)
-        characters.append(CharacterRef(
-            id=framed.character, name=character.name if character else framed.character,
-            description=character.description if character else "", position=framed.position,
-            facing=framed.facing, keyframe=keyframe(character.keyframe if character else None),
-            keyframe_digest=file_digest(root, character.keyframe if character else None),
-        ))
-    return VideoRequest(
-        # Composed now, not read from the plan file: a bible or framing edit since planning
-        # reaches the generator (the stored prompt is only a record of it).
-        shot_id=shot.id, prompt=compose_prompt(shot, scene, series), width=series.width, height=series.height, fps=series.fps,
-        num_frames=shot.duration_frames, seed=shot.seed, shot_type=shot.type, move=shot.move,
-        setting=scene.setting, time_of_day=scene.time_of_day,
-        location=LocationRef(id=scene.location, name=location.name if location else scene.location,
-                             description=location.description if location else "",
-                             keyframe=keyframe(location.keyframe if location else None),
-                             keyframe_digest=file_digest(root, location.keyframe if location else None)),
-        characters=characters, action=shot.action, title_card=shot.title_card, language=series.language,
-        subtitles=[Subtitle(speaker=names.get(l.speaker, l.speaker), text=l.text, start_frame=l.offset_frames,
-                            end_frame=min(l.end_frame, shot.duration_frames)) for l in shot.dialogue],
-    )
-
-
-def voice_request(line: DialogueLine, series: Series, root: Path, speed_factor: float = 1.0) -> VoiceRequest:
-    character = series.character(line.speaker)
-    voice = character.voice if character else VoiceSpec()
-    update: dict[str, Any] = {}
-    if speed_factor != 1.0:
-        update["speed"] = min(2.0, round(voice.speed * speed_factor, 3))
-    if voice.reference_clip:
-        update["reference_clip"] = str((root / voice.reference_clip).resolve())
-    return VoiceRequest(line_id=line.id, text=line.text, language=series.language,
-                        voice=voice.model_copy(update=update), speaker=line.speaker,
-                        parenthetical=line.parenthetical, reference_digest=file_digest(root, voice.reference_clip))
-
-
-def music_request(scene: Scene, series: Series) -> MusicRequest:
-    return MusicRequest(cue_id=scene.id, mood=scene.music.mood, tempo_bpm=scene.music.tempo_bpm,
-                        intensity=scene.music.intensity, num_frames=scene.duration_frames, fps=series.fps,
-                        seed=scene.music.seed, prompt=f"{scene.music.mood.value} film score, "
-                        f"{scene.music.tempo_bpm} bpm, for: {scene.summary}")
-
-
-def line_slot_frames(shot: Shot, line: DialogueLine) -> int:
-    """Frames a line may last: until the next line of the shot starts, or the shot ends."""
-    later = [l.offset_frames for l in shot.dialogue if l.offset_frames > line.offset_frames]
-    return min(later, default=shot.duration_frames) - line.offset_frames
 
 
 # --- backends and the cache --------------------------------------------------------------------
@@ -172,8 +95,28 @@ def call_backend(instance: Backend, target: str, request: Any, attempts: int) ->
     raise AssertionError("unreachable")
 
 
+@dataclass(frozen=True)
+class Take:
+    """One artifact of a render: where it is and whether the cache already had it."""
+
+    path: Path
+    cached: bool
+
+
+@dataclass(frozen=True)
+class PictureTake(Take):
+    backend: str
+    fallback: str | None  # why the configured route was not used
+
+
+@dataclass(frozen=True)
+class VoiceTake(Take):
+    seconds: float
+
+
 class Renderer:
-    """Renders one shot, line or cue through the cache."""
+    """Renders one shot's picture, one line or one cue through the cache. With `render=False`
+    the same decisions are made without calling a backend: what would be used, if cached."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -187,14 +130,14 @@ class Renderer:
         instance = loaded.instance
         return self.cache.path(kind, artifact_key(instance.name, instance.version, loaded.options, request), ext)
 
-    def _cached_or_render(self, kind: str, loaded: Loaded, request: Any, ext: str, write, force: bool) -> tuple[Path, bool]:
+    def _cached_or_render(self, kind: str, loaded: Loaded, request: Any, ext: str, write, force: bool) -> Take:
         path = self._path(kind, loaded, request, ext)
         if path.is_file() and not force:
-            return path, True
+            return Take(path, True)
         if force:
             path.unlink(missing_ok=True)
         result = call_backend(loaded.instance, request_target(request), request, self.settings.render_attempts)
-        return self.cache.produce(path, lambda temp: write(result, temp, request)), False
+        return Take(self.cache.produce(path, lambda temp: write(result, temp, request)), False)
 
     def _voice_backend(self, line: DialogueLine, series: Series) -> Loaded:
         name = voice_backend_for(series.character(line.speaker), series.language, self.settings.backends)
@@ -204,43 +147,66 @@ class Renderer:
         name = self.settings.backends.music
         return load(name, "music", self.settings.backends.options_for(name))
 
-    def video(self, shot: Shot, scene: Scene, series: Series, force: bool = False) -> tuple[Path, bool, str]:
-        """The shot's segment, whether it came from the cache, and which backend made it."""
-        loaded, fallback = video_backend(shot, self.settings)
-        request = video_request(shot, scene, series, self.folder.root)
-        path, cached = self._cached_or_render("video", loaded, request, "mp4", write_video, force)
-        return path, cached, loaded.instance.name + (f" — {fallback}" if fallback else "")
-
-    def voice(self, shot: Shot, line: DialogueLine, series: Series, force: bool = False) -> tuple[LineRender, bool]:
+    def voice(self, shot: Shot, line: DialogueLine, series: Series, force: bool = False,
+              render: bool = True) -> VoiceTake | None:
+        """The line in the speaker's voice; a take longer than its slot is spoken again faster
+        (at most MAX_SPEEDUP). Without `render`, None when a take it needs is not cached."""
         loaded = self._voice_backend(line, series)
         slot = line_slot_frames(shot, line) / series.fps
         factor, cached_all = 1.0, True
         while True:
             request = voice_request(line, series, self.folder.root, factor)
-            path, cached = self._cached_or_render("voice", loaded, request, "wav", write_voice, force)
-            cached_all &= cached
-            seconds = wav_seconds(path)
+            if render:
+                take = self._cached_or_render("voice", loaded, request, "wav", write_voice, force)
+            else:
+                path = self._path("voice", loaded, request, "wav")
+                if not path.is_file():
+                    return None
+                take = Take(path, True)
+            cached_all &= take.cached
+            seconds = wav_seconds(take.path)
             if seconds <= slot or factor >= MAX_SPEEDUP:
-                break
+                return VoiceTake(take.path, cached_all, seconds)
             factor = min(MAX_SPEEDUP, factor * seconds / slot * 1.03)
-        return LineRender(id=line.id, path=self.relative(path), seconds=seconds), cached_all
 
-    def music(self, scene: Scene, series: Series, force: bool = False) -> tuple[Path, bool]:
-        return self._cached_or_render("music", self._music_backend(), music_request(scene, series), "wav",
-                                      write_music, force)
+    def picture_request(self, shot: Shot, scene: Scene, series: Series, voiced: dict[str, float]) -> VideoRequest:
+        return video_request(shot, scene, series, self.folder.root, voiced,
+                             burn_subtitles=self.settings.subtitles in ("burned", "both"))
 
-    def shot_artifacts(self, shot: Shot, scene: Scene, series: Series) -> list[Path]:
-        """The cache files a render of the shot starts from, as the plan stands now: its picture
-        and each line at the speaker's own speed. All present means nothing to do."""
-        loaded, _ = video_backend(shot, self.settings)
-        paths = [self._path("video", loaded, video_request(shot, scene, series, self.folder.root), "mp4")]
+    def picture(self, shot: Shot, scene: Scene, series: Series, voiced: dict[str, float],
+                force: bool = False, render: bool = True) -> PictureTake | None:
+        """The shot's silent segment, made by the backend its route names (or the default, with
+        the reason). `voiced`: the measured seconds of its lines. Without `render`, None when it
+        is not cached."""
+        loaded, fallback = video_backend(shot, self.settings)
+        request = self.picture_request(shot, scene, series, voiced)
+        if render:
+            take = self._cached_or_render("video", loaded, request, "mp4", write_video, force)
+        else:
+            path = self._path("video", loaded, request, "mp4")
+            if not path.is_file():
+                return None
+            take = Take(path, True)
+        return PictureTake(take.path, take.cached, loaded.instance.name, fallback or None)
+
+    def music(self, scene: Scene, series: Series, force: bool = False, render: bool = True) -> Take | None:
+        loaded, request = self._music_backend(), music_request(scene, series)
+        if render:
+            return self._cached_or_render("music", loaded, request, "wav", write_music, force)
+        path = self._path("music", loaded, request, "wav")
+        return Take(path, True) if path.is_file() else None
+
+    def cached_shot(self, shot: Shot, scene: Scene, series: Series) -> tuple[list[Path], PictureTake | None]:
+        """What a render of the shot would reuse, as the plan stands: its voice takes, and its
+        picture (None when something is missing, so the render would do work)."""
+        voiced, paths = {}, []
         for line in shot.dialogue:
-            request = voice_request(line, series, self.folder.root)
-            paths.append(self._path("voice", self._voice_backend(line, series), request, "wav"))
-        return paths
-
-    def cue_artifact(self, scene: Scene, series: Series) -> Path:
-        return self._path("music", self._music_backend(), music_request(scene, series), "wav")
+            take = self.voice(shot, line, series, render=False)
+            if take is None:
+                return paths, None
+            voiced[line.id] = take.seconds
+            paths.append(take.path)
+        return paths, self.picture(shot, scene, series, voiced, render=False)
 
 
 def request_target(request: Any) -> str:
@@ -260,54 +226,3 @@ def write_voice(clip: AudioClip, path: Path, request: VoiceRequest) -> None:
 
 def write_music(clip: AudioClip, path: Path, request: MusicRequest) -> None:
     ffmpeg.write_wav(path, clip.samples, clip.sample_rate)
-
-
-# --- graph nodes -------------------------------------------------------------------------------
-
-
-def dispatch_render(state: ProductionState) -> list[Send]:
-    """One branch per shot and per scene cue of every episode the request touches."""
-    request = state.render
-    sends: list[Send] = []
-    for episode in state.episodes:
-        if not any(request.selects(shot.id) for shot in episode.shots):
-            continue
-        for scene in episode.scenes:
-            chosen = any(request.selects(shot.id) for shot in scene.shots)
-            sends.append(Send("render_cue", CueJob(scene=scene, series=state.series, force=request.force and chosen)))
-            for shot in scene.shots:
-                sends.append(Send("render_shot", ShotJob(episode_id=episode.id, scene=scene, shot_id=shot.id,
-                                                         series=state.series, force=request.force and request.selects(shot.id))))
-    return sends
-
-
-def render_shot(job: ShotJob, runtime: Runtime[Settings]) -> dict:
-    """Voices first (their lengths are known before the picture), then the picture. A failure
-    is recorded on the shot; the rest of the run goes on."""
-    renderer = Renderer(runtime.context)
-    shot = next(s for s in job.scene.shots if s.id == job.shot_id)
-    lines, cached, error, video = [], True, None, None
-    for line in shot.dialogue:
-        try:
-            rendered, was_cached = renderer.voice(shot, line, job.series, job.force)
-            lines.append(rendered)
-            cached &= was_cached
-        except RenderError as exc:
-            lines.append(LineRender(id=line.id, error=str(exc)))
-    backend_used = ""
-    try:
-        path, was_cached, backend_used = renderer.video(shot, job.scene, job.series, job.force)
-        video, cached = renderer.relative(path), cached and was_cached
-    except RenderError as exc:
-        error = str(exc)
-    return {"renders": [ShotRender(id=shot.id, video=video, lines=lines, error=error, cached=cached,
-                                   backend=backend_used)]}
-
-
-def render_cue(job: CueJob, runtime: Runtime[Settings]) -> dict:
-    renderer = Renderer(runtime.context)
-    try:
-        path, cached = renderer.music(job.scene, job.series, job.force)
-        return {"cues": [CueRender(id=job.scene.id, path=renderer.relative(path), cached=cached)]}
-    except RenderError as exc:
-        return {"cues": [CueRender(id=job.scene.id, error=str(exc))]}

@@ -32,6 +32,7 @@ from ..edit import ffmpeg
 from ..edit.audio import frames_to_samples, read_wav
 from ..render.backends.animatic import character_signature
 from ..render.backends.torch_device import package_availability
+from ..core.config import AuditOptions  # the [audit] table; configuration owns it, this name stays
 from ..core.errors import BackendUnavailable, FFmpegError
 from ..core.models import CameraMove, Episode, FramedCharacter, ScreenPosition, Series, Shot, ShotType
 from ..core.store import atomic_write_text
@@ -90,70 +91,6 @@ class AuditReport(BaseModel):
 
 def write_report(report: AuditReport, path: Path) -> None:
     atomic_write_text(path, report.model_dump_json(indent=2) + "\n")
-
-
-class AuditOptions(BaseModel):
-    """Thresholds of the audit. The defaults were calibrated on the bundled example and the test
-    fixture: a clean render passes with margin and each planted defect fails. Frozen, so that the
-    default instance is safely shared."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    analysis_short_side: int = Field(
-        72, ge=16, le=1080, description="Short side in pixels of the frames the picture checks work on.")
-    shot_match_min_psnr_db: float = Field(
-        50.0, description="Least PSNR between the episode's frame and the shot segment's own frame at the "
-        "shot's first and last frame. The episode is a stream copy of its segments, so the right frame is "
-        "identical (100 dB); two shots of one framing differing only in the animatic's caption measure 46 dB.")
-    black_luma: float = Field(
-        0.10, ge=0, le=1, description="Luma (0..1) under which a pixel is black (FFmpeg blackdetect's pix_th).")
-    black_share: float = Field(
-        0.99, ge=0, le=1, description="Share of black pixels that makes a frame black; a shot is black when all "
-        "its kept frames are. Above blackdetect's 0.98 so that a title card (light text on black) passes.")
-    frozen_max_change: float = Field(
-        2.0, ge=0, description="Mean absolute difference (0..255) from a shot's first frame under which a shot "
-        "with a camera move counts as frozen. A still picture re-encoded at a keyframe differs by about 0.6; "
-        "the slowest move of the bundled example by 6.7.")
-    duplicate_min_psnr_db: float = Field(
-        35.0, description="PSNR between two consecutive shots' kept frames from which they count as one "
-        "picture (a warning).")
-    colour_max_delta_e: float = Field(
-        35.0, ge=0, description="Largest CIE76 difference of the mean Lab colour across a cut within a scene "
-        "before a warning.")
-    palette_tolerance: int = Field(
-        18, ge=0, le=255, description="Largest per-channel difference for a pixel to match a colour of a "
-        "character's animatic signature.")
-    palette_min_share: float = Field(
-        0.01, ge=0, le=1, description="Share of the frame that a framed character's main signature colour must "
-        "cover in an animatic shot.")
-    clip_model: str | None = Field(
-        None, description="Local folder of a CLIP-type model (a transformers CLIPModel saved with its image "
-        "processor) for character identity in shots drawn by neural video backends.")
-    clip_outlier_z: float = Field(
-        3.5, gt=0, description="Modified z-score (Iglewicz and Hoaglin) of a shot's CLIP distance to the "
-        "character's keyframe, against the character's other shots, above which the shot is an outlier "
-        "(a warning).")
-    line_search_s: float = Field(
-        1.0, gt=0, description="How far from its planned start a line is looked for in the mix, in seconds.")
-    line_part_s: float = Field(0.1, gt=0, description="Length in seconds of the parts a line is compared in.")
-    line_heard_correlation: float = Field(
-        0.3, gt=0, le=1, description="Correlation of a part of the line's own audio with the mix there from which "
-        "the part counts as heard.")
-    line_min_heard: float = Field(
-        0.2, ge=0, le=1, description="Share of a line's voiced energy heard under which the line is silent.")
-    line_min_complete: float = Field(
-        0.8, ge=0, le=1, description="Share of a line's speech, from its start to its last voiced part, heard "
-        "through to the last part heard, under which the line is truncated (its end is missing).")
-    silence_dbfs: float = Field(-60.0, description="RMS level under which a line's own audio is silence.")
-    subtitle_max_offset_s: float = Field(
-        0.1, ge=0, description="Largest distance in seconds between a subtitle cue and its line's measured audio "
-        "(a cue's end may be a frame later still: cues lie on the frame grid).")
-    av_max_drift_s: float = Field(
-        0.1, ge=0, description="Largest difference of audio and video length, and largest shift of the last "
-        "line from its planned place, in seconds.")
-    loudness_target_lufs: float = Field(ffmpeg.LOUDNESS_TARGET_LUFS, description="Integrated loudness target.")
-    loudness_tolerance_lu: float = Field(1.0, ge=0, description="Allowed distance from the loudness target.")
-    true_peak_max_db: float = Field(-1.0, description="True-peak ceiling in dBTP.")
 
 
 def _check(name: str, where: str, threshold: float | str | None, measured: float | str | None,

@@ -1,6 +1,7 @@
 """Where each shot stands (`microdrama status`): planned, rendered, stale or failed, and what the
 next render would redo. Computed from the plan files as they are now and the cache, the same way
-a render decides, so the answer is what a render would actually do."""
+a render decides (render/renderer.py with render=False), so the answer is what a render would do.
+Failures come from the latest render; an episode's cut from its timeline file."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import Literal
 
 from ..core.config import Settings
 from ..core.models import Episode, Series
+from ..core.store import SeriesFolder
+from ..edit.timeline import read_timeline, timeline_path
+from ..graph.state import RenderState
 from ..render.renderer import Renderer
-from ..graph.state import ProductionState
 
 State = Literal["planned", "rendered", "stale", "failed"]
 
@@ -28,6 +31,7 @@ class SeriesStatus:
     shots: list[ShotStatus]
     missing_cues: list[str]  # scenes whose music would be rendered
     stale_episodes: list[str]  # episodes a render would (re)assemble
+    edited_since_approval: bool
 
     def count(self, state: State) -> int:
         return sum(1 for s in self.shots if s.state == state)
@@ -37,34 +41,38 @@ class SeriesStatus:
         return [s.shot_id for s in self.shots if s.state != "rendered"]
 
 
-def series_status(settings: Settings, series: Series, episodes: list[Episode], run: ProductionState | None) -> SeriesStatus:
+def series_status(settings: Settings, series: Series, episodes: list[Episode], last: RenderState | None,
+                  edited: bool = False) -> SeriesStatus:
     """planned: never rendered; rendered: every artifact of the current plan is cached; stale:
-    rendered before, but the plan or bible changed since (a new key); failed: the last render of
-    it failed and nothing valid is cached."""
+    rendered before (its episode has a cut), but the plan or bible changed since (a new key);
+    failed: the latest render of it failed and nothing valid is cached."""
+    folder = SeriesFolder(settings.series_dir)
     renderer = Renderer(settings)
-    last = {r.id: r for r in (run.renders if run else [])}
-    outputs = {o.id: o for o in (run.outputs if run else [])}
+    failures = {r.id: r.error or "a dialogue line failed" for r in (last.renders if last else []) if r.failed}
     shots, cues, stale_episodes = [], [], []
     for episode in episodes:
-        episode_changed = False
+        cut_file = timeline_path(folder.out_dir, episode.id)
+        cut = read_timeline(cut_file, folder.root) if cut_file.is_file() else None
+        in_cut = {clip.shot_id: clip for clip in cut.video} if cut else {}
+        changed = cut is None or not (folder.out_dir / f"{episode.id}.mp4").is_file()
         for scene in episode.scenes:
-            if not renderer.cue_artifact(scene, series).is_file():
+            if renderer.music(scene, series, render=False) is None:
                 cues.append(scene.id)
-                episode_changed = True
+                changed = True
             for shot in scene.shots:
-                missing = [p for p in renderer.shot_artifacts(shot, scene, series) if not p.is_file()]
-                record = last.get(shot.id)
-                if not missing:
-                    state, detail = "rendered", record.backend if record else ""
-                elif record and record.failed:
-                    state, detail = "failed", record.error or "a line failed"
-                elif record:
-                    state, detail = "stale", f"{len(missing)} artifact(s) changed since the last render"
+                _, picture = renderer.cached_shot(shot, scene, series)
+                clip = in_cut.get(shot.id)
+                if picture is not None:
+                    state, detail = "rendered", picture.backend + (f" ({picture.fallback})" if picture.fallback else "")
+                    changed |= clip is None or clip.path != picture.path
+                elif shot.id in failures:
+                    state, detail = "failed", failures[shot.id]
+                elif clip is not None:
+                    state, detail = "stale", "changed since the last render"
                 else:
                     state, detail = "planned", ""
-                episode_changed |= state != "rendered"
+                changed |= state != "rendered"
                 shots.append(ShotStatus(shot.id, episode.id, state, detail))
-        output = outputs.get(episode.id)
-        if episode_changed or not (output and output.video and (settings.series_dir / output.video).is_file()):
+        if changed:
             stale_episodes.append(episode.id)
-    return SeriesStatus(shots, cues, stale_episodes)
+    return SeriesStatus(shots, cues, stale_episodes, edited)

@@ -78,7 +78,10 @@ class VideoRequest(Request):
     characters: list[CharacterRef] = Field(default_factory=list)
     action: str = ""
     title_card: str | None = None
-    subtitles: list[Subtitle] = Field(default_factory=list)
+    subtitles: list[Subtitle] = Field(
+        default_factory=list, description="The shot's lines with their times (who speaks, and when).")
+    burn_subtitles: bool = Field(True, description="Draw the subtitles into the picture (the series' "
+                                                   "`subtitles` setting is burned or both).")
     language: str = "en"
 
 

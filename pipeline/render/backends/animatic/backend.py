@@ -31,7 +31,6 @@ class AnimaticVideo:
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")
 
-        subtitles: bool = Field(True, description="Burn the dialogue subtitles into the picture.")
         caption: bool = Field(True, description="Show the shot id, framing and move in a corner.")
         name_tags: bool = Field(True, description="Label each figure with the character's name.")
         font: str | None = Field(
@@ -90,7 +89,7 @@ class AnimaticVideo:
             world, Image.fromarray(world), request.width, request.height, move, request.fps,
             request.seed, focus,
         )  # fmt: skip
-        cues = request.subtitles if self.options.subtitles else []
+        cues = request.subtitles if request.burn_subtitles else []
         states = [
             tuple(k for k, cue in enumerate(cues) if cue.start_frame <= i < cue.end_frame)
             for i in range(request.num_frames)

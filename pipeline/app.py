@@ -1,0 +1,365 @@
+"""The application layer: every use case of a series folder, as the CLI, the review studio and
+the tests call it. The CLI only parses arguments and prints what these return.
+
+    plan     sources -> plan files, stopping at review (the planning graph's interrupt)
+    approve  the plan files -> an approved snapshot (state/approved/<digest>/)
+    revise   one scene re-planned with a note (a new planning run; other scenes byte-identical)
+    render   an approved snapshot + a request -> artifacts, timelines, episodes, audits
+    audit    the episode files in out/ measured against the snapshot they were rendered from
+    status   each shot planned / rendered / stale / failed, as a render would see it
+    gc       cache artifacts no approval references
+
+Commands that write take the series lock (state/.lock); status and review only read.
+
+Threads: a planning run's thread id comes from its sources, planner and revision; a render's
+from its snapshot, request and settings (graph/state.py). The same command after a crash finds
+its thread and resumes it; a different request, an edit or a new approval is a new thread.
+state/runs.json remembers the latest planning thread (where review waits) and render thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from langgraph.types import Command
+
+from microdrama.agents.writer import SeriesFormat
+from .core.cache import ArtifactCache
+from .core.config import Settings
+from .core.errors import InputError, Problem
+from .core.lock import current_command, series_lock
+from .core.models import Finding
+from .core.snapshot import (
+    approved_dir, current_digest, edited_since_approval, load_snapshot, plan_digest, snapshot_digests,
+)
+from .core.store import SeriesFolder, atomic_write_text
+from .graph.state import (
+    PlanningState, RenderRequest, RenderState, ReviewDecision, Revision, render_thread,
+)
+from .edit.timeline import read_timeline, timeline_path
+from .graph.wiring import Checkpoints
+from .plan.approval import CheckedPlan, approve_files, check_files
+from .render.renderer import Renderer
+from .review.publish import Published, assembled_episodes, publish_episode
+
+PlanResult = Literal["started", "resumed", "unchanged"]
+
+
+def sources_digest(folder: SeriesFolder, sources: list[str]) -> str:
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(source.encode("utf-8") + b"\0" + (folder.root / source).read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def settings_digest(settings: Settings) -> str:
+    """What of the settings shapes a render's results (part of its thread id)."""
+    shaping = [repr(settings.backends), settings.subtitles, settings.allow_failed, repr(settings.audit)]
+    return hashlib.sha256(json.dumps(shaping).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Approval:
+    digest: str
+    plan: CheckedPlan
+
+
+@dataclass(frozen=True)
+class RenderOutcome:
+    state: RenderState
+    approved_now: bool  # the render approved an edited plan first (render --yes)
+
+    @property
+    def failed(self) -> list[str]:
+        return sorted({r.id for r in self.state.renders if r.failed} | {c.id for c in self.state.cues if c.failed})
+
+
+class Project:
+    """One series folder and its graphs. Use as a context manager; it opens the checkpoint
+    database only when a graph is needed."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.folder = SeriesFolder(settings.series_dir)
+        self._checkpoints: Checkpoints | None = None
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._checkpoints is not None:
+            self._checkpoints.close()
+
+    @property
+    def graphs(self) -> Checkpoints:
+        if self._checkpoints is None:
+            self._checkpoints = Checkpoints(self.folder.checkpoint_db)
+        return self._checkpoints
+
+    @contextmanager
+    def writing(self, command: str | None = None) -> Iterator[None]:
+        """The series lock, for the duration of a command that writes."""
+        with series_lock(self.folder.state_dir, command or current_command()):
+            yield
+
+    # --- threads -------------------------------------------------------------------------------
+
+    @property
+    def _runs_file(self) -> Path:
+        return self.folder.state_dir / "runs.json"
+
+    def _runs(self) -> dict[str, Any]:
+        return json.loads(self._runs_file.read_text(encoding="utf-8")) if self._runs_file.is_file() else {}
+
+    def _remember(self, **threads: str) -> None:
+        atomic_write_text(self._runs_file, json.dumps({**self._runs(), **threads}, indent=1))
+
+    def _config(self, thread: str) -> dict:
+        return {"configurable": {"thread_id": thread}, "max_concurrency": self.settings.render_concurrency}
+
+    def _planning_snapshot(self):
+        thread = self._runs().get("plan")
+        if not thread or not self.folder.checkpoint_db.is_file():
+            return None
+        snap = self.graphs.planning.get_state(self._config(thread))
+        return snap if snap.values else None
+
+    def planning_state(self) -> PlanningState | None:
+        snap = self._planning_snapshot()
+        return PlanningState.model_validate(snap.values) if snap else None
+
+    def pending_review(self) -> bool:
+        snap = self._planning_snapshot()
+        return bool(snap and snap.interrupts)
+
+    def _run_planning(self, payload: Any, thread: str) -> None:
+        self.graphs.planning.invoke(payload, self._config(thread), context=self.settings, durability="sync")
+
+    # --- planning ------------------------------------------------------------------------------
+
+    def plan(self, sources: list[str], fresh: bool = False, format: SeriesFormat | None = None) -> PlanResult:
+        """Plan from the sources and stop at review. The same sources resume their run if it was
+        killed (finished nodes and LLM calls are not repeated) and are 'unchanged' once it is at
+        review or done; edited sources (or `fresh`) start a new run, which keeps every scene whose
+        screenplay text is unchanged."""
+        digest = sources_digest(self.folder, sources)
+        nonce = str(time.time_ns()) if fresh else ""
+        key = json.dumps([digest, self.settings.planner, nonce])
+        thread = "plan-" + hashlib.sha256(key.encode()).hexdigest()[:16]
+        with self.writing():
+            self._remember(plan=thread)
+            snap = self.graphs.planning.get_state(self._config(thread))
+            if snap.values and snap.next and not snap.interrupts:
+                self._run_planning(None, thread)
+                return "resumed"
+            if snap.values:
+                return "unchanged"
+            self._run_planning(PlanningState(sources=sources, source_digest=digest, format=format), thread)
+            return "started"
+
+    def revise(self, scene: str, note: str) -> None:
+        """Re-plan one scene with a note: a new planning run over the same sources in which only
+        that scene is planned; every other scene is carried over from the plan files."""
+        with self.writing():
+            state = self.planning_state()
+            if state is None:
+                raise InputError(self.folder.root, "nothing planned here yet; run `microdrama plan` first")
+            _, episodes = self.folder.load_plan()
+            if scene not in {s.id for e in episodes for s in e.scenes}:
+                raise InputError(self.folder.root, Problem(f"no scene {scene!r} in the plan", field="--scene"))
+            revision = Revision(scene=scene, note=note)
+            key = json.dumps([state.source_digest, self.settings.planner, revision.model_dump(), plan_digest(self.folder)])
+            thread = "plan-" + hashlib.sha256(key.encode()).hexdigest()[:16]
+            self._remember(plan=thread)
+            snap = self.graphs.planning.get_state(self._config(thread))
+            if snap.values and snap.next and not snap.interrupts:
+                self._run_planning(None, thread)
+            elif not snap.values:
+                self._run_planning(PlanningState(sources=state.sources, source_digest=state.source_digest,
+                                                 revision=revision), thread)
+
+    def judged_findings(self) -> list[Finding]:
+        """The LLM reviewer's findings of the latest planning run (the rules are computed afresh
+        from the files wherever findings are shown)."""
+        state = self.planning_state()
+        return [f for f in (state.findings if state else []) if f.origin == "llm"]
+
+    def review(self) -> CheckedPlan:
+        """The plan files as they are now, validated, with their findings."""
+        return check_files(self.folder, self.settings, self.judged_findings())
+
+    def approved(self) -> bool:
+        """An approval exists and the plan files are what it approved."""
+        return current_digest(self.folder) is not None and not edited_since_approval(self.folder)
+
+    def approve(self) -> Approval:
+        """Approve the plan files as they stand (refused while a rule error remains). Answers the
+        review interrupt when a planning run waits there."""
+        with self.writing():
+            if self.pending_review():
+                check = check_files(self.folder, self.settings, self.judged_findings())
+                if check.blocking:
+                    approve_files(self.folder, self.settings)  # raises, naming the errors
+                self._run_planning(Command(resume=ReviewDecision(action="approve").model_dump()), self._runs()["plan"])
+                state = self.planning_state()
+                if state.approved is None:  # the files changed between the check and the graph's
+                    approve_files(self.folder, self.settings, self.judged_findings())
+                digest = current_digest(self.folder)
+                return Approval(digest, check_files(self.folder, self.settings, self.judged_findings()))
+            digest, plan = approve_files(self.folder, self.settings, self.judged_findings())
+            return Approval(digest, plan)
+
+    def reject(self, note: str = "") -> None:
+        with self.writing():
+            if not self.pending_review():
+                raise InputError(self.folder.root, "nothing awaits review here")
+            self._run_planning(Command(resume=ReviewDecision(action="reject", note=note).model_dump()),
+                               self._runs()["plan"])
+
+    # --- render --------------------------------------------------------------------------------
+
+    def approval_to_render(self, yes: bool) -> tuple[str, bool]:
+        """The snapshot a render reads: the current approval, if the plan files are still what
+        it approved. An edited plan is approved first with `yes` (refused on rule errors)."""
+        check_files(self.folder, self.settings)  # invalid files are named before anything runs
+        digest = current_digest(self.folder)
+        if digest is None and not yes:
+            if self.pending_review():
+                raise InputError(self.folder.root, "the plan awaits review: `microdrama approve` it first "
+                                                   "(or render --yes)")
+            raise InputError(self.folder.root, "no approved plan here: run `microdrama plan <dir> --yes` first")
+        if digest is not None and not edited_since_approval(self.folder):
+            return digest, False
+        if not yes:
+            raise InputError(self.folder.root, "the plan files were edited since approval: `microdrama review` "
+                                               "and `approve` them, or `render --yes` to approve the edit")
+        return approve_files(self.folder, self.settings, self.judged_findings())[0], True
+
+    def render(self, request: RenderRequest, yes: bool = False,
+               on_update: Callable[[str, Any], None] | None = None) -> RenderOutcome:
+        """Render the approved plan (what the request selects, and what the touched episodes
+        need) and assemble and audit its episodes. A render killed part-way resumes when the same
+        command runs again; any other request starts its own run."""
+        with self.writing():
+            digest, approved_now = self.approval_to_render(yes)
+            snapshot = load_snapshot(self.folder, digest)
+            unknown = [i for i in (request.scenes or []) + (request.shots or []) if not snapshot.has(i)]
+            if unknown:
+                raise InputError(self.folder.root, f"no such scene or shot: {', '.join(unknown)}")
+            ArtifactCache(self.folder.cache_dir).sweep_temporaries()
+            thread, payload = self._render_thread(digest, request)
+            self._remember(render=thread)
+            config = self._config(thread)
+            if on_update:
+                touched = [e for e in snapshot.episodes if any(request.selects(s.id) for s in e.shots)]
+                on_update("start", {"total": sum(len(e.shots) + len(e.scenes) for e in touched)})
+            for chunk in self.graphs.render.stream(payload, config, context=self.settings, durability="sync",
+                                                   stream_mode="updates"):
+                for node, update in chunk.items():
+                    if on_update:
+                        on_update(node, update)
+            values = self.graphs.render.get_state(config).values
+            return RenderOutcome(RenderState.model_validate(values), approved_now)
+
+    def _render_thread(self, digest: str, request: RenderRequest) -> tuple[str, RenderState | None]:
+        """The thread for this render and its input (None: resume it). A finished run of the same
+        request gets a fresh thread; finished render threads are dropped then, so the checkpoint
+        database holds the runs that may resume and the latest one."""
+        base = render_thread(digest, request, settings_digest(self.settings))
+        runs = self._runs().get("render_runs", {})
+        number = runs.get(base, 1)
+        snap = self.graphs.render.get_state(self._config(f"{base}.{number}"))
+        if snap.values and snap.next:
+            return f"{base}.{number}", None
+        if snap.values:
+            number += 1
+        self._drop_finished_renders()
+        self._remember(render_runs={**runs, base: number})
+        return f"{base}.{number}", RenderState(snapshot=digest, request=request)
+
+    def _drop_finished_renders(self) -> None:
+        saver = self.graphs.saver
+        threads = [row[0] for row in saver.conn.execute("SELECT DISTINCT thread_id FROM checkpoints")]
+        for thread in threads:
+            if thread.startswith("render-") and not self.graphs.render.get_state(self._config(thread)).next:
+                saver.delete_thread(thread)
+
+    def last_render(self) -> RenderState | None:
+        thread = self._runs().get("render")
+        if not thread or not self.folder.checkpoint_db.is_file():
+            return None
+        values = self.graphs.render.get_state(self._config(thread)).values
+        return RenderState.model_validate(values) if values else None
+
+    # --- audit ---------------------------------------------------------------------------------
+
+    def audit(self, episode: str | None = None) -> list[Published]:
+        """Audit every episode with an MP4 and a timeline in out/ (or the one named) against the
+        approved snapshot it was rendered from; refreshes the storyboard and editor export."""
+        with self.writing():
+            assembled = assembled_episodes(self.folder)
+            if not assembled:
+                raise InputError(self.folder.root, "no assembled episode here: run `microdrama render` first")
+            if episode is not None and episode not in assembled:
+                raise InputError(self.folder.root, Problem(
+                    f"episode {episode!r} is not assembled; assembled: {', '.join(assembled)}", field="--episode"))
+            return [publish_episode(self.folder, e, self.settings) for e in assembled if episode in (None, e)]
+
+    # --- garbage -------------------------------------------------------------------------------
+
+    def gc(self, delete: bool = False, prune_approvals: bool = False) -> GarbageReport:
+        """Cache artifacts that no approved snapshot references (under the current settings) and
+        no episode's timeline uses. With `prune_approvals`, approvals other than the current one
+        are dropped first (their artifacts become garbage unless the current one shares them)."""
+        with self.writing():
+            digests = snapshot_digests(self.folder)
+            current = current_digest(self.folder)
+            if prune_approvals and delete:
+                for digest in digests:
+                    if digest != current:
+                        shutil.rmtree(approved_dir(self.folder) / digest)
+                digests = [current] if current else []
+            elif prune_approvals:
+                digests = [current] if current else []
+            keep = self._referenced(digests)
+            cache = self.folder.cache_dir
+            garbage = sorted(p for p in cache.iterdir() if p.is_file() and p not in keep) if cache.is_dir() else []
+            freed = sum(p.stat().st_size for p in garbage)
+            if delete:
+                for path in garbage:
+                    path.unlink(missing_ok=True)
+            return GarbageReport(garbage, freed, len(keep), deleted=delete)
+
+    def _referenced(self, digests: list[str]) -> set[Path]:
+        renderer, keep = Renderer(self.settings), set()
+        for digest in digests:
+            snapshot = load_snapshot(self.folder, digest)
+            for episode in snapshot.episodes:
+                for scene in episode.scenes:
+                    if music := renderer.music(scene, snapshot.series, render=False):
+                        keep.add(music.path)
+                    for shot in scene.shots:
+                        voices, picture = renderer.cached_shot(shot, scene, snapshot.series)
+                        keep.update(voices)
+                        if picture:
+                            keep.add(picture.path)
+        for episode_id in assembled_episodes(self.folder):
+            timeline = read_timeline(timeline_path(self.folder.out_dir, episode_id), self.folder.root)
+            keep.update(clip.path for clip in (*timeline.video, *timeline.dialogue, *timeline.music))
+        return keep
+
+
+@dataclass(frozen=True)
+class GarbageReport:
+    files: list[Path]
+    bytes: int
+    kept: int
+    deleted: bool

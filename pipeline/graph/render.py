@@ -1,0 +1,100 @@
+"""The render graph's nodes: an approved snapshot and a request -> cached artifacts -> episodes.
+
+    dispatch -> render_shot (one per shot: voices, then picture) + render_cue (one per scene)
+             -> assemble (the cut, written to out/eNN.timeline.json, and the episode files)
+             -> publish (audit, storyboard, editor export: each reads the timeline file)
+
+Branch payloads are ids; a node looks its shot up in the snapshot (parsed once per process), so
+a checkpoint's size per shot does not grow with the size of the plan.
+"""
+
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from ..core.config import Settings
+from ..core.errors import RenderError
+from ..core.snapshot import Snapshot, load_snapshot
+from ..core.store import SeriesFolder
+from ..edit.assemble import assemble_episode
+from ..render.renderer import Renderer
+from ..review.publish import publish_episode
+from .state import CueJob, CueRender, LineRender, RenderState, ShotJob, ShotRender
+
+
+def _snapshot(runtime: Runtime[Settings], digest: str) -> Snapshot:
+    return load_snapshot(SeriesFolder(runtime.context.series_dir), digest)
+
+
+def touched_episodes(state: RenderState, snapshot: Snapshot) -> list[str]:
+    return [e.id for e in snapshot.episodes if any(state.request.selects(s.id) for s in e.shots)]
+
+
+def dispatch(state: RenderState, runtime: Runtime[Settings]) -> list[Send] | str:
+    """One branch per shot and per scene cue of every episode the request touches: a shot
+    outside the selection is rendered too when it is stale, since its episode is re-assembled
+    (it is marked as not selected, and the report says so)."""
+    request, snapshot = state.request, _snapshot(runtime, state.snapshot)
+    sends: list[Send] = []
+    for episode_id in touched_episodes(state, snapshot):
+        for scene in snapshot.episode(episode_id).scenes:
+            chosen = any(request.selects(shot.id) for shot in scene.shots)
+            sends.append(Send("render_cue", CueJob(snapshot=state.snapshot, scene_id=scene.id,
+                                                   force=request.force and chosen)))
+            for shot in scene.shots:
+                selected = request.selects(shot.id)
+                sends.append(Send("render_shot", ShotJob(snapshot=state.snapshot, shot_id=shot.id,
+                                                         force=request.force and selected, selected=selected)))
+    return sends or "assemble"
+
+
+def render_shot(job: ShotJob, runtime: Runtime[Settings]) -> dict:
+    """Voices first (the picture's burned-in subtitles follow their measured lengths), then the
+    picture. A failure is recorded on the shot; the rest of the run goes on."""
+    snapshot, renderer = _snapshot(runtime, job.snapshot), Renderer(runtime.context)
+    scene, shot = snapshot.shot(job.shot_id)
+    lines, voiced, cached = [], {}, True
+    for line in shot.dialogue:
+        try:
+            take = renderer.voice(shot, line, snapshot.series, job.force)
+            lines.append(LineRender(id=line.id, path=renderer.relative(take.path), seconds=take.seconds))
+            voiced[line.id], cached = take.seconds, cached and take.cached
+        except RenderError as exc:
+            lines.append(LineRender(id=line.id, error=str(exc)))
+    result = ShotRender(id=shot.id, lines=lines, selected=job.selected)
+    try:
+        picture = renderer.picture(shot, scene, snapshot.series, voiced, job.force)
+        result = result.model_copy(update={"video": renderer.relative(picture.path), "cached": cached and picture.cached,
+                                           "backend": picture.backend, "fallback": picture.fallback})
+    except RenderError as exc:
+        result = result.model_copy(update={"error": str(exc)})
+    return {"renders": [result]}
+
+
+def render_cue(job: CueJob, runtime: Runtime[Settings]) -> dict:
+    snapshot, renderer = _snapshot(runtime, job.snapshot), Renderer(runtime.context)
+    try:
+        take = renderer.music(snapshot.scene(job.scene_id), snapshot.series, job.force)
+        return {"cues": [CueRender(id=job.scene_id, path=renderer.relative(take.path), cached=take.cached)]}
+    except RenderError as exc:
+        return {"cues": [CueRender(id=job.scene_id, error=str(exc))]}
+
+
+def assemble(state: RenderState, runtime: Runtime[Settings]) -> dict:
+    """Assemble every episode the request touched (edit/assemble.py)."""
+    snapshot = _snapshot(runtime, state.snapshot)
+    shots, cues = {r.id: r for r in state.renders}, {c.id: c for c in state.cues}
+    return {"outputs": [assemble_episode(snapshot.episode(e), snapshot, shots, cues, runtime.context)
+                        for e in touched_episodes(state, snapshot)]}
+
+
+def publish(state: RenderState, runtime: Runtime[Settings]) -> dict:
+    """Every episode this run wrote (or whose audit is missing) gets its audit, storyboard and
+    editor export, each read from the episode's timeline file."""
+    folder = SeriesFolder(runtime.context.series_dir)
+    summaries = []
+    for output in state.outputs:
+        if output.video and (output.mastered or not (folder.out_dir / f"{output.id}.audit.json").is_file()):
+            summaries.append(publish_episode(folder, output.id, runtime.context).summary)
+    return {"audits": summaries}

@@ -1,0 +1,99 @@
+"""Plan objects -> backend requests: the only place that turns a shot, a line or a scene into
+what a generator is asked for.
+
+Every prompt is composed here from the bible as it stands in the snapshot (the prompt stored in
+the plan file is only a record of it). Reference files travel as absolute paths for the backend
+and as content digests for the cache key (core/cache.py leaves the paths out of the key).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from pathlib import Path
+from typing import Any
+
+from ..core.models import DialogueLine, Scene, Series, Shot, VoiceSpec
+from ..plan.shot_prompt import compose_prompt
+from .backends import CharacterRef, LocationRef, MusicRequest, Subtitle, VideoRequest, VoiceRequest
+
+
+def file_digest(root: Path, path: str | None) -> str | None:
+    """A reference file's content is part of the request: a keyframe or voice clip replaced in
+    place re-renders what uses it."""
+    file = root / path if path else None
+    return hashlib.sha256(file.read_bytes()).hexdigest()[:16] if file and file.is_file() else None
+
+
+def spoken_frames(seconds: float, fps: int) -> int:
+    """A voiced line's length in whole frames (rounded up): the one conversion the burned-in
+    subtitles, the SRT and the timeline all use."""
+    return math.ceil(seconds * fps - 1e-6)
+
+
+def line_slot_frames(shot: Shot, line: DialogueLine) -> int:
+    """Frames a line may last: until the next line of the shot starts, or the shot ends."""
+    later = [l.offset_frames for l in shot.dialogue if l.offset_frames > line.offset_frames]
+    return min(later, default=shot.duration_frames) - line.offset_frames
+
+
+def subtitle_end(shot: Shot, line: DialogueLine, fps: int, seconds: float | None) -> int:
+    """A line's subtitle ends with its measured voice when that is known, else as planned;
+    never after the shot."""
+    end = line.offset_frames + spoken_frames(seconds, fps) if seconds else line.end_frame
+    return max(line.offset_frames + 1, min(end, shot.duration_frames))
+
+
+def video_request(shot: Shot, scene: Scene, series: Series, root: Path,
+                  voiced: dict[str, float] | None = None, burn_subtitles: bool = True) -> VideoRequest:
+    """The shot's picture request. `voiced` holds the measured seconds of its lines (rendered
+    first), so burned-in subtitles follow the voice as the SRT does."""
+    location = series.location(scene.location)
+    names = {c.id: c.name for c in series.characters}
+    voiced = voiced or {}
+
+    def keyframe(path: str | None) -> str | None:
+        return str((root / path).resolve()) if path else None
+
+    characters = []
+    for framed in shot.characters:
+        character = series.character(framed.character)
+        characters.append(CharacterRef(
+            id=framed.character, name=character.name if character else framed.character,
+            description=character.description if character else "", position=framed.position,
+            facing=framed.facing, keyframe=keyframe(character.keyframe if character else None),
+            keyframe_digest=file_digest(root, character.keyframe if character else None),
+        ))
+    return VideoRequest(
+        shot_id=shot.id, prompt=compose_prompt(shot, scene, series), width=series.width, height=series.height,
+        fps=series.fps, num_frames=shot.duration_frames, seed=shot.seed, shot_type=shot.type, move=shot.move,
+        setting=scene.setting, time_of_day=scene.time_of_day,
+        location=LocationRef(id=scene.location, name=location.name if location else scene.location,
+                             description=location.description if location else "",
+                             keyframe=keyframe(location.keyframe if location else None),
+                             keyframe_digest=file_digest(root, location.keyframe if location else None)),
+        characters=characters, action=shot.action, title_card=shot.title_card, language=series.language,
+        subtitles=[Subtitle(speaker=names.get(l.speaker, l.speaker), text=l.text, start_frame=l.offset_frames,
+                            end_frame=subtitle_end(shot, l, series.fps, voiced.get(l.id))) for l in shot.dialogue],
+        burn_subtitles=burn_subtitles,
+    )
+
+
+def voice_request(line: DialogueLine, series: Series, root: Path, speed_factor: float = 1.0) -> VoiceRequest:
+    character = series.character(line.speaker)
+    voice = character.voice if character else VoiceSpec()
+    update: dict[str, Any] = {}
+    if speed_factor != 1.0:
+        update["speed"] = min(2.0, round(voice.speed * speed_factor, 3))
+    if voice.reference_clip:
+        update["reference_clip"] = str((root / voice.reference_clip).resolve())
+    return VoiceRequest(line_id=line.id, text=line.text, language=series.language,
+                        voice=voice.model_copy(update=update), speaker=line.speaker,
+                        parenthetical=line.parenthetical, reference_digest=file_digest(root, voice.reference_clip))
+
+
+def music_request(scene: Scene, series: Series) -> MusicRequest:
+    return MusicRequest(cue_id=scene.id, mood=scene.music.mood, tempo_bpm=scene.music.tempo_bpm,
+                        intensity=scene.music.intensity, num_frames=scene.duration_frames, fps=series.fps,
+                        seed=scene.music.seed, prompt=f"{scene.music.mood.value} film score, "
+                        f"{scene.music.tempo_bpm} bpm, for: {scene.summary}")

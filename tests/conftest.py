@@ -65,6 +65,14 @@ def example_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def rendered(tmp_path: Path) -> Path:
+    """A copy of the tiny show, rendered (list it before `calls`: the first use renders it)."""
+    from tiny_show import rendered_show
+
+    return rendered_show(tmp_path / "tiny-show")
+
+
+@pytest.fixture
 def calls(monkeypatch) -> Counter:
     """Counts real backend calls per backend kind and target id (the embedded backends)."""
     from microdrama.pipeline.render.backends.animatic import AnimaticVideo

@@ -1,4 +1,5 @@
-"""The production graph: review interrupt, approval, resume after a kill, re-planning."""
+"""The planning graph through the application layer: review interrupt, approval into a
+snapshot, resume after a kill, re-planning."""
 
 from __future__ import annotations
 
@@ -9,16 +10,17 @@ from pathlib import Path
 
 import pytest
 
+from microdrama.pipeline.app import Project
 from microdrama.pipeline.core.config import Settings
-from microdrama.pipeline.graph.production import Production
-from microdrama.pipeline.graph.state import ReviewDecision
+from microdrama.pipeline.core.errors import InputError
+from microdrama.pipeline.core.snapshot import current_digest, load_snapshot
 from microdrama.pipeline.core.store import SeriesFolder
 
 SOURCES = ["screenplay.fountain"]
 
 
-def production(folder: Path) -> Production:
-    return Production(Settings(series_dir=folder))
+def production(folder: Path) -> Project:
+    return Project(Settings(series_dir=folder))
 
 
 def plan_files(folder: Path) -> dict[str, str]:
@@ -28,7 +30,7 @@ def plan_files(folder: Path) -> dict[str, str]:
 def test_planning_stops_at_review_with_the_plan_written(example_copy):
     with production(example_copy) as run:
         assert run.plan(SOURCES) == "started"
-        snapshot = run.snapshot()
+        snapshot = run._planning_snapshot()
         assert snapshot.next == ("review",) and snapshot.interrupts
         payload = snapshot.interrupts[0].value
         assert payload["episodes"] == ["e01", "e02"] and payload["findings"] == []
@@ -39,16 +41,18 @@ def test_planning_stops_at_review_with_the_plan_written(example_copy):
 def test_approve_finishes_and_a_second_plan_is_a_no_op(example_copy):
     with production(example_copy) as run:
         run.plan(SOURCES)
-        run.decide(ReviewDecision(action="approve"))
-        assert not run.pending_review() and run.state().review.action == "approve"
+        approval = run.approve()
+        assert not run.pending_review() and run.planning_state().approved == approval.digest
+        assert run.approved() and current_digest(run.folder) == approval.digest
         assert run.plan(SOURCES) == "unchanged"
 
 
 def test_reject_ends_the_run_without_approval(example_copy):
     with production(example_copy) as run:
         run.plan(SOURCES)
-        run.decide(ReviewDecision(action="reject", note="too long"))
-        assert run.state().review.note == "too long" and not run.pending_review()
+        run.reject("too long")
+        assert run.planning_state().review.note == "too long" and not run.pending_review()
+        assert not run.approved()
 
 
 KILL_AFTER_PLANNING = textwrap.dedent("""
@@ -58,8 +62,8 @@ KILL_AFTER_PLANNING = textwrap.dedent("""
     # Die the hard way the moment continuity checking starts: planning is done and checkpointed.
     nodes.check_continuity = lambda state, runtime: os._exit(9)
     from microdrama.pipeline.core.config import Settings
-    from microdrama.pipeline.graph.production import Production
-    Production(Settings(series_dir=Path(sys.argv[1]))).plan(["screenplay.fountain"])
+    from microdrama.pipeline.app import Project
+    Project(Settings(series_dir=Path(sys.argv[1]))).plan(["screenplay.fountain"])
 """)
 
 
@@ -69,9 +73,9 @@ def test_a_process_killed_after_planning_resumes_at_review_with_the_same_plan(ex
     planned = plan_files(example_copy)
     assert planned  # collect_plan finished before the kill
     with production(example_copy) as run:
-        assert run.snapshot().next == ("check_continuity",)
+        assert run._planning_snapshot().next == ("check_continuity",)
         assert run.plan(SOURCES) == "resumed"
-        assert run.snapshot().next == ("review",) and run.current_run()["thread"] == "run-1"
+        assert run._planning_snapshot().next == ("review",)
     assert plan_files(example_copy) == planned
 
     # The same plan a run that was never killed makes.
@@ -88,8 +92,8 @@ def test_hand_edits_made_during_review_are_what_gets_approved(example_copy):
         run.plan(SOURCES)
         path = example_copy / "plan" / "e01.yaml"
         path.write_text(path.read_text(encoding="utf-8").replace("move: pan-right", "move: tilt-down", 1), encoding="utf-8")
-        run.decide(ReviewDecision(action="approve"))
-        assert run.state().episodes[0].shots[0].move == "tilt-down"
+        approval = run.approve()
+        assert load_snapshot(run.folder, approval.digest).episodes[0].shots[0].move == "tilt-down"
 
 
 def test_approval_with_a_blocking_error_is_refused_and_review_stays_open(example_copy):
@@ -97,23 +101,23 @@ def test_approval_with_a_blocking_error_is_refused_and_review_stays_open(example
         run.plan(SOURCES)
         path = example_copy / "plan" / "e02.yaml"
         path.write_text(path.read_text(encoding="utf-8").replace("speaker: nora", "speaker: ghost", 1), encoding="utf-8")
-        run.decide(ReviewDecision(action="approve"))
-        assert run.pending_review() and run.state().review is None
-        assert "unknown-speaker" in {f.code for f in run.state().findings}
+        with pytest.raises(InputError, match="approval refused"):
+            run.approve()
+        assert run.pending_review() and current_digest(run.folder) is None
+        assert "unknown-speaker" in {f.code for f in run.review().findings}
 
 
 def test_replanning_keeps_unchanged_scenes_and_their_hand_edits(example_copy):
     with production(example_copy) as run:
         run.plan(SOURCES)
-        run.decide(ReviewDecision(action="approve"))
+        run.approve()
     e01 = example_copy / "plan" / "e01.yaml"
     e01.write_text(e01.read_text(encoding="utf-8").replace("move: pan-right", "move: tilt-up", 1), encoding="utf-8")
     screenplay = example_copy / "screenplay.fountain"
     screenplay.write_text(screenplay.read_text(encoding="utf-8").replace("Not tonight. Please.", "Not tonight."), encoding="utf-8")
     before = SeriesFolder(example_copy).load_episode("e02")
     with production(example_copy) as run:
-        assert run.plan(SOURCES) == "started"
-        assert run.current_run()["thread"] == "run-2"
+        assert run.plan(SOURCES) == "started"  # edited sources: a new run, not the old one resumed
     folder = SeriesFolder(example_copy)
     assert folder.load_episode("e01").scenes[0].shots[0].move == "tilt-up"  # hand edit kept
     after = folder.load_episode("e02")
@@ -123,8 +127,6 @@ def test_replanning_keeps_unchanged_scenes_and_their_hand_edits(example_copy):
 
 
 def test_an_invalid_hand_edit_stops_a_replan_instead_of_being_overwritten(example_copy):
-    from microdrama.pipeline.core.errors import InputError
-
     with production(example_copy) as run:
         run.plan(SOURCES)
         path = example_copy / "plan" / "e01.yaml"
@@ -132,3 +134,24 @@ def test_an_invalid_hand_edit_stops_a_replan_instead_of_being_overwritten(exampl
         with pytest.raises(InputError, match="e01.yaml"):
             run.plan(SOURCES, fresh=True)
     assert "DRONE" in path.read_text(encoding="utf-8")
+
+
+def test_editing_an_approved_plan_makes_it_edited_since_approval_until_approved_again(example_copy):
+    with production(example_copy) as run:
+        run.plan(SOURCES)
+        first = run.approve().digest
+        path = example_copy / "plan" / "e01.yaml"
+        path.write_text(path.read_text(encoding="utf-8").replace("move: pan-right", "move: tilt-down", 1),
+                        encoding="utf-8")
+        assert not run.approved()
+        second = run.approve().digest  # no review is pending: the files are approved as they stand
+        assert second != first and run.approved()
+        assert load_snapshot(run.folder, first).episodes[0].shots[0].move != "tilt-down"  # immutable
+
+
+def test_a_checkpoint_holds_no_copy_of_the_plan(example_copy):
+    with production(example_copy) as run:
+        run.plan(SOURCES)
+        run.approve()
+        values = run._planning_snapshot().values
+    assert "series" not in values and "episodes" not in values

@@ -20,16 +20,11 @@ from microdrama.pipeline.app import Project
 from microdrama.pipeline.graph.state import RenderRequest
 from microdrama.pipeline.core.store import SeriesFolder
 from microdrama.pipeline.edit.timeline import srt_time
-from tiny_show import SOURCES, approved_show, render, rendered_show
+from tiny_show import SOURCES, approved_show, render
 
 @pytest.fixture
 def show(tmp_path) -> Path:
     return approved_show(tmp_path / "tiny-show")
-
-
-@pytest.fixture
-def rendered(tmp_path) -> Path:
-    return rendered_show(tmp_path / "tiny-show")
 
 
 def plan(folder: Path):

@@ -1,5 +1,6 @@
 """The render graph's nodes: an approved snapshot and a request -> cached artifacts -> episodes.
 
+    invalidate (--force: the selection's cached artifacts are dropped, once per run)
     dispatch -> render_shot (one per shot: voices, then picture) + render_cue (one per scene)
              -> assemble (the cut, written to out/eNN.timeline.json, and the episode files)
              -> publish (audit, storyboard, editor export: each reads the timeline file)
@@ -31,6 +32,24 @@ def touched_episodes(state: RenderState, snapshot: Snapshot) -> list[str]:
     return [e.id for e in snapshot.episodes if any(state.request.selects(s.id) for s in e.shots)]
 
 
+def invalidate(state: RenderState, runtime: Runtime[Settings]) -> dict:
+    """`--force`: drop the selection's cached artifacts before anything renders. Done once, in
+    its own node, so a forced render killed part-way keeps what it finished when resumed."""
+    if not state.request.force:
+        return {}
+    snapshot, renderer = _snapshot(runtime, state.snapshot), Renderer(runtime.context)
+    for episode_id in touched_episodes(state, snapshot):
+        for scene in snapshot.episode(episode_id).scenes:
+            chosen = [shot for shot in scene.shots if state.request.selects(shot.id)]
+            if chosen and (music := renderer.music(scene, snapshot.series, render=False)):
+                music.path.unlink(missing_ok=True)
+            for shot in chosen:
+                voices, picture = renderer.cached_shot(shot, scene, snapshot.series)
+                for path in [*voices, *([picture.path] if picture else [])]:
+                    path.unlink(missing_ok=True)
+    return {}
+
+
 def dispatch(state: RenderState, runtime: Runtime[Settings]) -> list[Send] | str:
     """One branch per shot and per scene cue of every episode the request touches: a shot
     outside the selection is rendered too when it is stale, since its episode is re-assembled
@@ -39,13 +58,10 @@ def dispatch(state: RenderState, runtime: Runtime[Settings]) -> list[Send] | str
     sends: list[Send] = []
     for episode_id in touched_episodes(state, snapshot):
         for scene in snapshot.episode(episode_id).scenes:
-            chosen = any(request.selects(shot.id) for shot in scene.shots)
-            sends.append(Send("render_cue", CueJob(snapshot=state.snapshot, scene_id=scene.id,
-                                                   force=request.force and chosen)))
+            sends.append(Send("render_cue", CueJob(snapshot=state.snapshot, scene_id=scene.id)))
             for shot in scene.shots:
-                selected = request.selects(shot.id)
                 sends.append(Send("render_shot", ShotJob(snapshot=state.snapshot, shot_id=shot.id,
-                                                         force=request.force and selected, selected=selected)))
+                                                         selected=request.selects(shot.id))))
     return sends or "assemble"
 
 
@@ -57,14 +73,14 @@ def render_shot(job: ShotJob, runtime: Runtime[Settings]) -> dict:
     lines, voiced, cached = [], {}, True
     for line in shot.dialogue:
         try:
-            take = renderer.voice(shot, line, snapshot.series, job.force)
+            take = renderer.voice(shot, line, snapshot.series)
             lines.append(LineRender(id=line.id, path=renderer.relative(take.path), seconds=take.seconds))
             voiced[line.id], cached = take.seconds, cached and take.cached
         except RenderError as exc:
             lines.append(LineRender(id=line.id, error=str(exc)))
     result = ShotRender(id=shot.id, lines=lines, selected=job.selected)
     try:
-        picture = renderer.picture(shot, scene, snapshot.series, voiced, job.force)
+        picture = renderer.picture(shot, scene, snapshot.series, voiced)
         result = result.model_copy(update={"video": renderer.relative(picture.path), "cached": cached and picture.cached,
                                            "backend": picture.backend, "fallback": picture.fallback})
     except RenderError as exc:
@@ -75,7 +91,7 @@ def render_shot(job: ShotJob, runtime: Runtime[Settings]) -> dict:
 def render_cue(job: CueJob, runtime: Runtime[Settings]) -> dict:
     snapshot, renderer = _snapshot(runtime, job.snapshot), Renderer(runtime.context)
     try:
-        take = renderer.music(snapshot.scene(job.scene_id), snapshot.series, job.force)
+        take = renderer.music(snapshot.scene(job.scene_id), snapshot.series)
         return {"cues": [CueRender(id=job.scene_id, path=renderer.relative(take.path), cached=take.cached)]}
     except RenderError as exc:
         return {"cues": [CueRender(id=job.scene_id, error=str(exc))]}

@@ -165,14 +165,12 @@ class ShotJob(BaseModel):
 
     snapshot: str
     shot_id: str
-    force: bool = False
     selected: bool = True
 
 
 class CueJob(BaseModel):
     snapshot: str
     scene_id: str
-    force: bool = False
 
 
 class RenderState(BaseModel):

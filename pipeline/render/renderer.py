@@ -2,7 +2,7 @@
 
 A backend's exception is its own failure, retried and then raised as a RenderError naming the
 shot, line or cue (the render graph records it on the shot and the other shots carry on). Every
-artifact is looked up in the content-addressed cache first; `force` renders it again.
+artifact is looked up in the content-addressed cache first (a forced render has dropped it).
 """
 
 from __future__ import annotations
@@ -130,12 +130,10 @@ class Renderer:
         instance = loaded.instance
         return self.cache.path(kind, artifact_key(instance.name, instance.version, loaded.options, request), ext)
 
-    def _cached_or_render(self, kind: str, loaded: Loaded, request: Any, ext: str, write, force: bool) -> Take:
+    def _cached_or_render(self, kind: str, loaded: Loaded, request: Any, ext: str, write) -> Take:
         path = self._path(kind, loaded, request, ext)
-        if path.is_file() and not force:
+        if path.is_file():
             return Take(path, True)
-        if force:
-            path.unlink(missing_ok=True)
         result = call_backend(loaded.instance, request_target(request), request, self.settings.render_attempts)
         return Take(self.cache.produce(path, lambda temp: write(result, temp, request)), False)
 
@@ -147,8 +145,7 @@ class Renderer:
         name = self.settings.backends.music
         return load(name, "music", self.settings.backends.options_for(name))
 
-    def voice(self, shot: Shot, line: DialogueLine, series: Series, force: bool = False,
-              render: bool = True) -> VoiceTake | None:
+    def voice(self, shot: Shot, line: DialogueLine, series: Series, render: bool = True) -> VoiceTake | None:
         """The line in the speaker's voice; a take longer than its slot is spoken again faster
         (at most MAX_SPEEDUP). Without `render`, None when a take it needs is not cached."""
         loaded = self._voice_backend(line, series)
@@ -157,7 +154,7 @@ class Renderer:
         while True:
             request = voice_request(line, series, self.folder.root, factor)
             if render:
-                take = self._cached_or_render("voice", loaded, request, "wav", write_voice, force)
+                take = self._cached_or_render("voice", loaded, request, "wav", write_voice)
             else:
                 path = self._path("voice", loaded, request, "wav")
                 if not path.is_file():
@@ -174,14 +171,14 @@ class Renderer:
                              burn_subtitles=self.settings.subtitles in ("burned", "both"))
 
     def picture(self, shot: Shot, scene: Scene, series: Series, voiced: dict[str, float],
-                force: bool = False, render: bool = True) -> PictureTake | None:
+                render: bool = True) -> PictureTake | None:
         """The shot's silent segment, made by the backend its route names (or the default, with
         the reason). `voiced`: the measured seconds of its lines. Without `render`, None when it
         is not cached."""
         loaded, fallback = video_backend(shot, self.settings)
         request = self.picture_request(shot, scene, series, voiced)
         if render:
-            take = self._cached_or_render("video", loaded, request, "mp4", write_video, force)
+            take = self._cached_or_render("video", loaded, request, "mp4", write_video)
         else:
             path = self._path("video", loaded, request, "mp4")
             if not path.is_file():
@@ -189,10 +186,10 @@ class Renderer:
             take = Take(path, True)
         return PictureTake(take.path, take.cached, loaded.instance.name, fallback or None)
 
-    def music(self, scene: Scene, series: Series, force: bool = False, render: bool = True) -> Take | None:
+    def music(self, scene: Scene, series: Series, render: bool = True) -> Take | None:
         loaded, request = self._music_backend(), music_request(scene, series)
         if render:
-            return self._cached_or_render("music", loaded, request, "wav", write_music, force)
+            return self._cached_or_render("music", loaded, request, "wav", write_music)
         path = self._path("music", loaded, request, "wav")
         return Take(path, True) if path.is_file() else None
 

@@ -22,15 +22,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from microdrama.pipeline.app import Project
+from microdrama.pipeline.core.config import Settings
+from microdrama.pipeline.core.store import SeriesFolder
 from microdrama.pipeline.edit import ffmpeg
 from microdrama.pipeline.edit.assemble import master, track
 from microdrama.pipeline.edit.audio import frames_to_samples
-from microdrama.pipeline.core.config import Settings
-from microdrama.pipeline.graph.production import Production
+from microdrama.pipeline.edit.timeline import read_timeline, timeline_path
+from microdrama.pipeline.graph.state import RenderRequest
 from microdrama.pipeline.render.renderer import Renderer
-from microdrama.pipeline.graph.state import RenderRequest, ReviewDecision
-from microdrama.pipeline.core.store import SeriesFolder
-from microdrama.pipeline.edit.timeline import build_timeline
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -39,9 +39,9 @@ def planned_copy(series: Path, work: Path) -> Path:
     folder = work / series.name
     folder.mkdir()
     shutil.copy(series / "screenplay.fountain", folder / "screenplay.fountain")
-    with Production(Settings(series_dir=folder)) as run:
-        run.plan(["screenplay.fountain"])
-        run.decide(ReviewDecision(action="approve"))
+    with Project(Settings(series_dir=folder)) as project:
+        project.plan(["screenplay.fountain"])
+        project.approve()
     return folder
 
 
@@ -54,7 +54,7 @@ def time_animatic(folder: Path) -> tuple[float, int]:
     for episode in episodes:
         for scene in episode.scenes:
             for shot in scene.shots:
-                renderer.video(shot, scene, series)
+                renderer.picture(shot, scene, series, {})
                 frames += shot.duration_frames
     return time.perf_counter() - start, frames
 
@@ -69,15 +69,13 @@ def time_x264(frames: int, width: int, height: int, fps: int, out: Path) -> floa
     return time.perf_counter() - start
 
 
-def time_assembly(folder: Path, run_state) -> tuple[float, float]:
+def time_assembly(folder: Path) -> tuple[float, float]:
     """Our mastering of every episode vs the floor: concat with stream copy + one audio pass
     (duck, mix, loudnorm single pass, AAC) over the same tracks."""
-    series, episodes = SeriesFolder(folder).load_plan()
-    shots = {r.id: r for r in run_state.renders}
-    cues = {c.id: c for c in run_state.cues}
+    _, episodes = SeriesFolder(folder).load_plan()
     ours = floor = 0.0
     for episode in episodes:
-        timeline = build_timeline(episode, series, folder, shots, cues)
+        timeline = read_timeline(timeline_path(folder / "out", episode.id), folder)
         (folder / "state" / "assembled" / f"{episode.id}.json").unlink(missing_ok=True)  # force a real master
         start = time.perf_counter()
         master(timeline, SeriesFolder(folder))  # forced: its record was removed above
@@ -113,15 +111,16 @@ def main() -> None:
               f"({frames / animatic_s:.0f} fps); x264 alone on a test pattern: {x264_s:.2f} s; "
               f"ratio {animatic_s / x264_s:.2f} (target <= 1.5)")
 
-        with Production(Settings.load(folder)) as run:
+        with Project(Settings.load(folder)) as project:
             start = time.perf_counter()
-            state = run.render(RenderRequest(), *SeriesFolder(folder).load_plan())
-            print(f"full render (voices, music, cached segments, assembly): {time.perf_counter() - start:.2f} s")
-            ours, floor = time_assembly(folder, state)
+            project.render(RenderRequest())
+            print(f"full render (voices, music, segments with measured subtitles, assembly, audit): "
+                  f"{time.perf_counter() - start:.2f} s")
+            ours, floor = time_assembly(folder)
             print(f"assembly: {ours:.2f} s; stream-copy concat + one audio pass: {floor:.2f} s; "
                   f"ratio {ours / floor:.2f} (target <= 2)")
             start = time.perf_counter()
-            again = run.render(RenderRequest(), *SeriesFolder(folder).load_plan())
+            again = project.render(RenderRequest()).state
             unchanged = time.perf_counter() - start
             fresh = sum(1 for r in again.renders if not r.cached)
             print(f"re-render with nothing changed: {unchanged:.2f} s, {fresh} shots rendered (target < 2 s)")

@@ -53,13 +53,6 @@ from .review.publish import Published, assembled_episodes, publish_episode
 PlanResult = Literal["started", "resumed", "unchanged"]
 
 
-def sources_digest(folder: SeriesFolder, sources: list[str]) -> str:
-    digest = hashlib.sha256()
-    for source in sources:
-        digest.update(source.encode("utf-8") + b"\0" + (folder.root / source).read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
-
-
 def settings_digest(settings: Settings) -> str:
     """What of the settings shapes a render's results (part of its thread id)."""
     shaping = [repr(settings.backends), settings.subtitles, settings.allow_failed, repr(settings.audit)]
@@ -150,11 +143,17 @@ class Project:
         killed (finished nodes and LLM calls are not repeated) and are 'unchanged' once it is at
         review or done; edited sources (or `fresh`) start a new run, which keeps every scene whose
         screenplay text is unchanged."""
-        digest = sources_digest(self.folder, sources)
+        digest = self.folder.sources_digest(sources)
         nonce = str(time.time_ns()) if fresh else ""
         key = json.dumps([digest, self.settings.planner, nonce])
         thread = "plan-" + hashlib.sha256(key.encode()).hexdigest()[:16]
         with self.writing():
+            latest = self._planning_snapshot()
+            if (not fresh and latest and latest.next and not latest.interrupts
+                    and PlanningState.model_validate(latest.values).source_digest == digest):
+                # A run killed after it wrote these sources itself (a synopsis run's screenplays).
+                self._run_planning(None, self._runs()["plan"])
+                return "resumed"
             self._remember(plan=thread)
             snap = self.graphs.planning.get_state(self._config(thread))
             if snap.values and snap.next and not snap.interrupts:
@@ -204,6 +203,8 @@ class Project:
         """Approve the plan files as they stand (refused while a rule error remains). Answers the
         review interrupt when a planning run waits there."""
         with self.writing():
+            if not self.pending_review() and self.approved():
+                raise InputError(self.folder.root, "nothing awaits review here: the plan files are as approved")
             if self.pending_review():
                 check = check_files(self.folder, self.settings, self.judged_findings())
                 if check.blocking:

@@ -15,6 +15,7 @@ line and field, and never replaces the last good copy kept under state/last-good
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -203,6 +204,13 @@ class SeriesFolder:
 
     def exists(self) -> bool:
         return self.series_path.is_file()
+
+    def sources_digest(self, sources: list[str]) -> str:
+        """Hash of source files (screenplays or a synopsis) named relative to the folder."""
+        digest = hashlib.sha256()
+        for source in sources:
+            digest.update(source.encode("utf-8") + b"\0" + (self.root / source).read_bytes() + b"\0")
+        return digest.hexdigest()[:16]
 
     def screenplays(self) -> list[Path]:
         """The screenplay files of the series: one file, or one file per episode in screenplay/."""

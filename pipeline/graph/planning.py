@@ -101,7 +101,7 @@ def collect_screenplays(state: PlanningState, runtime: Runtime[Settings]) -> dic
         title = " ".join(script.title.split())
         atomic_write_text(path, f"Title: {title}\n\n{script.fountain.strip()}\n")
         sources.append(str(path.relative_to(folder.root)))
-    return {"sources": sources}
+    return {"sources": sources, "source_digest": folder.sources_digest(sources)}
 
 
 # --- planning ----------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from .core.models import Finding
 from .core.snapshot import (
     approved_dir, current_digest, edited_since_approval, load_snapshot, plan_digest, snapshot_digests,
 )
-from .core.store import SeriesFolder, atomic_write_text
+from .core.store import SeriesFolder, atomic_write_text, sweep_atomic_temporaries
 from .graph.state import (
     PlanningState, RenderRequest, RenderState, ReviewDecision, Revision, render_thread,
 )
@@ -99,8 +99,12 @@ class Project:
 
     @contextmanager
     def writing(self, command: str | None = None) -> Iterator[None]:
-        """The series lock, for the duration of a command that writes."""
+        """The series lock, for the duration of a command that writes. Once it is held, the
+        temporaries of writers that died (a kill mid-write) are swept: no live process owns them."""
         with series_lock(self.folder.state_dir, command or current_command()):
+            ArtifactCache(self.folder.cache_dir).sweep_temporaries()
+            for place in (self.folder.root, self.folder.plan_dir, self.folder.state_dir, self.folder.out_dir):
+                sweep_atomic_temporaries(place)
             yield
 
     # --- threads -------------------------------------------------------------------------------
@@ -255,7 +259,6 @@ class Project:
             unknown = [i for i in (request.scenes or []) + (request.shots or []) if not snapshot.has(i)]
             if unknown:
                 raise InputError(self.folder.root, f"no such scene or shot: {', '.join(unknown)}")
-            ArtifactCache(self.folder.cache_dir).sweep_temporaries()
             thread, payload = self._render_thread(digest, request)
             self._remember(render=thread)
             config = self._config(thread)

@@ -26,7 +26,8 @@ from .core import ids
 from .core.snapshot import edited_since_approval
 from .core.store import SeriesFolder, check_slug, slugify
 from .graph.planning import SYNOPSIS_FILE
-from .graph.state import AuditSummary, RenderRequest, ShotRender
+from .core.results import AuditSummary, ShotRender
+from .graph.state import RenderRequest
 from .ingest import fountain
 from .ingest.screenplay import ingest, read_text
 from .plan.checks import blocking

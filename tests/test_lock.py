@@ -15,8 +15,8 @@ import pytest
 
 from microdrama.pipeline.core.cache import ArtifactCache
 from microdrama.pipeline.core.errors import MicrodramaError, SeriesLocked
-from microdrama.pipeline.core.lock import lock_holder, pid_alive, series_lock
-from microdrama.pipeline.core.store import atomic_write_text, sweep_atomic_temporaries
+from microdrama.pipeline.core.lock import lock_holder, series_lock
+from microdrama.pipeline.core.store import atomic_write_text, pid_alive, sweep_atomic_temporaries
 
 HOLD = textwrap.dedent("""
     import sys

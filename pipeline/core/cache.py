@@ -10,18 +10,18 @@ file under a real key.
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
 import json
 import os
 import re
 import time
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-from .lock import pid_alive
+from .store import pid_alive
 
 TEMP_PREFIX = ".tmp-"
 _TEMP_NAME = re.compile(rf"{re.escape(TEMP_PREFIX)}(?P<pid>\d+)-\d+-.")

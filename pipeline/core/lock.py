@@ -32,24 +32,10 @@ from datetime import datetime
 from pathlib import Path
 
 from .errors import SeriesLocked
+from .store import atomic_write_text, pid_alive
 
 LOCK_NAME = ".lock"
 HOLDER_NAME = ".lock.holder"
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether `pid` is a live process on this machine (a zombie counts as live until reaped)."""
-    if pid <= 0:  # os.kill(0, ...) and negative pids address process groups
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    except OSError:
-        return True  # unknown: assume alive, so nothing of its is deleted
-    return True
 
 
 def current_command(argv: list[str] | None = None) -> str:
@@ -137,7 +123,6 @@ def _refusal(state_dir: Path) -> SeriesLocked:
 
 
 def _write_record(state_dir: Path, command: str) -> None:
-    from .store import atomic_write_text  # store imports pid_alive from here
 
     record = {"pid": os.getpid(), "command": " ".join(command.split()),
               "started": datetime.now().astimezone().isoformat(timespec="seconds")}

@@ -29,7 +29,6 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from .errors import InputError, Problem
-from .lock import pid_alive
 from .models import Episode, Series
 
 M = TypeVar("M", bound=BaseModel)
@@ -56,6 +55,21 @@ def _umask() -> int:
 
 
 FILE_MODE = 0o666 & ~_umask()
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether `pid` is a live process on this machine (a zombie counts as live until reaped)."""
+    if pid <= 0:  # os.kill(0, ...) and negative pids address process groups
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    except OSError:
+        return True  # unknown: assume alive, so nothing of its is deleted
+    return True
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -24,7 +24,7 @@ from ..core.config import Settings
 from ..core.models import Episode
 from ..core.snapshot import Snapshot
 from ..core.store import SeriesFolder, atomic_write_text
-from ..graph.state import CueRender, EpisodeOutput, ShotRender
+from ..core.results import CueRender, EpisodeOutput, ShotRender
 from . import ffmpeg
 from .audio import frames_to_samples, place, read_wav
 from .timeline import Timeline, build_timeline, to_srt, write_timeline

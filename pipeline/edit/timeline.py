@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_seriali
 from ..core.errors import InputError, Problem
 from ..core.models import Episode, Series
 from ..core.store import atomic_write_text
-from ..graph.state import CueRender, ShotRender
+from ..core.results import CueRender, ShotRender
 from ..render.requests import spoken_frames
 
 TIMELINE_VERSION = 1

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from microdrama.agents.writer import BibleDraft, SeriesFormat
 from ..core import ids
 from ..core.models import Finding, Scene, Screenplay, ScriptScene
+from ..core.results import AuditSummary, CueRender, EpisodeOutput, LineRender, ShotRender
 
 
 def merge_by_id(current: list, new: list) -> list:
@@ -105,59 +106,6 @@ def render_thread(snapshot: str, request: RenderRequest, settings_digest: str) -
     thread; anything else is a new thread."""
     key = json.dumps([snapshot, request.model_dump(mode="json"), settings_digest], sort_keys=True)
     return "render-" + hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
-class LineRender(BaseModel):
-    id: str
-    path: str | None = Field(None, description="WAV, relative to the series folder.")
-    seconds: float = 0.0
-    error: str | None = None
-
-
-class ShotRender(BaseModel):
-    id: str
-    video: str | None = Field(None, description="Silent segment, relative to the series folder.")
-    lines: list[LineRender] = Field(default_factory=list)
-    error: str | None = None
-    cached: bool = Field(False, description="Nothing was rendered: every artifact was in the cache.")
-    selected: bool = Field(True, description="The request asked for this shot (else it was stale and its "
-                                             "episode needed it to be assembled).")
-    backend: str = Field("", description="Video backend that made the picture.")
-    fallback: str | None = Field(None, description="Why the configured route was not used, when it was not.")
-
-    @property
-    def failed(self) -> bool:
-        return self.error is not None or any(line.error for line in self.lines)
-
-
-class CueRender(BaseModel):
-    id: str
-    path: str | None = None
-    error: str | None = None
-    cached: bool = False
-
-    @property
-    def failed(self) -> bool:
-        return self.error is not None
-
-
-class EpisodeOutput(BaseModel):
-    id: str
-    video: str | None = Field(None, description="out/eNN.mp4, relative to the series folder.")
-    subtitles: str | None = None
-    timeline: str | None = Field(None, description="out/eNN.timeline.json, relative to the series folder.")
-    failed_shots: list[str] = Field(default_factory=list)
-    skipped: str | None = Field(None, description="Why the episode was not assembled.")
-    mastered: bool = Field(False, description="The file was written by this run (not already up to date).")
-
-
-class AuditSummary(BaseModel):
-    id: str = Field(description="Episode id.")
-    errors: int = 0
-    warnings: int = 0
-    skipped: int = 0
-    passed: int = 0
-    files: list[str] = Field(default_factory=list, description="Audit, storyboard and export files.")
 
 
 class ShotJob(BaseModel):

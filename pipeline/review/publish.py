@@ -18,7 +18,7 @@ from ..core.errors import InputError
 from ..core.snapshot import load_snapshot
 from ..core.store import SeriesFolder
 from ..edit.timeline import Timeline, read_timeline, timeline_path
-from ..graph.state import AuditSummary
+from ..core.results import AuditSummary
 from .audit import AuditReport, Check, Verdict, audit_episode, write_report
 from .export import export_timeline
 from .storyboard import write_storyboard

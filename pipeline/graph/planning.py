@@ -12,7 +12,9 @@ snapshot (plan/approval.py).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,7 +31,7 @@ from ..core.config import Settings
 from ..ingest.screenplay import ingest, read_text
 from ..core import ids
 from ..core.errors import InputError
-from ..core.models import Episode, Finding, Severity
+from ..core.models import Episode, Finding, Scene, Screenplay, ScriptScene, Severity
 from ..plan.rules import draft_scene, finalize_scene, scene_context, scene_digest
 from ..plan.shot_prompt import recompose_prompts
 from .state import EpisodeScript, EpisodeTask, PlanningState, ReviewDecision, SceneTask
@@ -105,6 +107,31 @@ def collect_screenplays(state: PlanningState, runtime: Runtime[Settings]) -> dic
 
 
 # --- planning ----------------------------------------------------------------------------------
+# The parsed screenplay and each planned scene go to files under state/planning/ (the parse by
+# its digest, a planned scene by its id), so a checkpoint carries ids and digests only: its size
+# does not grow with the plan for every step of the run.
+
+
+def _planning_dir(folder: SeriesFolder) -> Path:
+    return folder.state_dir / "planning"
+
+
+def _draft_path(folder: SeriesFolder, scene_id: str) -> Path:
+    return _planning_dir(folder) / "drafts" / f"{scene_id}.json"
+
+
+def screenplay_of(folder: SeriesFolder, digest: str) -> Screenplay:
+    return _read_screenplay(_planning_dir(folder) / f"screenplay-{digest}.json")
+
+
+@lru_cache(maxsize=4)
+def _read_screenplay(path: Path) -> Screenplay:
+    """Read once per process: every planning branch looks its scene up in the same parse."""
+    return Screenplay.model_validate_json(path.read_bytes())
+
+
+def _script_scenes(screenplay: Screenplay) -> list[ScriptScene]:
+    return [scene for episode in screenplay.episodes for scene in episode.scenes]
 
 
 def _current_plan(folder: SeriesFolder) -> list[Episode]:
@@ -120,62 +147,71 @@ def ingest_screenplay(state: PlanningState, runtime: Runtime[Settings]) -> dict:
     existing = folder.load_series() if folder.exists() else None
     series, screenplay = ingest([folder.root / source for source in state.sources], existing)
     folder.save_series(series)
+    text = screenplay.model_dump_json()
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    shutil.rmtree(_planning_dir(folder) / "drafts", ignore_errors=True)  # an earlier run's
+    atomic_write_text(_planning_dir(folder) / f"screenplay-{digest}.json", text)
     planner = runtime.context.planner
-    digests = {s.id: scene_digest(s, series, planner) for e in screenplay.episodes for s in e.scenes}
-    kept = [scene for episode in _current_plan(folder) for scene in episode.scenes
+    digests = {s.id: scene_digest(s, series, planner) for s in _script_scenes(screenplay)}
+    kept = [scene.id for episode in _current_plan(folder) for scene in episode.scenes
             if digests.get(scene.id) == scene.source_digest]
-    return {"screenplay": screenplay, "planned": kept, "round": 0}
+    return {"screenplay": digest, "kept": kept, "round": 0}
 
 
-def _tasks(state: PlanningState, scene_ids: set[str], notes: dict[str, str] | None = None,
-           findings: dict[str, list[Finding]] | None = None) -> list[Send]:
-    context = scene_context(state.screenplay)
+def _tasks(state: PlanningState, runtime: Runtime[Settings], scene_ids: set[str],
+           notes: dict[str, str] | None = None, findings: dict[str, list[Finding]] | None = None) -> list[Send]:
+    context = scene_context(screenplay_of(_folder(runtime), state.screenplay))
     return [
         Send("plan_scene", SceneTask(
-            scene=scene, establishing=context[scene.id][0], introduced=context[scene.id][1],
-            note=(notes or {}).get(scene.id), findings=(findings or {}).get(scene.id, []),
+            screenplay=state.screenplay, scene_id=scene_id, establishing=context[scene_id][0],
+            introduced=context[scene_id][1], note=(notes or {}).get(scene_id),
+            findings=(findings or {}).get(scene_id, []),
         ))
-        for episode in state.screenplay.episodes for scene in episode.scenes if scene.id in scene_ids
+        for scene_id in context if scene_id in scene_ids
     ]
 
 
-def route_scenes(state: PlanningState) -> list[Send] | str:
+def route_scenes(state: PlanningState, runtime: Runtime[Settings]) -> list[Send] | str:
     """Fan out one `plan_scene` per scene that needs planning (or just the scene under revision)."""
     if state.revision:
-        return _tasks(state, {state.revision.scene}, notes={state.revision.scene: state.revision.note})
-    done = {scene.id for scene in state.planned}
-    every = {s.id for e in state.screenplay.episodes for s in e.scenes}
-    return _tasks(state, every - done) or "collect_plan"
+        return _tasks(state, runtime, {state.revision.scene}, notes={state.revision.scene: state.revision.note})
+    every = {s.id for s in _script_scenes(screenplay_of(_folder(runtime), state.screenplay))}
+    return _tasks(state, runtime, every - set(state.kept)) or "collect_plan"
 
 
 def plan_scene(task: SceneTask, runtime: Runtime[Settings]) -> dict:
-    settings = runtime.context
-    series = _folder(runtime).load_series()
+    settings, folder = runtime.context, _folder(runtime)
+    series = folder.load_series()
+    script = next(s for s in _script_scenes(screenplay_of(folder, task.screenplay)) if s.id == task.scene_id)
     if settings.planner == "llm":
-        drafts = plan_scene_shots(task.scene, series, llm(settings), note=task.note, findings=task.findings)
+        drafts = plan_scene_shots(script, series, llm(settings), note=task.note, findings=task.findings)
     else:
-        drafts = draft_scene(task.scene, task.establishing, set(task.introduced))
-    scene = finalize_scene(task.scene, drafts, series)
-    scene.source_digest = scene_digest(task.scene, series, settings.planner)
-    return {"planned": [scene]}
+        drafts = draft_scene(script, task.establishing, set(task.introduced))
+    scene = finalize_scene(script, drafts, series)
+    scene.source_digest = scene_digest(script, series, settings.planner)
+    atomic_write_text(_draft_path(folder, scene.id), scene.model_dump_json())
+    return {"planned": [scene.id]}
 
 
 def collect_plan(state: PlanningState, runtime: Runtime[Settings]) -> dict:
-    """Put the planned scenes in screenplay order, recompose every prompt from the current bible,
-    and write the plan files (removing episodes the screenplay no longer has). A scene that was
-    not re-planned is written back unchanged, byte for byte."""
+    """Put the scenes in screenplay order (planned in this run, else kept from the plan files),
+    recompose every prompt from the current bible, and write the plan files (removing episodes
+    the screenplay no longer has). A kept scene is written back unchanged, byte for byte."""
     folder = _folder(runtime)
     series = folder.load_series()
-    planned = {scene.id: scene for scene in state.planned}
+    screenplay = screenplay_of(folder, state.screenplay)
+    scenes = {scene.id: scene for episode in _current_plan(folder) for scene in episode.scenes
+              if scene.id in set(state.kept)}
+    scenes.update({scene_id: Scene.model_validate_json(_draft_path(folder, scene_id).read_bytes())
+                   for scene_id in state.planned})
     episodes = [
-        recompose_prompts(Episode(id=e.id, title=e.title, scenes=[planned[s.id] for s in e.scenes]), series)
-        for e in state.screenplay.episodes
+        recompose_prompts(Episode(id=e.id, title=e.title, scenes=[scenes[s.id] for s in e.scenes]), series)
+        for e in screenplay.episodes
     ]
     for episode in episodes:
         folder.save_episode(episode)
     for stale in set(folder.episode_ids()) - {e.id for e in episodes}:
         folder.episode_path(stale).unlink()
-    # The scenes are in the plan files now; the channel need not carry them further.
     return {"revision": None}
 
 
@@ -200,20 +236,20 @@ def route_after_continuity(state: PlanningState, runtime: Runtime[Settings]) -> 
     settings = runtime.context
     if settings.planner != "llm" or state.round > settings.continuity_rounds:
         return "review"
-    scene_ids = [s.id for e in state.screenplay.episodes for s in e.scenes]
+    scene_ids = [s.id for s in _script_scenes(screenplay_of(_folder(runtime), state.screenplay))]
     by_scene: dict[str, list[Finding]] = {}
     for finding in state.findings:
         if finding.severity == Severity.ERROR or finding.origin == "llm":
             if scene := _scene_of(finding, scene_ids):
                 by_scene.setdefault(scene, []).append(finding)
-    return _tasks(state, set(by_scene), findings=by_scene) or "review"
+    return _tasks(state, runtime, set(by_scene), findings=by_scene) or "review"
 
 
 def review(state: PlanningState, runtime: Runtime[Settings]) -> dict:
     """Stop for the human. On resume the plan files are read again, so hand edits made during
     review are what gets approved; an approval with blocking findings is refused and the graph
     asks again (see the graph's wiring)."""
-    episodes = state.screenplay.episodes
+    episodes = screenplay_of(_folder(runtime), state.screenplay).episodes
     answer = interrupt({
         "episodes": [e.id for e in episodes],
         "scenes": sum(len(e.scenes) for e in episodes),

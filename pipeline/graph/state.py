@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from microdrama.agents.writer import BibleDraft, SeriesFormat
 from ..core import ids
-from ..core.models import Finding, Scene, Screenplay, ScriptScene
+from ..core.models import Finding
 from ..core.results import AuditSummary, CueRender, EpisodeOutput, LineRender, ShotRender
 
 
@@ -25,6 +25,11 @@ def merge_by_id(current: list, new: list) -> list:
     by_id = {item.id: item for item in current}
     by_id.update({item.id: item for item in new})
     return list(by_id.values())
+
+
+def union(current: list[str], new: list[str]) -> list[str]:
+    """Reducer for ids reported by parallel branches: each id once, first report first."""
+    return list(dict.fromkeys([*current, *new]))
 
 
 # --- planning ----------------------------------------------------------------------------------
@@ -38,10 +43,11 @@ class ReviewDecision(BaseModel):
 
 
 class SceneTask(BaseModel):
-    """What one parallel `plan_scene` branch receives: the screenplay scene and its context (the
-    bible is read from series.yaml)."""
+    """What one parallel `plan_scene` branch receives: which scene of which parsed screenplay
+    (state/planning/), and its context (the bible is read from series.yaml)."""
 
-    scene: ScriptScene
+    screenplay: str = Field(description="Digest of the parsed screenplay.")
+    scene_id: str
     establishing: bool = Field(description="The scene opens in a location the previous one was not in.")
     introduced: list[str] = Field(description="Characters already seen on screen before this scene.")
     note: str | None = Field(None, description="A reviewer's revision note for this scene.")
@@ -77,9 +83,10 @@ class PlanningState(BaseModel):
     scripts: Annotated[list[EpisodeScript], merge_by_id] = Field(default_factory=list)
     revision: Revision | None = None
     round: int = Field(0, description="Continuity checks done in this planning run.")
-    screenplay: Screenplay | None = None
-    planned: Annotated[list[Scene], merge_by_id] = Field(
-        default_factory=list, description="Scenes handed from the planning branches to collect_plan.")
+    screenplay: str = Field("", description="Digest of the parsed screenplay (state/planning/screenplay-<digest>.json).")
+    kept: list[str] = Field(default_factory=list, description="Scenes whose plan is kept from the plan files.")
+    planned: Annotated[list[str], union] = Field(
+        default_factory=list, description="Scenes planned in this run (state/planning/drafts/<id>.json).")
     findings: list[Finding] = Field(default_factory=list)
     review: ReviewDecision | None = None
     approved: str | None = Field(None, description="Digest of the approved snapshot, once approved.")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -30,17 +31,22 @@ from pathlib import Path
 from typing import Any, Literal
 
 from langgraph.types import Command
+from pydantic import BaseModel, ValidationError
 
+from microdrama.agents.llm import LLMSettings
 from microdrama.agents.writer import SeriesFormat
 from .core.cache import ArtifactCache
 from .core.config import Settings
 from .core.errors import InputError, Problem
+from .graph.planning import SYNOPSIS_FILE
+from .ingest import fountain
+from .ingest.screenplay import ingest, read_text
 from .core.lock import current_command, series_lock
 from .core.models import Finding
 from .core.snapshot import (
     approved_dir, current_digest, edited_since_approval, load_snapshot, plan_digest, snapshot_digests,
 )
-from .core.store import SeriesFolder, atomic_write_text, sweep_atomic_temporaries
+from .core.store import SeriesFolder, atomic_write_text, check_slug, slugify, sweep_atomic_temporaries
 from .graph.state import (
     PlanningState, RenderRequest, RenderState, ReviewDecision, Revision, render_thread,
 )
@@ -73,6 +79,64 @@ class RenderOutcome:
     @property
     def failed(self) -> list[str]:
         return sorted({r.id for r in self.state.renders if r.failed} | {c.id for c in self.state.cues if c.failed})
+
+
+# --- sources ---------------------------------------------------------------------------------
+
+
+SYNOPSIS_SUFFIXES = (".md", ".txt")
+
+
+def is_synopsis(target: Path) -> bool:
+    """A .md or .txt file is a synopsis, unless a .txt is a Fountain screenplay (Fountain allows
+    .txt): one with a scene heading."""
+    if not (target.is_file() and target.suffix.lower() in SYNOPSIS_SUFFIXES):
+        return False
+    if target.suffix.lower() == ".md":
+        return True
+    try:
+        elements = fountain.parse(read_text(target, what="synopsis"), str(target)).elements
+    except InputError:
+        return True
+    return not any(isinstance(e, fountain.SceneHeading) for e in elements)
+
+
+def series_folder_for(target: Path, root: Path, slug: str | None) -> tuple[SeriesFolder, list[str]]:
+    """A screenplay or synopsis file is copied into root/<slug>/ (a screenplay is ingested first,
+    so bad input is refused before anything is written); a series folder is used as it is."""
+    if target.is_dir():
+        folder = SeriesFolder(target)
+        screenplays = folder.screenplays()
+        if screenplays:
+            return folder, [str(p.relative_to(folder.root)) for p in screenplays]
+        if (folder.root / SYNOPSIS_FILE).is_file():
+            return folder, [SYNOPSIS_FILE]
+        raise InputError(target, "no screenplay.fountain, screenplay/*.fountain or synopsis.md in this folder")
+    if not target.exists():
+        raise InputError(target, "no such file or folder")
+    if slug is not None:
+        check_slug(slug)
+    if is_synopsis(target):
+        read_text(target, what="synopsis")
+        LLMSettings.load(os.environ, root / (slug or "") / "microdrama.toml").check_configured()
+        slug = slug or slugify(target.stem)
+        if not slug:
+            raise InputError(target, Problem("cannot derive a folder name from the file name; pass --slug", field="slug"))
+        folder, name = SeriesFolder(root / check_slug(slug)), SYNOPSIS_FILE
+    else:
+        series, _ = ingest([target], slug=slug)
+        folder, name = SeriesFolder(root / series.slug), "screenplay.fountain"
+    destination = folder.root / name
+    if destination.is_file() and destination.read_bytes() != target.read_bytes():
+        # A different source replaces the series' one; the old text is kept, never lost.
+        backup = folder.state_dir / "replaced" / f"{destination.stem}.{destination.stat().st_mtime_ns}{destination.suffix}"
+        backup.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(destination, backup)
+    folder.root.mkdir(parents=True, exist_ok=True)
+    if destination.resolve() != target.resolve():
+        shutil.copyfile(target, destination)
+    return folder, [name]
+
 
 
 class Project:
@@ -131,7 +195,7 @@ class Project:
 
     def planning_state(self) -> PlanningState | None:
         snap = self._planning_snapshot()
-        return PlanningState.model_validate(snap.values) if snap else None
+        return _state_or_none(PlanningState, snap.values) if snap else None
 
     def pending_review(self) -> bool:
         snap = self._planning_snapshot()
@@ -301,7 +365,7 @@ class Project:
         if not thread or not self.folder.checkpoint_db.is_file():
             return None
         values = self.graphs.render.get_state(self._config(thread)).values
-        return RenderState.model_validate(values) if values else None
+        return _state_or_none(RenderState, values) if values else None
 
     # --- audit ---------------------------------------------------------------------------------
 
@@ -359,6 +423,16 @@ class Project:
             timeline = read_timeline(timeline_path(self.folder.out_dir, episode_id), self.folder.root)
             keep.update(clip.path for clip in (*timeline.video, *timeline.dialogue, *timeline.music))
         return keep
+
+
+def _state_or_none(model: type[BaseModel], values: dict) -> Any:
+    """A checkpointed state, or None when it was written by a version of microdrama whose state
+    had another shape: such a run is not resumed, and nothing in it is needed (the plan is in
+    the files, the results in cache/ and out/)."""
+    try:
+        return model.model_validate(values)
+    except ValidationError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -16,20 +16,17 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from microdrama.agents.llm import LLMSettings
 from microdrama.agents.writer import SeriesFormat
-from .app import Project
+from .app import Project, is_synopsis, series_folder_for
+from .core import ids
 from .core.config import Settings
 from .core.errors import BackendUnavailable, ConfigError, InputError, MicrodramaError, Problem
 from .core.models import Episode, Finding, Series, Severity
-from .core import ids
-from .core.snapshot import edited_since_approval
-from .core.store import SeriesFolder, check_slug, slugify
-from .graph.planning import SYNOPSIS_FILE
 from .core.results import AuditSummary, ShotRender
+from .core.snapshot import edited_since_approval
+from .core.store import SeriesFolder
+from .graph.planning import SYNOPSIS_FILE
 from .graph.state import RenderRequest
-from .ingest import fountain
-from .ingest.screenplay import ingest, read_text
 from .plan.checks import blocking
 from .render.backends import backend_statuses
 from .render.renderer import load
@@ -73,60 +70,6 @@ def main() -> None:
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-SYNOPSIS_SUFFIXES = (".md", ".txt")
-
-
-def _is_synopsis(target: Path) -> bool:
-    """A .md or .txt file is a synopsis, unless a .txt is a Fountain screenplay (Fountain allows
-    .txt): one with a scene heading."""
-    if not (target.is_file() and target.suffix.lower() in SYNOPSIS_SUFFIXES):
-        return False
-    if target.suffix.lower() == ".md":
-        return True
-    try:
-        elements = fountain.parse(read_text(target, what="synopsis"), str(target)).elements
-    except InputError:
-        return True
-    return not any(isinstance(e, fountain.SceneHeading) for e in elements)
-
-
-def _series_folder(target: Path, root: Path, slug: str | None) -> tuple[SeriesFolder, list[str]]:
-    """A screenplay or synopsis file is copied into root/<slug>/ (a screenplay is ingested first,
-    so bad input is refused before anything is written); a series folder is used as it is."""
-    if target.is_dir():
-        folder = SeriesFolder(target)
-        screenplays = folder.screenplays()
-        if screenplays:
-            return folder, [str(p.relative_to(folder.root)) for p in screenplays]
-        if (folder.root / SYNOPSIS_FILE).is_file():
-            return folder, [SYNOPSIS_FILE]
-        raise InputError(target, "no screenplay.fountain, screenplay/*.fountain or synopsis.md in this folder")
-    if not target.exists():
-        raise InputError(target, "no such file or folder")
-    if slug is not None:
-        check_slug(slug)
-    if _is_synopsis(target):
-        read_text(target, what="synopsis")
-        LLMSettings.load(os.environ, root / (slug or "") / "microdrama.toml").check_configured()
-        slug = slug or slugify(target.stem)
-        if not slug:
-            raise InputError(target, Problem("cannot derive a folder name from the file name; pass --slug", field="slug"))
-        folder, name = SeriesFolder(root / check_slug(slug)), SYNOPSIS_FILE
-    else:
-        series, _ = ingest([target], slug=slug)
-        folder, name = SeriesFolder(root / series.slug), "screenplay.fountain"
-    destination = folder.root / name
-    if destination.is_file() and destination.read_bytes() != target.read_bytes():
-        # A different source replaces the series' one; the old text is kept, never lost.
-        backup = folder.state_dir / "replaced" / f"{destination.stem}.{destination.stat().st_mtime_ns}{destination.suffix}"
-        backup.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(destination, backup)
-    folder.root.mkdir(parents=True, exist_ok=True)
-    if destination.resolve() != target.resolve():
-        shutil.copyfile(target, destination)
-    return folder, [name]
 
 
 def _start_planning(project: Project, sources: list[str], fresh: bool, format: SeriesFormat | None) -> None:
@@ -231,24 +174,26 @@ def _approve(project: Project) -> None:
 
 def _render(project: Project, request: RenderRequest, yes: bool = False) -> None:
     """Render and assemble with progress bars; name failed shots and exit non-zero on failure."""
-    failures: list[str] = []
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=False) as progress:
-        task = progress.add_task("rendering shots, voices, music", total=None)
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=console, transient=False)
+    task = progress.add_task("rendering shots, voices, music", total=None)
 
-        def on_update(node: str, update: dict | None) -> None:
-            if node == "start":
-                progress.update(task, total=update["total"])
-            elif node in ("render_shot", "render_cue"):
-                progress.advance(task)
-                for result in (update or {}).get("renders", []) + (update or {}).get("cues", []):
-                    if result.failed:
-                        failures.append(result.id)
-                        progress.console.print(f"[red]failed[/] {result.id}: {escape(result.error or _line_errors(result))}")
-            elif node == "assemble":
-                progress.update(task, description="assembled")
+    def on_update(node: str, update: dict | None) -> None:
+        if node == "start":  # the request is valid and the work is known: show the bar from here
+            progress.update(task, total=update["total"])
+            progress.start()
+        elif node in ("render_shot", "render_cue"):
+            progress.advance(task)
+            for result in (update or {}).get("renders", []) + (update or {}).get("cues", []):
+                if result.failed:
+                    progress.console.print(f"[red]failed[/] {result.id}: {escape(result.error or _line_errors(result))}")
+        elif node == "assemble":
+            progress.update(task, description="assembled")
 
+    try:
         outcome = project.render(request, yes=yes, on_update=on_update)
+    finally:
+        progress.stop()
     state = outcome.state
     if outcome.approved_now:
         console.print("[green]approved[/] the edited plan (--yes)")
@@ -311,7 +256,7 @@ def plan(
 
     Example: microdrama plan my_show.fountain --yes
     """
-    folder, sources = _series_folder(source, root, slug)
+    folder, sources = series_folder_for(source, root, slug)
     with Project(Settings.load(folder.root)) as project:
         _start_planning(project, sources, fresh, None)
         _after_planning(project, yes)
@@ -411,7 +356,7 @@ def produce(
 
     Example: microdrama produce episodes/rooftop-frequencies --yes
     """
-    folder, sources = _series_folder(source, root, slug)
+    folder, sources = series_folder_for(source, root, slug)
     settings = Settings.load(folder.root, allow_failed=allow_failed or None)
     with Project(settings) as project:
         _start_planning(project, sources, False, None)
@@ -480,14 +425,14 @@ def new(
 
     Example: microdrama new idea.md --episodes 5 --minutes 1 --language zh --yes
     """
-    if not _is_synopsis(synopsis):
+    if not is_synopsis(synopsis):
         raise InputError(synopsis, "a synopsis is a .md or .txt file")
     try:
         format = SeriesFormat(episodes=episodes, minutes_per_episode=minutes, language=language, aspect=aspect,
                               visual_style=style, title=title)
     except ValidationError as exc:
         raise InputError(None, [Problem(e["msg"], field=".".join(map(str, e["loc"]))) for e in exc.errors()]) from None
-    folder, sources = _series_folder(synopsis, root, slug)
+    folder, sources = series_folder_for(synopsis, root, slug)
     with Project(Settings.load(folder.root)) as project:
         _start_planning(project, sources, False, format)
         _after_planning(project, yes)

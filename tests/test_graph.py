@@ -155,3 +155,20 @@ def test_a_checkpoint_holds_no_copy_of_the_plan(example_copy):
         run.approve()
         values = run._planning_snapshot().values
     assert "series" not in values and "episodes" not in values
+
+
+def test_langgraph_json_names_both_graphs_compiled_without_a_checkpointer():
+    import json
+    import runpy
+
+    from conftest import REPO
+
+    graphs = json.loads((REPO / "langgraph.json").read_text(encoding="utf-8"))["graphs"]
+    nodes = {}
+    for name, reference in graphs.items():
+        path, attribute = reference.split(":")
+        graph = runpy.run_path(str(REPO / path))[attribute]
+        assert graph.checkpointer is None  # the platform brings its own
+        nodes[name] = set(graph.get_graph().nodes)
+    assert {"review", "plan_scene"} <= nodes["planning"] and "render_shot" not in nodes["planning"]
+    assert {"render_shot", "assemble", "publish"} <= nodes["render"]

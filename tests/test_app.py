@@ -227,3 +227,16 @@ def test_gc_lists_and_deletes_only_unreferenced_artifacts(tmp_path):
         assert deleted.files == [orphan] and not orphan.exists()
     again = render(show)
     assert all(r.cached for r in again.renders)  # nothing referenced was deleted
+
+
+def test_no_checkpoint_holds_a_copy_of_the_bible_or_the_plan(rendered):
+    """Branch payloads and states are ids and digests: a character's description (bible) and a
+    shot's action (plan) appear in no checkpoint row and no pending write."""
+    import sqlite3
+
+    with sqlite3.connect(rendered / "state" / "checkpoints.sqlite") as conn:
+        blobs = [row[0] for table in ("checkpoints", "writes")
+                 for row in conn.execute(f"SELECT {'checkpoint' if table == 'checkpoints' else 'value'} FROM {table}")]
+    assert blobs
+    for needle in (b"red coat", b"knocks twice"):
+        assert not any(needle in blob for blob in blobs if blob)

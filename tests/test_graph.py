@@ -172,3 +172,16 @@ def test_langgraph_json_names_both_graphs_compiled_without_a_checkpointer():
         nodes[name] = set(graph.get_graph().nodes)
     assert {"review", "plan_scene"} <= nodes["planning"] and "render_shot" not in nodes["planning"]
     assert {"render_shot", "assemble", "publish"} <= nodes["render"]
+
+
+def test_an_edited_screenplay_after_a_killed_planning_run_is_planned_not_the_old_text(example_copy):
+    died = subprocess.run([sys.executable, "-c", KILL_AFTER_PLANNING, str(example_copy)], capture_output=True)
+    assert died.returncode == 9
+    screenplay = example_copy / "screenplay.fountain"
+    screenplay.write_text(screenplay.read_text(encoding="utf-8").replace("Not tonight. Please.", "Not tonight."),
+                          encoding="utf-8")
+    with production(example_copy) as run:
+        assert run.plan(SOURCES) == "started"
+        assert run.pending_review()
+    e02 = SeriesFolder(example_copy).load_episode("e02")
+    assert any(l.text == "Not tonight." for s in e02.shots for l in s.dialogue)

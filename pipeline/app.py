@@ -52,7 +52,7 @@ from .graph.state import (
 )
 from .edit.timeline import read_timeline, timeline_path
 from .graph.wiring import Checkpoints
-from .plan.approval import CheckedPlan, approve_files, check_files
+from .plan.approval import CheckedPlan, approve_files, check_files, refuse_blocking
 from .render.renderer import Renderer
 from .review.publish import Published, assembled_episodes, publish_episode
 
@@ -136,7 +136,6 @@ def series_folder_for(target: Path, root: Path, slug: str | None) -> tuple[Serie
     if destination.resolve() != target.resolve():
         shutil.copyfile(target, destination)
     return folder, [name]
-
 
 
 class Project:
@@ -274,15 +273,11 @@ class Project:
             if not self.pending_review() and self.approved():
                 raise InputError(self.folder.root, "nothing awaits review here: the plan files are as approved")
             if self.pending_review():
-                check = check_files(self.folder, self.settings, self.judged_findings())
-                if check.blocking:
-                    approve_files(self.folder, self.settings)  # raises, naming the errors
+                # Refused here, with the reasons, rather than by the graph's review node, which
+                # would only wait at review again.
+                refuse_blocking(self.folder, check_files(self.folder, self.settings, self.judged_findings()))
                 self._run_planning(Command(resume=ReviewDecision(action="approve").model_dump()), self._runs()["plan"])
-                state = self.planning_state()
-                if state.approved is None:  # the files changed between the check and the graph's
-                    approve_files(self.folder, self.settings, self.judged_findings())
-                digest = current_digest(self.folder)
-                return Approval(digest, check_files(self.folder, self.settings, self.judged_findings()))
+                return Approval(self.planning_state().approved, self.review())
             digest, plan = approve_files(self.folder, self.settings, self.judged_findings())
             return Approval(digest, plan)
 

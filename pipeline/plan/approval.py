@@ -34,14 +34,19 @@ def check_files(folder: SeriesFolder, settings: Settings, judged: list[Finding] 
     return CheckedPlan(series, episodes, review_findings(series, episodes, settings.backends) + list(judged))
 
 
+def refuse_blocking(folder: SeriesFolder, plan: CheckedPlan) -> None:
+    """An approval is refused while a rule error remains; the error names each one."""
+    if plan.blocking:
+        raise InputError(folder.root, [Problem(f"{f.where}: {f.message}") for f in plan.blocking] + [
+            Problem("approval refused: fix the errors above, then run it again")])
+
+
 def approve_files(folder: SeriesFolder, settings: Settings, judged: list[Finding] = ()) -> tuple[str, CheckedPlan]:
     """Freeze the plan files as approved; refused (InputError) while a rule error remains. The
     stored prompts are recomposed first, so they follow bible and framing edits made since
     planning. Returns the snapshot's digest."""
     plan = check_files(folder, settings, judged)
-    if plan.blocking:
-        raise InputError(folder.root, [Problem(f"{f.where}: {f.message}") for f in plan.blocking] + [
-            Problem("approval refused: fix the errors above, then run it again")])
+    refuse_blocking(folder, plan)
     for index, episode in enumerate(plan.episodes):
         recomposed = recompose_prompts(episode, plan.series)
         if recomposed != episode:

@@ -240,3 +240,13 @@ def test_no_checkpoint_holds_a_copy_of_the_bible_or_the_plan(rendered):
     assert blobs
     for needle in (b"red coat", b"knocks twice"):
         assert not any(needle in blob for blob in blobs if blob)
+
+
+def test_a_series_folder_given_relative_to_the_working_directory_renders_and_audits(tmp_path):
+    approved_show(tmp_path / "show")
+    for command in (["render", "show"], ["audit", "show", "--strict"], ["status", "show"]):
+        done = subprocess.run([MICRODRAMA, *command], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+    timeline = read_timeline(timeline_path(tmp_path / "show" / "out", "e01"), tmp_path / "show")
+    assert all(clip.path.is_file() for clip in timeline.video)
+    assert json.loads((tmp_path / "show" / "out" / "e01.timeline.json").read_text())["video"][0]["path"].startswith("cache/")

@@ -35,9 +35,9 @@ class Clip(BaseModel):
     @field_serializer("path")
     def _relative(self, path: Path, info) -> str:
         root = (info.context or {}).get("root")
-        if root is None or not path.is_absolute():
+        if root is None:
             return str(path)
-        try:
+        try:  # the series folder may be given relative to the working directory: so is the path
             return str(path.relative_to(root))
         except ValueError:
             return str(path)

@@ -50,6 +50,7 @@ from .core.store import SeriesFolder, atomic_write_text, check_slug, slugify, sw
 from .graph.state import (
     PlanningState, RenderRequest, RenderState, ReviewDecision, Revision, render_thread,
 )
+from .edit.assemble import sweep_work_folders
 from .edit.timeline import read_timeline, timeline_path
 from .graph.wiring import Checkpoints
 from .plan.approval import CheckedPlan, approve_files, check_files, refuse_blocking
@@ -75,6 +76,7 @@ class Approval:
 class RenderOutcome:
     state: RenderState
     approved_now: bool  # the render approved an edited plan first (render --yes)
+    this_run: frozenset[str]  # shots and cues rendered (or found cached) by this process, not a killed one
 
     @property
     def failed(self) -> list[str]:
@@ -168,6 +170,7 @@ class Project:
             ArtifactCache(self.folder.cache_dir).sweep_temporaries()
             for place in (self.folder.root, self.folder.plan_dir, self.folder.state_dir, self.folder.out_dir):
                 sweep_atomic_temporaries(place)
+            sweep_work_folders(self.folder.out_dir)
             yield
 
     # --- threads -------------------------------------------------------------------------------
@@ -324,13 +327,15 @@ class Project:
             if on_update:
                 touched = [e for e in snapshot.episodes if any(request.selects(s.id) for s in e.shots)]
                 on_update("start", {"total": sum(len(e.shots) + len(e.scenes) for e in touched)})
+            this_run: set[str] = set()
             for chunk in self.graphs.render.stream(payload, config, context=self.settings, durability="sync",
                                                    stream_mode="updates"):
                 for node, update in chunk.items():
+                    this_run.update(r.id for r in [*(update or {}).get("renders", []), *(update or {}).get("cues", [])])
                     if on_update:
                         on_update(node, update)
             values = self.graphs.render.get_state(config).values
-            return RenderOutcome(RenderState.model_validate(values), approved_now)
+            return RenderOutcome(RenderState.model_validate(values), approved_now, frozenset(this_run))
 
     def _render_thread(self, digest: str, request: RenderRequest) -> tuple[str, RenderState | None]:
         """The thread for this render and its input (None: resume it). A finished run of the same

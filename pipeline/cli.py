@@ -197,8 +197,11 @@ def _render(project: Project, request: RenderRequest, yes: bool = False) -> None
     state = outcome.state
     if outcome.approved_now:
         console.print("[green]approved[/] the edited plan (--yes)")
-    fresh = [r for r in state.renders if not r.cached]
-    console.print(f"shots: {len(fresh)} rendered, {len(state.renders) - len(fresh)} from cache")
+    now = [r for r in state.renders if r.id in outcome.this_run]
+    fresh = [r for r in now if not r.cached]
+    earlier = len(state.renders) - len(now)
+    console.print(f"shots: {len(fresh)} rendered, {len(now) - len(fresh)} from cache"
+                  + (f", {earlier} finished by the interrupted run this one resumed" if earlier else ""))
     extra = sorted(r.id for r in fresh if not r.selected)
     if extra:
         console.print(f"[yellow]note[/] also rendered {_count(len(extra), 'stale shot')} outside the selection, "
@@ -513,6 +516,9 @@ def status(
                       f"re-assemble {', '.join(report.stale_episodes) or 'nothing'}")
     else:
         console.print("next render: nothing to do")
+    for episode_id in report.damaged_episodes:
+        console.print(f"[yellow]{episode_id}[/]: out/{episode_id}.mp4 is not the file assembly wrote "
+                      "(truncated, replaced or deleted); the next render assembles it again")
     if report.edited_since_approval:
         console.print("[yellow]edited since approval[/]: `microdrama approve` (or `render --yes`) before rendering")
 

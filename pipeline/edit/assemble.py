@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from ..core.cache import ArtifactCache
 from ..core.config import Settings
 from ..core.models import Episode
 from ..core.snapshot import Snapshot
-from ..core.store import SeriesFolder, atomic_write_text
+from ..core.store import SeriesFolder, atomic_write_text, pid_alive
 from ..core.results import CueRender, EpisodeOutput, ShotRender
 from . import ffmpeg
 from .audio import frames_to_samples, place, read_wav
@@ -74,6 +75,32 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines + ([current] if current else [])
 
 
+WORK_PREFIX = ".assemble-"  # + pid: a killed run's work folder is known by its dead pid
+
+
+def sweep_work_folders(out_dir: Path) -> int:
+    """Remove the work folders (about 20 MB each) of assemblies whose process is gone."""
+    removed = 0
+    for path in out_dir.glob(f"{WORK_PREFIX}*") if out_dir.is_dir() else []:
+        pid = path.name[len(WORK_PREFIX):].split("-")[0]
+        if path.is_dir() and pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _record(folder: SeriesFolder, episode_id: str) -> Path:
+    return folder.state_dir / "assembled" / f"{episode_id}.json"
+
+
+def episode_file_intact(folder: SeriesFolder, episode_id: str) -> bool:
+    """Is out/eNN.mp4 still the file assembly wrote (not truncated, replaced or deleted)?"""
+    mp4, record = folder.out_dir / f"{episode_id}.mp4", _record(folder, episode_id)
+    if not (mp4.is_file() and record.is_file()):
+        return False
+    return json.loads(record.read_text(encoding="utf-8")).get("bytes") == mp4.stat().st_size
+
+
 def timeline_key(timeline: Timeline, root: Path) -> str:
     """Hash of everything the episode file is made from: segments, lines, cues and their places
     (artifact paths are content hashes, so the paths stand for the content; they are relative
@@ -90,13 +117,13 @@ def master(timeline: Timeline, folder: SeriesFolder) -> tuple[Path, Path, bool]:
     total = frames_to_samples(timeline.duration_frames, timeline.fps)
     srt_path = folder.out_dir / f"{timeline.episode_id}.srt"
     mp4_path = folder.out_dir / f"{timeline.episode_id}.mp4"
-    record = folder.state_dir / "assembled" / f"{timeline.episode_id}.json"
+    record = _record(folder, timeline.episode_id)
     key = timeline_key(timeline, folder.root)
     if mp4_path.is_file() and srt_path.is_file() and record.is_file():
         done = json.loads(record.read_text(encoding="utf-8"))
         if done == {"key": key, "bytes": mp4_path.stat().st_size}:
             return mp4_path, srt_path, False
-    with tempfile.TemporaryDirectory(dir=folder.out_dir, prefix=".assemble-") as work:
+    with tempfile.TemporaryDirectory(dir=folder.out_dir, prefix=f"{WORK_PREFIX}{os.getpid()}-") as work:
         work_dir = Path(work)
         dialogue, music = work_dir / "dialogue.wav", work_dir / "music.wav"
         ffmpeg.write_wav(dialogue, track(timeline, timeline.dialogue, total), ffmpeg.AUDIO_RATE)

@@ -2,14 +2,19 @@
 
 The binary comes from the imageio-ffmpeg wheel (libx264, AAC, loudnorm, sidechaincompress), found
 once. Commands are argv lists, never shell strings; a non-zero exit raises FFmpegError with the
-argv and the tail of stderr. Seconds appear here, at the edge; callers speak frames.
+argv and the tail of stderr. Seconds appear here, at the edge; callers speak frames. On Linux an
+FFmpeg child is killed when microdrama dies (a kill -9 of a render must not leave encoders
+running on: they would write into the series folder after the lock is gone).
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import re
+import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -29,6 +34,19 @@ LOUDNESS_TARGET_LUFS = -16.0
 TRUE_PEAK_TARGET_DB = -1.5  # 0.5 dB below the -1 dBTP ceiling leaves room for AAC overshoot
 
 
+PR_SET_PDEATHSIG = 1
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
+
+
+def _die_with_parent() -> None:
+    """Runs in the child between fork and exec: ask the kernel for SIGKILL when the parent dies.
+    Resolved before the fork, so the child only makes the one system call."""
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+CHILD = {"preexec_fn": _die_with_parent} if _prctl is not None else {}
+
+
 @cache
 def ffmpeg_exe() -> str:
     import imageio_ffmpeg
@@ -38,7 +56,7 @@ def ffmpeg_exe() -> str:
 
 def run(args: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     argv = [ffmpeg_exe(), "-hide_banner", *(["-nostdin"] if stdin is None else []), *args]
-    done = subprocess.run(argv, input=stdin, capture_output=True)
+    done = subprocess.run(argv, input=stdin, capture_output=True, **CHILD)
     if done.returncode != 0:
         raise FFmpegError(argv, done.returncode, done.stderr.decode("utf-8", "replace"))
     return done
@@ -56,7 +74,7 @@ def encode_frames(frames: Iterable[np.ndarray], path: Path, width: int, height: 
     argv = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
             "-s", f"{width}x{height}", "-r", str(fps), "-i", "-", *H264, "-g", str(fps * 2),
             "-r", str(fps), "-an", "-f", "mp4", str(path)]
-    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stderr=subprocess.PIPE, **CHILD)
     count = 0
     try:
         for frame in frames:
@@ -80,7 +98,7 @@ def read_frames(path: Path, width: int, height: int, fps: int | None = None) -> 
     vf = f"scale={width}:{height}" + (f",fps={fps}" if fps else "")
     argv = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path), "-vf", vf,
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **CHILD)
     size = width * height * 3
     try:
         while chunk := process.stdout.read(size):
@@ -193,7 +211,7 @@ class MediaInfo:
 
 def probe(path: Path) -> MediaInfo:
     """Container duration and streams, read from `ffmpeg -i` (the wheel ships no ffprobe)."""
-    done = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True)
+    done = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, **CHILD)
     text = done.stderr.decode("utf-8", "replace")
     duration = re.search(r"Duration: (\d+):(\d+):([\d.]+)", text)
     if not duration:

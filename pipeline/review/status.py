@@ -5,12 +5,13 @@ Failures come from the latest render; an episode's cut from its timeline file.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from ..core.config import Settings
 from ..core.models import Episode, Series
 from ..core.store import SeriesFolder
+from ..edit.assemble import episode_file_intact
 from ..edit.timeline import read_timeline, timeline_path
 from ..graph.state import RenderState
 from ..render.renderer import Renderer
@@ -32,6 +33,7 @@ class SeriesStatus:
     missing_cues: list[str]  # scenes whose music would be rendered
     stale_episodes: list[str]  # episodes a render would (re)assemble
     edited_since_approval: bool
+    damaged_episodes: list[str] = field(default_factory=list)  # out/eNN.mp4 is not the file assembly wrote
 
     def count(self, state: State) -> int:
         return sum(1 for s in self.shots if s.state == state)
@@ -49,12 +51,15 @@ def series_status(settings: Settings, series: Series, episodes: list[Episode], l
     folder = SeriesFolder(settings.series_dir)
     renderer = Renderer(settings)
     failures = {r.id: r.error or "a dialogue line failed" for r in (last.renders if last else []) if r.failed}
-    shots, cues, stale_episodes = [], [], []
+    shots, cues, stale_episodes, damaged = [], [], [], []
     for episode in episodes:
         cut_file = timeline_path(folder.out_dir, episode.id)
         cut = read_timeline(cut_file, folder.root) if cut_file.is_file() else None
         in_cut = {clip.shot_id: clip for clip in cut.video} if cut else {}
-        changed = cut is None or not (folder.out_dir / f"{episode.id}.mp4").is_file()
+        intact = episode_file_intact(folder, episode.id)
+        if cut is not None and not intact:
+            damaged.append(episode.id)
+        changed = cut is None or not intact
         for scene in episode.scenes:
             if renderer.music(scene, series, render=False) is None:
                 cues.append(scene.id)
@@ -75,4 +80,4 @@ def series_status(settings: Settings, series: Series, episodes: list[Episode], l
                 shots.append(ShotStatus(shot.id, episode.id, state, detail))
         if changed:
             stale_episodes.append(episode.id)
-    return SeriesStatus(shots, cues, stale_episodes, edited)
+    return SeriesStatus(shots, cues, stale_episodes, edited, damaged)

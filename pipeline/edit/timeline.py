@@ -18,7 +18,7 @@ from ..core.errors import InputError, Problem
 from ..core.models import Episode, Series
 from ..core.store import atomic_write_text
 from ..core.results import CueRender, ShotRender
-from ..render.requests import spoken_frames
+from ..render.requests import cue_end_frame, spoken_frames
 
 TIMELINE_VERSION = 1
 
@@ -174,8 +174,7 @@ def srt_time(frame: int, fps: int) -> str:
 
 
 def subtitle_end_frame(line: LineClip) -> int:
-    """A cue ends with the measured voice, never after the shot (as the burned-in text does)."""
-    return max(line.start_frame + 1, min(line.start_frame + line.duration_frames, line.planned_end_frame))
+    return cue_end_frame(line.start_frame, line.duration_frames, line.planned_end_frame)
 
 
 def to_srt(timeline: Timeline) -> str:

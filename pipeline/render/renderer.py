@@ -166,17 +166,14 @@ class Renderer:
                 return VoiceTake(take.path, cached_all, seconds)
             factor = min(MAX_SPEEDUP, factor * seconds / slot * 1.03)
 
-    def picture_request(self, shot: Shot, scene: Scene, series: Series, voiced: dict[str, float]) -> VideoRequest:
-        return video_request(shot, scene, series, self.folder.root, voiced,
-                             burn_subtitles=self.settings.subtitles in ("burned", "both"))
-
     def picture(self, shot: Shot, scene: Scene, series: Series, voiced: dict[str, float],
                 render: bool = True) -> PictureTake | None:
         """The shot's silent segment, made by the backend its route names (or the default, with
         the reason). `voiced`: the measured seconds of its lines. Without `render`, None when it
         is not cached."""
         loaded, fallback = video_backend(shot, self.settings)
-        request = self.picture_request(shot, scene, series, voiced)
+        request = video_request(shot, scene, series, self.folder.root, voiced,
+                                burn_subtitles=self.settings.subtitles in ("burned", "both"))
         if render:
             take = self._cached_or_render("video", loaded, request, "mp4", write_video)
         else:

@@ -37,11 +37,17 @@ def line_slot_frames(shot: Shot, line: DialogueLine) -> int:
     return min(later, default=shot.duration_frames) - line.offset_frames
 
 
+def cue_end_frame(start: int, spoken: int, limit: int) -> int:
+    """A subtitle ends with its voice, never after its shot (`limit`), and shows for a frame at
+    least: the rule for the burned-in text and the SRT alike."""
+    return max(start + 1, min(start + spoken, limit))
+
+
 def subtitle_end(shot: Shot, line: DialogueLine, fps: int, seconds: float | None) -> int:
-    """A line's subtitle ends with its measured voice when that is known, else as planned;
-    never after the shot."""
-    end = line.offset_frames + spoken_frames(seconds, fps) if seconds else line.end_frame
-    return max(line.offset_frames + 1, min(end, shot.duration_frames))
+    """A line's burned-in subtitle ends with its measured voice when that is known, else as
+    planned (frames within the shot)."""
+    spoken = spoken_frames(seconds, fps) if seconds else line.duration_frames
+    return cue_end_frame(line.offset_frames, spoken, shot.duration_frames)
 
 
 def video_request(shot: Shot, scene: Scene, series: Series, root: Path,

@@ -47,6 +47,10 @@ err = Console(stderr=True)
 
 RootOption = Annotated[Path, typer.Option("--root", help="Folder that holds the series folders.")]
 SeriesDir = Annotated[Path, typer.Argument(help="Series folder, e.g. episodes/rooftop-frequencies.")]
+LLMTimeoutOption = Annotated[Optional[float], typer.Option(
+    "--llm-timeout", metavar="SECONDS",
+    help="Seconds one LLM request may wait for its reply (a timed-out one is retried once); overrides "
+    "timeout_s under [llm] in microdrama.toml (default 20).")]
 
 
 class RenderFailed(MicrodramaError):
@@ -250,6 +254,7 @@ def plan(
     fresh: Annotated[bool, typer.Option(help="Start a new planning run even if one is unfinished.")] = False,
     slug: Annotated[Optional[str], typer.Option(help="Series folder name (default: from the title).")] = None,
     root: RootOption = Path("episodes"),
+    llm_timeout: LLMTimeoutOption = None,
 ) -> None:
     """Plan a series from a screenplay (or write it first from a synopsis) and stop at review.
 
@@ -260,7 +265,7 @@ def plan(
     Example: microdrama plan my_show.fountain --yes
     """
     folder, sources = series_folder_for(source, root, slug)
-    with Project(Settings.load(folder.root)) as project:
+    with Project(Settings.load(folder.root, llm_timeout_s=llm_timeout)) as project:
         _start_planning(project, sources, fresh, None)
         _after_planning(project, yes)
 
@@ -354,13 +359,14 @@ def produce(
     slug: Annotated[Optional[str], typer.Option(help="Series folder name (default: from the title).")] = None,
     allow_failed: Annotated[bool, typer.Option(help="Assemble with a labelled slate for each failed shot.")] = False,
     root: RootOption = Path("episodes"),
+    llm_timeout: LLMTimeoutOption = None,
 ) -> None:
     """Plan, approve, render and assemble in one command; ends with the paths of the MP4 files.
 
     Example: microdrama produce episodes/rooftop-frequencies --yes
     """
     folder, sources = series_folder_for(source, root, slug)
-    settings = Settings.load(folder.root, allow_failed=allow_failed or None)
+    settings = Settings.load(folder.root, allow_failed=allow_failed or None, llm_timeout_s=llm_timeout)
     with Project(settings) as project:
         _start_planning(project, sources, False, None)
         if _after_planning(project, yes):
@@ -419,6 +425,7 @@ def new(
     slug: Annotated[Optional[str], typer.Option(help="Series folder name (default: from the file name).")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve the plan without asking.")] = False,
     root: RootOption = Path("episodes"),
+    llm_timeout: LLMTimeoutOption = None,
 ) -> None:
     """Write a series from a synopsis with the LLM writer: bible, one screenplay per episode,
     then the plan, stopping at review.
@@ -436,7 +443,7 @@ def new(
     except ValidationError as exc:
         raise InputError(None, [Problem(e["msg"], field=".".join(map(str, e["loc"]))) for e in exc.errors()]) from None
     folder, sources = series_folder_for(synopsis, root, slug)
-    with Project(Settings.load(folder.root)) as project:
+    with Project(Settings.load(folder.root, llm_timeout_s=llm_timeout)) as project:
         _start_planning(project, sources, False, format)
         _after_planning(project, yes)
 
@@ -447,13 +454,14 @@ def revise(
     scene: Annotated[str, typer.Option(help="The scene to re-plan, e.g. e01s03.")],
     note: Annotated[str, typer.Option(help="What to change, in words.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve the revised plan without asking.")] = False,
+    llm_timeout: LLMTimeoutOption = None,
 ) -> None:
     """Re-plan one scene with a note (LLM shot planner); every other scene's plan file stays
     byte-identical. Stops at review again.
 
     Example: microdrama revise episodes/my-show --scene e01s03 --note "open on her hands, fewer close-ups"
     """
-    settings = Settings.load(series_dir)
+    settings = Settings.load(series_dir, llm_timeout_s=llm_timeout)
     if settings.planner != "llm":
         raise ConfigError('revise re-plans with the LLM shot planner: set planner = "llm" under [run] in '
                           f"{series_dir / 'microdrama.toml'} (or MICRODRAMA_PLANNER=llm) and configure an endpoint")

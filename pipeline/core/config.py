@@ -226,6 +226,7 @@ class Settings:
         """Defaults < series_dir/microdrama.toml < MICRODRAMA_* environment < CLI flags, all of it
         checked here; raises InvalidSettings (a ConfigError) naming every problem."""
         environ = os.environ if environ is None else environ
+        llm_timeout_s = flags.pop("llm_timeout_s", None)  # --llm-timeout: [llm] timeout_s; other flags are [run]'s
         series_dir = Path(series_dir)
         path = series_dir / CONFIG_FILE
         text = path.read_text(encoding="utf-8") if path.is_file() else ""
@@ -242,7 +243,7 @@ class Settings:
         run = check.run(tables["run"], environ, flags)
         backends = check.backends(tables["backends"])
         audit = check.model(AuditOptions, tables["audit"], ("audit",))
-        llm = check.llm(tables["llm"], environ)
+        llm = check.llm(tables["llm"], environ, llm_timeout_s)
         if check.problems:
             # The file's problems in line order, then the environment's and the flags'.
             raise InvalidSettings(sorted(check.problems, key=lambda p: (p.path != path, p.line or 0)))
@@ -421,9 +422,10 @@ class _Check:
             self.file(loc, f"backend {name!r} {details}: set {'it' if len(needed) == 1 else 'them'} "
                            f"in [backends.options.{name}]")
 
-    def llm(self, table: dict[str, Any], environ: Mapping[str, str]) -> LLMSettings:
-        """The `[llm]` table as LLMSettings.load reads it (no key in the file), placed; values are
-        never shown, since an endpoint URL may carry a credential."""
+    def llm(self, table: dict[str, Any], environ: Mapping[str, str], timeout_s: float | None = None) -> LLMSettings:
+        """The `[llm]` table as LLMSettings.load reads it (no key in the file), placed, with the
+        --llm-timeout flag over it; values are never shown, since an endpoint URL may carry a
+        credential."""
         problems = len(self.problems)
         if "api_key" in table:
             self.file(("llm", "api_key"), "not allowed here: a key in a file ends up in backups and version "
@@ -434,13 +436,16 @@ class _Check:
             if environ.get(variable):
                 self.validate(LLMSettings, {name: environ[variable]}, ("llm",),
                               source=f"environment variable {variable}", show_input=False)
+        flag = None if timeout_s is None else self.validate(
+            LLMSettings, {"timeout_s": timeout_s}, ("llm",), source="flag --llm-timeout")
         if len(self.problems) > problems:
             return LLMSettings()
         try:
-            return LLMSettings.load(environ, self.path)
+            settings = LLMSettings.load(environ, self.path)
         except ConfigError as exc:  # what only the table and the environment together get wrong
             self.problems.append(Problem(str(exc), field="llm", path=self.path))
             return LLMSettings()
+        return settings if flag is None else settings.model_copy(update={"timeout_s": flag.timeout_s})
 
 
 def _message(error: Mapping[str, Any], model: type[BaseModel], loc: Loc, show_input: bool) -> str:

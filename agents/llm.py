@@ -9,7 +9,10 @@ Why this is more than a call to the SDK:
   the server rejected.
 - Every reply is validated with pydantic; a bad one is repaired a bounded number of times by
   quoting the validation errors back to the model.
-- The SDK's own retries are off: ours count, log and write every HTTP attempt to a call log.
+- The SDK's own retries are off: ours count, log and write every HTTP attempt to a call log, with
+  its outcome: `ok` only for a reply that validated, `invalid` (and the problem) for any other 200.
+- A server's own faults (a body cut short, a web page, a hang, a reset) end in an LLMError saying
+  what to do, never in a traceback. A hung server costs at most two timeouts per request.
 
 The API key lives only in a `SecretStr` and inside the SDK client; it never reaches a log line, the
 call log or an error message.
@@ -52,6 +55,19 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # The SDK refuses an empty key; local servers (Ollama, llama.cpp) ignore whatever is sent.
 KEYLESS_PLACEHOLDER = "no-key"
 
+# Seconds one HTTP attempt may wait by default. Replies are not streamed, so a slow model and a
+# hung server look alike until the timeout; with one retry (TIMEOUT_RETRIES) a hung server fails a
+# call in about 40 s instead of minutes, and a slower model is given more with --llm-timeout or
+# [llm] timeout_s (the error says so).
+DEFAULT_TIMEOUT_S = 20.0
+# A timed-out attempt is retried this often, whatever max_retries says: a server that times out
+# twice in a row is hung (or too slow for the timeout), and more attempts only multiply the wait.
+TIMEOUT_RETRIES = 1
+TIMEOUT_HINT = (
+    "The server is hung, or the model needs longer than that for one reply (a large local model, a "
+    "reasoning model): raise the limit with --llm-timeout SECONDS or timeout_s under [llm] in "
+    "microdrama.toml."
+)
 INITIAL_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 8.0
 MAX_RETRY_AFTER_S = 60.0
@@ -111,9 +127,14 @@ class LLMSettings(BaseModel):
     )
     model: str | None = Field(None, description="Model every agent uses unless overridden per agent.")
     agents: list[AgentModel] = Field(default_factory=list, description="Per-agent model overrides.")
-    timeout_s: float = Field(120.0, gt=0, description="Seconds one HTTP attempt may take.")
+    timeout_s: float = Field(
+        DEFAULT_TIMEOUT_S, gt=0,
+        description="Seconds one HTTP attempt may wait for its reply (a timed-out one is retried once).",
+    )
     max_retries: int = Field(
-        4, ge=0, le=20, description="Extra attempts after a timeout, connection error, 408, 429 or 5xx."
+        4, ge=0, le=20,
+        description="Extra attempts after a connection error, a body cut short, 408, 429 or 5xx (after a "
+        "timeout: one at most).",
     )
     structured_output: StructuredOutput = Field(
         "auto",
@@ -250,7 +271,11 @@ def extract_json(text: str) -> str:
 
 class CallLog:
     """One JSON line per HTTP attempt (e.g. `<series>/state/llm-calls.jsonl`): who asked, which
-    model and mode, the outcome, tokens and latency. A hash and length stand in for the prompt."""
+    model and mode, the outcome, tokens and latency. A hash and length stand in for the prompt.
+
+    `outcome` is `ok` (a reply that validated), `invalid` (a 200 that could not be used; `problem`
+    says why: malformed_body, html, not_a_completion, no_choices, blank, bad_json, schema,
+    refusal, cut_off), `timeout`, `connection_error` or `http_<status>`."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -284,6 +309,16 @@ class _Failure:
     retryable: bool = False
     retry_after_s: float | None = None
     rejects_response_format: bool = False
+    problem: str | None = None  # what was wrong with a 200 (outcome "invalid")
+    hint: str | None = None  # what to do when retrying did not help
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """A chat completion as it came back, with its call-log line, written once the reply is judged."""
+
+    completion: ChatCompletion
+    record: dict[str, Any]
 
 
 class _ResponseFormatRejected(Exception):
@@ -368,17 +403,25 @@ class OpenAILLM:
         conversation = _with_format_instructions(messages, call)
         problems = ""
         for repair in range(self.settings.max_repairs + 1):
-            reply = self._reply_text(self._send(call, conversation, repair), call)
+            sent = self._send(call, conversation, repair)
+            reply = self._reply_text(sent, call)
             if not reply.strip():
                 # Seen from DeepSeek's JSON mode; asking the same again is the documented remedy,
                 # and an empty assistant turn would break some servers' chat templates.
-                problems = "- (reply): the reply was empty"
+                empty = "no_choices" if not sent.completion.choices else "blank"
+                self._log_reply(sent, "invalid", empty)
+                problems = f"- (reply): {'there was no choice' if empty == 'no_choices' else 'the reply was empty'}"
                 log.warning("%s: blank reply from %s (repair %d)", call.agent, call.model, repair)
                 continue
             try:
-                return call.output.model_validate_json(extract_json(reply))
+                result = call.output.model_validate_json(extract_json(reply))
             except ValidationError as exc:
                 problems = _describe_errors(exc, root="(reply)")
+                unparsed = any(error["type"] == "json_invalid" for error in exc.errors())
+                self._log_reply(sent, "invalid", "bad_json" if unparsed else "schema")
+            else:
+                self._log_reply(sent, "ok")
+                return result
             log.warning("%s: unusable reply from %s, asking again:\n%s", call.agent, call.model, problems)
             conversation = [
                 *conversation,
@@ -392,8 +435,9 @@ class OpenAILLM:
             f"A larger or more capable model may help. {RESUME_HINT}"
         )
 
-    def _send(self, call: _Call, conversation: list[dict[str, str]], repair: int) -> ChatCompletion:
-        """One request, retried with backoff on timeouts, connection errors, 408, 429 and 5xx."""
+    def _send(self, call: _Call, conversation: list[dict[str, str]], repair: int) -> _Sent:
+        """One request, retried with backoff on timeouts (once), connection errors, a body cut
+        short, 408, 429 and 5xx. The completion's log line is left to the caller, who judges it."""
         import openai
 
         request = _request(call, conversation, self.settings.max_tokens)
@@ -401,7 +445,7 @@ class OpenAILLM:
             "agent": call.agent, "model": call.model, "mode": call.mode, "repair": repair,
             "endpoint": self.settings.endpoint, **_prompt_fingerprint(conversation),
         }
-        attempt = 0
+        attempt = timeouts = 0
         while True:
             attempt += 1
             started = time.monotonic()
@@ -411,18 +455,20 @@ class OpenAILLM:
                 failure = self._connection_failure(exc)
             except openai.APIStatusError as exc:
                 failure = self._status_failure(exc, call.mode)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # a 200 said JSON, sent something else
+                failure = self._malformed_body(exc)
             else:
-                if isinstance(completion, str):
-                    failure = self._not_a_completion(completion)
-                else:
-                    self._log_attempt(record, attempt, started, "ok", completion=completion)
-                    return completion
-            self._log_attempt(record, attempt, started, failure.outcome, status=failure.status)
+                failure = self._not_a_completion(completion)
+                if failure is None:
+                    return _Sent(completion, self._attempt_record(record, attempt, started, 200, completion))
+            self._log(self._attempt_record(record, attempt, started, failure.status), failure.outcome,
+                      failure.problem)
             if failure.rejects_response_format:
                 raise _ResponseFormatRejected(failure.detail)
             if not failure.retryable:
                 raise LLMError(self._refused_message(call, failure))
-            if attempt > self.settings.max_retries:
+            timeouts += failure.outcome == "timeout"
+            if attempt > self.settings.max_retries or timeouts > TIMEOUT_RETRIES:
                 raise LLMError(self._gave_up_message(call, failure, attempt))
             delay = self._backoff(attempt, failure.retry_after_s)
             log.warning(
@@ -436,20 +482,56 @@ class OpenAILLM:
         import openai
 
         if isinstance(exc, openai.APITimeoutError):
-            return _Failure("timeout", f"timed out after {self.settings.timeout_s:g} s", retryable=True)
+            return _Failure("timeout", f"no reply within {self.settings.timeout_s:g} s", retryable=True,
+                            hint=TIMEOUT_HINT)
         cause = f" ({exc.__cause__})" if exc.__cause__ else ""
         return _Failure("connection_error", self._redact(f"could not connect{cause}"), retryable=True)
 
-    def _not_a_completion(self, body: str) -> _Failure:
-        """A 200 that is not JSON (the SDK hands back the text): usually a web page, so the base
-        URL points at something other than the API."""
-        excerpt = " ".join(body.split())[:120]
+    def _malformed_body(self, exc: ValueError) -> _Failure:
+        """A 200 labelled JSON whose body does not parse: a web page mislabelled, or (retried, like
+        a 5xx) a body cut short by a crashing server or a proxy."""
+        if isinstance(exc, json.JSONDecodeError):
+            if exc.doc.lstrip()[:1] == "<":
+                return self._web_page(exc.doc)
+            where = f"{exc.msg}: character {exc.pos} of {len(exc.doc)}"
+        else:
+            where = f"not UTF-8 at byte {exc.start}"
         return _Failure(
-            "not_a_completion",
+            "invalid",
+            f"HTTP 200 with a malformed JSON body ({where}; cut short?)",
+            status=200,
+            retryable=True,
+            problem="malformed_body",
+            hint="The server, or a proxy in front of it, kept sending broken replies: check the server's "
+            "log, or try again later.",
+        )
+
+    def _not_a_completion(self, completion: object) -> _Failure | None:
+        """None for a chat completion; else what the 200 was instead. A body that is not JSON comes
+        back from the SDK as text, JSON that is not a completion as whatever it parsed to."""
+        if isinstance(completion, str):
+            return self._web_page(completion)
+        if isinstance(getattr(completion, "choices", None), list):
+            return None
+        return _Failure(
+            "invalid",
+            "HTTP 200 but not a chat completion (JSON without choices); OPENAI_BASE_URL usually ends in /v1",
+            status=200,
+            problem="not_a_completion",
+        )
+
+    def _web_page(self, body: str) -> _Failure:
+        """A 200 that is text, not JSON: usually a web page, so the base URL points at something
+        other than the API."""
+        excerpt = " ".join(body.split())[:120]
+        looks_like_html = body.lstrip()[:1] == "<"
+        return _Failure(
+            "invalid",
             self._redact(
                 f"HTTP 200 but not a chat completion ({excerpt!r}); OPENAI_BASE_URL usually ends in /v1"
             ),
             status=200,
+            problem="html" if looks_like_html else "not_a_completion",
         )
 
     def _status_failure(self, exc: openai.APIStatusError, mode: Mode) -> _Failure:
@@ -472,25 +554,33 @@ class OpenAILLM:
         delay = min(INITIAL_BACKOFF_S * 2 ** (attempt - 1), MAX_BACKOFF_S)
         return delay * (1 - JITTER * self._rng.random())
 
-    def _reply_text(self, completion: ChatCompletion, call: _Call) -> str:
-        """The reply's text; refusals and truncation are errors, no choice at all is blank."""
-        if not completion.choices:
+    def _reply_text(self, sent: _Sent, call: _Call) -> str:
+        """The reply's text; refusals and truncation are errors (logged here), no choice at all,
+        or one without a message, is blank. Fields are read leniently: the SDK does not validate
+        what a server sends."""
+        if not sent.completion.choices:
             return ""
-        choice = completion.choices[0]
+        choice = sent.completion.choices[0]
+        message = getattr(choice, "message", None)
+        refusal = getattr(message, "refusal", None)
+        finish_reason = getattr(choice, "finish_reason", None)
         where = f"LLM endpoint {self.settings.endpoint}: model {call.model} (agent {call.agent!r})"
-        if choice.message.refusal or choice.finish_reason == "content_filter":
-            reason = choice.message.refusal or "the content filter stopped the reply"
+        if refusal or finish_reason == "content_filter":
+            self._log_reply(sent, "invalid", "refusal")
+            reason = str(refusal or "the content filter stopped the reply")
             raise LLMError(
                 f"{where} refused the request: {self._redact(reason)}. Rephrase the input (synopsis, "
                 f"screenplay or note) or use another model. {RESUME_HINT}"
             )
-        if choice.finish_reason == "length":
+        if finish_reason == "length":
+            self._log_reply(sent, "invalid", "cut_off")
             raise LLMError(
                 f"{where} was cut off at its token limit before finishing the {call.output.__name__}. "
                 "Raise max_tokens ([llm] max_tokens in microdrama.toml) or the server's context size, "
                 f"or ask for less at once (fewer scenes or episodes). {RESUME_HINT}"
             )
-        return choice.message.content or ""
+        content = getattr(message, "content", None)
+        return content if isinstance(content, str) else ""
 
     def _refused_message(self, call: _Call, failure: _Failure) -> str:
         hints = {
@@ -506,7 +596,9 @@ class OpenAILLM:
         )
 
     def _gave_up_message(self, call: _Call, failure: _Failure, attempts: int) -> str:
-        if failure.status is None:
+        if failure.hint is not None:
+            hint = failure.hint
+        elif failure.status is None:
             hint = "Is the server running, and is OPENAI_BASE_URL right?"
         elif failure.status == 429:
             hint = "The endpoint kept rate-limiting; wait a while or lower the request rate."
@@ -517,28 +609,28 @@ class OpenAILLM:
             f"{call.model}) after {attempts} attempt(s): {failure.detail}. {hint} {RESUME_HINT}"
         )
 
-    def _log_attempt(
-        self,
-        record: dict[str, Any],
-        attempt: int,
-        started: float,
-        outcome: str,
-        *,
-        status: int | None = None,
+    @staticmethod
+    def _attempt_record(
+        record: dict[str, Any], attempt: int, started: float, status: int | None,
         completion: ChatCompletion | None = None,
-    ) -> None:
-        if self._calls is None:
-            return
-        usage = completion.usage if completion is not None else None
-        self._calls.append({
+    ) -> dict[str, Any]:
+        """The call-log line of one attempt, but its outcome: latency up to the reply, not its check."""
+        usage = getattr(completion, "usage", None)
+        return {
             **record,
             "attempt": attempt,
-            "outcome": outcome,
-            "status": 200 if completion is not None else status,
-            "prompt_tokens": usage.prompt_tokens if usage else None,
-            "completion_tokens": usage.completion_tokens if usage else None,
+            "status": status,
+            "prompt_tokens": getattr(usage, "prompt_tokens", None),
+            "completion_tokens": getattr(usage, "completion_tokens", None),
             "latency_ms": round((time.monotonic() - started) * 1000),
-        })
+        }
+
+    def _log_reply(self, sent: _Sent, outcome: str, problem: str | None = None) -> None:
+        self._log(sent.record, outcome, problem)
+
+    def _log(self, record: dict[str, Any], outcome: str, problem: str | None) -> None:
+        if self._calls is not None:
+            self._calls.append({**record, "outcome": outcome, "problem": problem})
 
     def _redact(self, text: str) -> str:
         """Servers may echo the key back in an error (a 401 often does); it must go no further."""

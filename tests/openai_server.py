@@ -3,7 +3,9 @@
 openai 3.x talks through httpx2, so mocks of `httpx` do not intercept it; a real HTTP server does,
 and exercises the SDK's own request building and error mapping too. The server answers
 `POST /v1/chat/completions` from a per-test script of `Reply`s, records every request, and can
-play a server that refuses some `response_format` types before the script is consulted:
+play a server that refuses some `response_format` types before the script is consulted. A reply
+can also be a fault of the server's own: `truncated` (a 200 whose JSON body is cut short), `reset`
+(the connection reset in the middle of the body), `hang` (never answers) and `html` (a web page):
 
     with FakeOpenAIServer(rejects=JSON_MODE_ONLY) as server:
         server.script(completion('{"title": "x"}'))
@@ -14,10 +16,12 @@ play a server that refuses some `response_format` types before the script is con
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from collections.abc import Callable
 from typing import Any
@@ -33,12 +37,20 @@ REJECTION_MESSAGE = "This response_format type is unavailable now"
 
 @dataclass(frozen=True)
 class Reply:
-    """One scripted HTTP response."""
+    """One scripted HTTP response: `body` is sent as JSON, or as text when it is a str."""
 
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
+    content_type: str | None = None  # default: application/json, or text/plain for a str body
+    cut_at: int | None = None  # send only this many bytes of the body, as the whole body
+    reset_at: int | None = None  # announce the whole body, reset the connection after this many bytes
+    hang: bool = False  # never answer (until the server shuts down)
+
+    @property
+    def payload(self) -> bytes:
+        return (self.body if isinstance(self.body, str) else json.dumps(self.body)).encode()
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,28 @@ def error(status: int, message: str, *, headers: dict[str, str] | None = None) -
     )
 
 
+def truncated(reply: Reply, at: int | None = None) -> Reply:
+    """`reply` as a complete HTTP message whose JSON body is cut short (at half, by default): what
+    a proxy that gives up mid-body, or a crashing server, sends."""
+    return replace(reply, cut_at=len(reply.payload) // 2 if at is None else at)
+
+
+def reset(reply: Reply, at: int | None = None) -> Reply:
+    """`reply` whose connection is reset (RST) after part of the body (half, by default)."""
+    return replace(reply, reset_at=len(reply.payload) // 2 if at is None else at)
+
+
+def hang() -> Reply:
+    """A server that accepts the request and never answers."""
+    return Reply(hang=True)
+
+
+def html(page: str = "<!DOCTYPE html><html><head><title>Welcome</title></head><body>It works!</body></html>",
+         status: int = 200) -> Reply:
+    """A web page, as a base URL without /v1 (or a captive portal) serves."""
+    return Reply(status=status, body=page, content_type="text/html; charset=utf-8")
+
+
 class FakeOpenAIServer:
     """A threaded HTTP server on an ephemeral port; use as a context manager."""
 
@@ -108,6 +142,7 @@ class FakeOpenAIServer:
         self.requests: list[Request] = []
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
+        self._closing = threading.Event()  # releases hanging replies
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         # A short poll interval: shutdown() waits up to one interval, once per test.
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.01,), daemon=True)
@@ -131,6 +166,7 @@ class FakeOpenAIServer:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self._closing.set()
         self._httpd.shutdown()
         self._httpd.server_close()
 
@@ -157,19 +193,32 @@ def _handler_for(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             headers = {name.lower(): value for name, value in self.headers.items()}
             request = Request(self.path, headers, json.loads(raw or b"null"))
             reply = server._answer(request)
+            if reply.hang:
+                server._closing.wait(timeout=300)
+                self.close_connection = True
+                return
             if reply.delay_s:
                 time.sleep(reply.delay_s)
-            payload = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
-            data = payload.encode()
+            data = reply.payload
+            sent = data[: reply.cut_at] if reply.cut_at is not None else data
             try:
                 self.send_response(reply.status)
-                content_type = "text/plain" if isinstance(reply.body, str) else "application/json"
+                content_type = reply.content_type or (
+                    "text/plain" if isinstance(reply.body, str) else "application/json")
                 self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Content-Length", str(len(sent)))
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(data)
+                if reply.reset_at is None:
+                    self.wfile.write(sent)
+                    return
+                self.wfile.write(sent[: reply.reset_at])
+                self.wfile.flush()
+                # SO_LINGER 0: close() sends a RST instead of an orderly FIN.
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+                self.close_connection = True
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client timed out and left; that is what a delay is for
 

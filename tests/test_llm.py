@@ -10,8 +10,20 @@ import time
 from pathlib import Path
 
 import pytest
-from openai_server import JSON_MODE_ONLY, TEXT_ONLY, FakeOpenAIServer, Reply, completion, error
+from openai_server import (
+    JSON_MODE_ONLY,
+    TEXT_ONLY,
+    FakeOpenAIServer,
+    Reply,
+    completion,
+    error,
+    hang,
+    html,
+    reset,
+    truncated,
+)
 from pydantic import BaseModel, Field, ValidationError
+from test_llm_graph import cli, llm_planner
 
 from microdrama.agents.fake import ScriptedLLM, ScriptExhausted, ScriptMismatch
 from microdrama.agents.llm import (
@@ -23,6 +35,7 @@ from microdrama.agents.llm import (
     strict_json_schema,
 )
 from microdrama.agents.prompting import PromptError, load_prompt
+from microdrama.pipeline.core.config import Settings
 from microdrama.pipeline.core.errors import ConfigError
 
 KEY = "sk-test-0123456789abcdef-SECRET"
@@ -286,6 +299,177 @@ def test_a_server_that_is_down_fails_quickly_naming_the_endpoint(make_llm, sleep
     assert "could not connect" in message and "after 4 attempt(s)" in message
     assert "re-running the same command resumes" in message
     assert len(sleeps) == 3
+
+
+# Faults of the server's own: never a traceback, always a line in the call log
+
+
+def outcomes(path: Path) -> list[tuple[str, str | None]]:
+    return [(line["outcome"], line.get("problem")) for line in call_log(path)]
+
+
+def test_a_truncated_body_is_retried_and_logged_as_invalid(server, make_llm, calls_path, sleeps):
+    server.script(truncated(completion(GOOD_JSON)), completion(GOOD_JSON))
+    assert make_llm(server.base_url).complete("writer", ASK, Outline) == GOOD
+    assert outcomes(calls_path) == [("invalid", "malformed_body"), ("ok", None)]
+    first = call_log(calls_path)[0]
+    assert first["status"] == 200 and first["attempt"] == 1
+    assert len(sleeps) == 1  # retried after a backoff, like a 5xx
+
+
+def test_truncated_bodies_are_reported_in_one_line_naming_the_agent_and_what_to_do(server, make_llm, calls_path):
+    server.script(*[truncated(completion(GOOD_JSON))] * 3)
+    with pytest.raises(LLMError) as caught:
+        make_llm(server.base_url, max_retries=2).complete("writer", ASK, Outline)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "agent 'writer'" in message and server.base_url in message
+    assert "after 3 attempt(s)" in message and "malformed" in message
+    assert "check the server's log" in message and "Nothing was lost" in message
+    assert outcomes(calls_path) == [("invalid", "malformed_body")] * 3
+
+
+def test_a_hung_server_fails_within_the_configured_timeout_naming_how_to_raise_it(server, make_llm, calls_path):
+    server.script(*[hang()] * 5)
+    started = time.monotonic()
+    with pytest.raises(LLMError) as caught:
+        make_llm(server.base_url, timeout_s=1, max_retries=4).complete("writer", ASK, Outline)
+    elapsed = time.monotonic() - started
+    # One attempt and one retry, each cut off at the timeout; not max_retries + 1 of them.
+    assert elapsed < 2 * 1 + 1.0, elapsed
+    lines = call_log(calls_path)
+    assert [line["outcome"] for line in lines] == ["timeout", "timeout"]
+    assert all(line["latency_ms"] < 1500 for line in lines)
+    message = str(caught.value)
+    assert "\n" not in message and "agent 'writer'" in message
+    assert "no reply within 1 s" in message
+    assert "--llm-timeout" in message and "timeout_s" in message
+
+
+def test_the_default_time_budget_fails_a_hung_server_in_well_under_a_minute():
+    settings = LLMSettings()
+    timeouts_retried = 1
+    assert settings.timeout_s * (1 + timeouts_retried) <= 45
+
+
+def test_the_call_log_marks_invalid_replies_invalid(server, make_llm, calls_path):
+    bad_schema = '{"scenes": [{"heading": "INT. OFFICE - DAY", "beats": "many"}]}'
+    server.script(completion(bad_schema), completion("Once upon a time, in an office..."), completion("  "),
+                  completion(GOOD_JSON))
+    assert make_llm(server.base_url, max_repairs=3).complete("writer", ASK, Outline) == GOOD
+    assert outcomes(calls_path) == [("invalid", "schema"), ("invalid", "bad_json"), ("invalid", "blank"),
+                                    ("ok", None)]
+    assert [line["repair"] for line in call_log(calls_path)] == [0, 1, 2, 3]
+
+
+def test_a_refused_or_cut_off_reply_is_logged_invalid(server, make_llm, calls_path):
+    server.script(completion(None, refusal="No."), completion('{"title": "x', finish_reason="length"))
+    llm = make_llm(server.base_url)
+    for _ in range(2):
+        with pytest.raises(LLMError):
+            llm.complete("writer", ASK, Outline)
+    assert outcomes(calls_path) == [("invalid", "refusal"), ("invalid", "cut_off")]
+
+
+NO_CHOICES = Reply(body={"id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": "m",
+                         "choices": []})
+
+
+@pytest.mark.parametrize("fault, logged, retried", [
+    pytest.param(Reply(body="upstream error", content_type="application/json"), ("invalid", "malformed_body"),
+                 True, id="a body that is not JSON at all"),
+    pytest.param(NO_CHOICES, ("invalid", "no_choices"), True, id="empty choices"),
+    pytest.param(Reply(body={"choices": [{}]}), ("invalid", "blank"), True, id="a choice without a message"),
+    pytest.param(reset(completion(GOOD_JSON)), ("connection_error", None), True, id="a reset mid-body"),
+    pytest.param(error(429, "Rate limit reached", headers={"Retry-After": "2"}), ("http_429", None), True,
+                 id="429 with Retry-After"),
+    pytest.param(html(), ("invalid", "html"), False, id="a 200 with an HTML page"),
+    pytest.param(Reply(body="<html><body>Welcome</body></html>", content_type="application/json"),
+                 ("invalid", "html"), False, id="an HTML page that says it is JSON"),
+    pytest.param(Reply(body=[]), ("invalid", "not_a_completion"), False, id="JSON that is not a completion"),
+])
+def test_each_server_fault_is_handled_without_a_traceback_and_logged_with_its_kind(
+    fault, logged, retried, server, make_llm, calls_path
+):
+    server.script(fault, completion(GOOD_JSON))
+    llm = make_llm(server.base_url)
+    if retried:
+        assert llm.complete("writer", ASK, Outline) == GOOD
+        assert outcomes(calls_path) == [logged, ("ok", None)]
+    else:
+        with pytest.raises(LLMError, match="not a chat completion.*/v1") as caught:
+            llm.complete("writer", ASK, Outline)
+        assert "\n" not in str(caught.value)
+        assert outcomes(calls_path) == [logged]
+    assert call_log(calls_path)[0]["status"] == (None if logged[0] == "connection_error" else
+                                                 429 if logged[0] == "http_429" else 200)
+
+
+def test_a_429_waits_as_its_retry_after_says_and_is_logged(server, make_llm, calls_path, sleeps):
+    server.script(error(429, "Rate limit reached", headers={"Retry-After": "2"}), completion(GOOD_JSON))
+    make_llm(server.base_url).complete("writer", ASK, Outline)
+    assert sleeps == [2.0]
+    assert [(line["outcome"], line["status"]) for line in call_log(calls_path)] == [("http_429", 429), ("ok", 200)]
+
+
+# The command line
+
+
+@pytest.fixture
+def idea(tmp_path: Path) -> Path:
+    path = tmp_path / "idea.md"
+    path.write_text("A night nurse's dead radio starts speaking.\n", encoding="utf-8")
+    llm_planner(tmp_path / "episodes" / "idea")  # max_retries = 1: one backoff, not four
+    return path
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("error:")]
+
+
+def test_microdrama_new_reports_truncated_bodies_in_one_line_without_a_traceback(tmp_path, idea):
+    with FakeOpenAIServer(responder=lambda request: truncated(completion(GOOD_JSON))) as server:
+        done = cli("new", "idea.md", "--episodes", "1", "--yes", cwd=tmp_path, server=server)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    (line,) = error_lines(done.stderr)
+    assert "agent 'writer'" in line and "malformed" in line and "check the server's log" in line
+    assert "Nothing was lost" in line
+    assert len(server.requests) == 2
+    calls = call_log(tmp_path / "episodes" / "idea" / "state" / "llm-calls.jsonl")
+    assert [(c["outcome"], c["problem"]) for c in calls] == [("invalid", "malformed_body")] * 2
+
+
+def test_llm_timeout_on_the_command_line_bounds_a_hung_server(tmp_path, idea):
+    with FakeOpenAIServer(responder=lambda request: hang()) as server:
+        started = time.monotonic()
+        done = cli("new", "idea.md", "--llm-timeout", "1", "--yes", cwd=tmp_path, server=server)
+        elapsed = time.monotonic() - started
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    (line,) = error_lines(done.stderr)
+    assert "no reply within 1 s" in line and "--llm-timeout" in line
+    assert elapsed < 30, elapsed  # interpreter start-up, two 1 s attempts, one 0.5 s backoff
+
+
+def test_the_llm_timeout_flag_overrides_the_file_and_is_checked(tmp_path):
+    (tmp_path / "microdrama.toml").write_text("[llm]\ntimeout_s = 300\n", encoding="utf-8")
+    assert Settings.load(tmp_path, environ={}).llm.timeout_s == 300
+    assert Settings.load(tmp_path, environ={}, llm_timeout_s=None).llm.timeout_s == 300
+    assert Settings.load(tmp_path, environ={}, llm_timeout_s=7.5).llm.timeout_s == 7.5
+    with pytest.raises(ConfigError, match="^flag --llm-timeout: llm.timeout_s: Input should be greater than 0"):
+        Settings.load(tmp_path, environ={}, llm_timeout_s=0)
+
+
+def test_every_command_that_calls_an_llm_takes_llm_timeout():
+    import typer
+
+    from microdrama.pipeline.cli import app
+
+    commands = typer.main.get_command(app).commands
+    for name in ("plan", "new", "revise", "produce"):
+        (option,) = [p for p in commands[name].params if "--llm-timeout" in p.opts]
+        assert "timeout_s" in option.help, name
 
 
 # Accounting and secrecy

@@ -132,11 +132,24 @@ def print_review(series: Series, episodes: list[Episode], findings: list[Finding
     errors = blocking(findings)
     warnings = [f for f in findings if f.severity == Severity.WARNING]
     elsewhere = [f for f in findings if not any(ids.contains(e.id, f.where) for e in episodes)]
+    listed = {id(f) for f in errors}
     for finding in elsewhere:
-        console.print(f"[{_finding_style(finding)}]{finding.severity.value}[/] {escape(finding.where)}: "
-                      f"{escape(finding.message)}")
+        if id(finding) not in listed:
+            console.print(f"[{_finding_style(finding)}]{finding.severity.value}[/] {escape(_placed(finding))}: "
+                          f"{escape(finding.message)}", soft_wrap=True)
+    for finding in errors:  # one line each, placed as a format error is: file:line: id: message
+        console.print(f"[red]error[/] {escape(_placed(finding))}: {escape(finding.message)}", soft_wrap=True)
     console.print(f"findings: [red]{_count(len(errors), 'error')}[/] (block approval), "
                   f"[yellow]{_count(len(warnings), 'warning')}[/]")
+
+
+def _file_line(finding: Finding) -> str:
+    return f"{finding.file}:{finding.line}" if finding.line else str(finding.file)
+
+
+def _placed(finding: Finding) -> str:
+    """'plan/e01.yaml:42: e01s01k02' for a finding review placed in the files, else its id."""
+    return f"{_file_line(finding)}: {finding.where}" if finding.file else finding.where
 
 
 def _count(number: int, noun: str) -> str:

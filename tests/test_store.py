@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 
 from conftest import EXAMPLE
+from microdrama.pipeline.core.config import Settings
 from microdrama.pipeline.core.errors import InputError
 from microdrama.pipeline.ingest.screenplay import ingest
 from microdrama.pipeline.core.models import Episode, Series
 from microdrama.pipeline.plan.rules import plan_screenplay
 from microdrama.pipeline.core.store import SeriesFolder, dump_yaml, parse_model
+from microdrama.pipeline.plan.approval import check_files
 
 
 @pytest.fixture
@@ -72,10 +74,13 @@ def test_an_invalid_edit_keeps_the_last_good_plan(folder):
     assert "DRONE" in folder.episode_path("e01").read_text(encoding="utf-8")  # the user's edit is kept too
 
 
-def test_a_valid_edit_becomes_the_new_last_good(folder):
+def test_a_valid_edit_becomes_the_new_last_good_once_the_rules_pass(folder):
     edit(folder, "move: pan-right", "move: tilt-up")
+    backup = folder.state_dir / "last-good" / "plan" / "e01.yaml"
     assert folder.load_episode("e01").scenes[0].shots[0].move == "tilt-up"
-    assert "tilt-up" in (folder.state_dir / "last-good" / "plan" / "e01.yaml").read_text(encoding="utf-8")
+    assert "tilt-up" not in backup.read_text(encoding="utf-8")  # loading alone keeps nothing
+    assert not check_files(folder, Settings(series_dir=folder.root)).blocking
+    assert backup.read_bytes() == folder.episode_path("e01").read_bytes()
 
 
 def test_unknown_keys_and_broken_yaml(folder):
@@ -100,3 +105,19 @@ def test_file_name_and_id_must_agree(folder):
     (folder.plan_dir / "e07.yaml").write_text(folder.episode_path("e01").read_text(encoding="utf-8"), encoding="utf-8")
     with pytest.raises(InputError, match="file is named e07.yaml"):
         folder.load_episode("e07")
+
+
+def test_places_name_the_file_line_and_field_of_each_id(folder):
+    text = folder.episode_path("e01").read_text(encoding="utf-8")
+    places = folder.places()
+    (shot,) = places["e01s01k02"]
+    assert (shot.file, shot.line) == ("plan/e01.yaml", text[: text.index("- id: e01s01k02")].count("\n") + 1)
+    assert shot.field == "scenes[0] (e01s01).shots[1] (e01s01k02)"
+    assert places["e01"][0].field is None and places["e01"][0].file == "plan/e01.yaml"
+    assert [p.file for p in places["e02"]] == ["plan/e02.yaml"]  # the bible's episode outlines are not places
+    line_id = next(i for i in places if i.startswith("e01s01l"))
+    assert ".dialogue[0] (" in places[line_id][0].field
+    bible = folder.series_path.read_text(encoding="utf-8")
+    character = folder.load_series().characters[0].id
+    assert places[character][0].file == "series.yaml"
+    assert places[character][0].line == bible[: bible.index(f"- id: {character}")].count("\n") + 1

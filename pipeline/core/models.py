@@ -333,6 +333,11 @@ class Finding(PlanModel):
         "(the continuity reviewer's judgement, shown for a human to decide) or audit (the rendered "
         "episode).",
     )
+    file: str | None = Field(
+        None, description="Plan file holding `where`, relative to the series folder (e.g. "
+        "'plan/e01.yaml' or 'series.yaml'); set when review places the finding, else null.",
+    )
+    line: int | None = Field(None, ge=1, description="1-based line of `where` in `file`, where known.")
 
     @model_validator(mode="before")
     @classmethod

@@ -10,7 +10,11 @@ the plan files.
         out/                   assembled episodes, subtitles, audits
 
 Plan files are validated on every load; an invalid hand edit raises an InputError naming the file,
-line and field, and never replaces the last good copy kept under state/last-good/.
+line and field. Loading only reads: the last good copy under state/last-good/ is written by the
+planner's saves and by `keep_last_good`, which the whole-plan check calls once the plan passes
+every blocking rule (pipeline/plan/approval.py), so neither a format error nor a rule error ever
+replaces it. `places` finds the file and line of each id, to place rule findings like format
+errors are placed.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import io
 import os
 import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -177,6 +182,58 @@ def parse_model(text: str, model: type[M], path: Path | str) -> M:
         raise InputError(path, problems) from None
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where an object with an id lies in the plan files: the file (relative to the series
+    folder, e.g. 'plan/e01.yaml'), the 1-based line where the object starts, and its field path
+    ('scenes[0] (e01s01).shots[1] (e01s01k02)'; None for an episode, which is its whole file)."""
+
+    file: str
+    line: int | None
+    field: str | None
+
+
+def _id_places(node: Any, file: str, field: str = "") -> list[tuple[str, Place]]:
+    """Every mapping with a string `id` below `node` (a ruamel round-trip tree), in file order."""
+    found: list[tuple[str, Place]] = []
+    if isinstance(node, CommentedMap):
+        for key, value in node.items():
+            found += _id_places(value, file, f"{field}.{key}" if field else str(key))
+    elif isinstance(node, CommentedSeq):
+        for index, item in enumerate(node):
+            label = f"{field}[{index}]"
+            if isinstance(item, CommentedMap) and isinstance(item.get("id"), str):
+                label += f" ({item['id']})"
+                found.append((item["id"], Place(file, node.lc.item(index)[0] + 1, label)))
+            found += _id_places(item, file, label)
+    return found
+
+
+def plan_places(files: dict[str, str]) -> dict[str, list[Place]]:
+    """Each id in plan files (name relative to the series folder -> text) and where it lies, every
+    occurrence in file order. In series.yaml only the bible's characters and locations count
+    (its episode outlines repeat the episode ids); in an episode file, the episode, its scenes,
+    shots and dialogue lines. A file that is not valid YAML places nothing."""
+    places: dict[str, list[Place]] = {}
+    for file, text in files.items():
+        try:
+            data = YAML(typ="rt").load(text)
+        except MarkedYAMLError:
+            continue
+        if not isinstance(data, CommentedMap):
+            continue
+        if file == "series.yaml":
+            found = [hit for key in ("characters", "locations") if key in data
+                     for hit in _id_places(data[key], file, key)]
+        else:
+            found = _id_places(data, file)
+            if isinstance(data.get("id"), str):
+                found.insert(0, (data["id"], Place(file, data.lc.key("id")[0] + 1, None)))
+        for plan_id, place in found:
+            places.setdefault(plan_id, []).append(place)
+    return places
+
+
 # --- the folder --------------------------------------------------------------------------------
 
 
@@ -185,6 +242,7 @@ class SeriesFolder:
 
     def __init__(self, root: Path):
         self.root = Path(root)
+        self._read: dict[Path, bytes] = {}  # the plan files as the latest load_plan read them
 
     @property
     def series_path(self) -> Path:
@@ -234,22 +292,21 @@ class SeriesFolder:
         return sorted((self.root / "screenplay").glob("*.fountain"))
 
     # Every plan file goes through these two, so every file gets the same validation and the
-    # same last-good protection.
+    # same last-good protection. Loading writes nothing: a file that parses may still break a
+    # rule, and only a plan that passes them all is a good one (`keep_last_good`).
     def _load(self, path: Path, model: type[M]) -> M:
         if not path.is_file():
             raise InputError(path, "file not found; run `microdrama plan` first")
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
         try:
-            loaded = parse_model(text, model, path)
+            loaded = parse_model(raw.decode("utf-8"), model, path)
         except InputError as exc:
             backup = self._last_good(path)
             if not backup.is_file():
                 raise
             kept = Problem(f"nothing was overwritten; the last good version is kept at {backup}")
             raise InputError(path, [*exc.problems, kept]) from None
-        backup = self._last_good(path)
-        if not backup.is_file() or backup.read_text(encoding="utf-8") != text:
-            atomic_write_text(backup, text)
+        self._read[path] = raw
         return loaded
 
     def _save(self, path: Path, model: BaseModel) -> None:
@@ -282,6 +339,7 @@ class SeriesFolder:
         """The bible and every episode plan, each validated; all problems reported at once."""
         problems: list[Problem] = []
         series, episodes = None, []
+        self._read = {}
         try:
             series = self.load_series()
         except InputError as exc:
@@ -292,5 +350,24 @@ class SeriesFolder:
             except InputError as exc:
                 problems += exc.problems
         if problems:
+            self._read = {}  # nothing of an invalid plan is ever kept as good
             raise InputError(None, problems)
         return series, episodes
+
+    def keep_last_good(self) -> None:
+        """Make the plan files, as the latest `load_plan` read them (the text that was checked,
+        not what is on disk by now), the last good copies under state/last-good/. Call it only
+        for a plan that passes every blocking rule."""
+        for path, raw in self._read.items():
+            backup = self._last_good(path)
+            if not backup.is_file() or backup.read_bytes() != raw:
+                atomic_write_bytes(backup, raw)
+
+    def places(self) -> dict[str, list[Place]]:
+        """Where each id lies (`plan_places`), in the plan files as the latest `load_plan` read
+        them, or as they are on disk when nothing was loaded yet."""
+        read = self._read or {path: path.read_bytes()
+                              for path in [self.series_path, *map(self.episode_path, self.episode_ids())]
+                              if path.is_file()}
+        return plan_places({path.relative_to(self.root).as_posix(): raw.decode("utf-8", errors="replace")
+                            for path, raw in read.items()})

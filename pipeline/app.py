@@ -9,7 +9,9 @@ the tests call it. The CLI only parses arguments and prints what these return.
     status   each shot planned / rendered / stale / failed, as a render would see it
     gc       cache artifacts no approval references
 
-Commands that write take the series lock (state/.lock); status and review only read.
+Commands that write take the series lock (state/.lock); status and review only read: they open
+the checkpoint database read-only, so they work on a read-only series folder. Every command but
+plan needs the series folder to exist, and says so, creating nothing, when it does not.
 
 Threads: a planning run's thread id comes from its sources, planner and revision; a render's
 from its snapshot, request and settings (graph/state.py). The same command after a crash finds
@@ -158,9 +160,29 @@ class Project:
 
     @property
     def graphs(self) -> Checkpoints:
-        if self._checkpoints is None:
+        """The graphs on the checkpoint database, open for writing (created if missing)."""
+        if self._checkpoints is None or self._checkpoints.read_only:
+            if self._checkpoints is not None:
+                self._checkpoints.close()
             self._checkpoints = Checkpoints(self.folder.checkpoint_db)
         return self._checkpoints
+
+    @property
+    def _reading(self) -> Checkpoints:
+        """The graphs for reading a checkpoint (the database exists): the open database, else
+        opened read-only, so that status and review write nothing."""
+        if self._checkpoints is None:
+            self._checkpoints = Checkpoints(self.folder.checkpoint_db, read_only=True)
+        return self._checkpoints
+
+    def _require_series(self, planned: bool = True) -> None:
+        """Refuse a command on a folder that is not there (or, `planned`, holds no plan) before
+        anything is created in it."""
+        if not self.folder.root.is_dir():
+            raise InputError(self.folder.root, "no such series folder (nothing was created); "
+                                               "`microdrama plan <screenplay>` makes one")
+        if planned and not self.folder.exists():
+            raise InputError(self.folder.root, "no series.yaml here: nothing is planned; run `microdrama plan` first")
 
     @contextmanager
     def writing(self, command: str | None = None) -> Iterator[None]:
@@ -192,7 +214,7 @@ class Project:
         thread = self._runs().get("plan")
         if not thread or not self.folder.checkpoint_db.is_file():
             return None
-        snap = self.graphs.planning.get_state(self._config(thread))
+        snap = self._reading.planning.get_state(self._config(thread))
         return snap if snap.values else None
 
     def planning_state(self) -> PlanningState | None:
@@ -237,6 +259,7 @@ class Project:
     def revise(self, scene: str, note: str) -> None:
         """Re-plan one scene with a note: a new planning run over the same sources in which only
         that scene is planned; every other scene is carried over from the plan files."""
+        self._require_series()
         with self.writing():
             state = self.planning_state()
             if state is None:
@@ -263,6 +286,7 @@ class Project:
 
     def review(self) -> CheckedPlan:
         """The plan files as they are now, validated, with their findings."""
+        self._require_series()
         return check_files(self.folder, self.settings, self.judged_findings())
 
     def approved(self) -> bool:
@@ -272,6 +296,7 @@ class Project:
     def approve(self) -> Approval:
         """Approve the plan files as they stand (refused while a rule error remains). Answers the
         review interrupt when a planning run waits there."""
+        self._require_series()
         with self.writing():
             if not self.pending_review() and self.approved():
                 raise InputError(self.folder.root, "nothing awaits review here: the plan files are as approved")
@@ -285,6 +310,7 @@ class Project:
             return Approval(digest, plan)
 
     def reject(self, note: str = "") -> None:
+        self._require_series()
         with self.writing():
             if not self.pending_review():
                 raise InputError(self.folder.root, "nothing awaits review here")
@@ -315,6 +341,7 @@ class Project:
         """Render the approved plan (what the request selects, and what the touched episodes
         need) and assemble and audit its episodes. A render killed part-way resumes when the same
         command runs again; any other request starts its own run."""
+        self._require_series()
         with self.writing():
             digest, approved_now = self.approval_to_render(yes)
             snapshot = load_snapshot(self.folder, digest)
@@ -364,7 +391,7 @@ class Project:
         thread = self._runs().get("render")
         if not thread or not self.folder.checkpoint_db.is_file():
             return None
-        values = self.graphs.render.get_state(self._config(thread)).values
+        values = self._reading.render.get_state(self._config(thread)).values
         return _state_or_none(RenderState, values) if values else None
 
     # --- audit ---------------------------------------------------------------------------------
@@ -372,6 +399,7 @@ class Project:
     def audit(self, episode: str | None = None) -> list[Published]:
         """Audit every episode with an MP4 and a timeline in out/ (or the one named) against the
         approved snapshot it was rendered from; refreshes the storyboard and editor export."""
+        self._require_series(planned=False)
         with self.writing():
             assembled = assembled_episodes(self.folder)
             if not assembled:
@@ -387,6 +415,7 @@ class Project:
         """Cache artifacts that no approved snapshot references (under the current settings) and
         no episode's timeline uses. With `prune_approvals`, approvals other than the current one
         are dropped first (their artifacts become garbage unless the current one shares them)."""
+        self._require_series(planned=False)
         with self.writing():
             digests = snapshot_digests(self.folder)
             current = current_digest(self.folder)

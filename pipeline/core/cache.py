@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from .paths import check_write
 from .store import pid_alive
 
 TEMP_PREFIX = ".tmp-"
@@ -97,6 +98,7 @@ class ArtifactCache:
         `write(temp_path)` and publish the result atomically."""
         if final.is_file():
             return final
+        check_write(final, self.root.parent)  # a cache/ linked outside the series folder is refused
         self.root.mkdir(parents=True, exist_ok=True)
         temp = self.root / f"{TEMP_PREFIX}{os.getpid()}-{time.monotonic_ns()}-{final.name}"
         try:

@@ -13,6 +13,11 @@ holder record and never blocks.
 The kernel drops a flock when its holder's last descriptor closes, so a process killed with -9
 frees the lock by itself. Its holder record stays behind, but a record whose pid is no live process
 is ignored by `lock_holder` and overwritten by the next writer, so it never blocks anyone.
+
+Taking the lock is a writer's first write, so two refusals are made here, each one line: a series
+folder this process may not write (read-only, or another user's) is "the series folder is
+read-only", and one whose plan/, state/, cache/ or out/ leads outside it through a symlink is
+refused before anything is written or swept there (core/paths.py).
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from .errors import SeriesLocked
+from .errors import InputError, Problem, SeriesLocked
+from .paths import check_series_folders
 from .store import atomic_write_text, pid_alive
 
 LOCK_NAME = ".lock"
@@ -123,10 +129,22 @@ def _refusal(state_dir: Path) -> SeriesLocked:
 
 
 def _write_record(state_dir: Path, command: str) -> None:
-
     record = {"pid": os.getpid(), "command": " ".join(command.split()),
               "started": datetime.now().astimezone().isoformat(timespec="seconds")}
     atomic_write_text(Path(state_dir) / HOLDER_NAME, json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _refusal_to_write(state_dir: Path, exc: OSError) -> InputError | None:
+    """The one line for a lock that cannot be written, or None for any other error."""
+    root = Path(state_dir).parent
+    name = Path(exc.filename or Path(state_dir) / LOCK_NAME)
+    name = name.relative_to(root) if name.is_relative_to(root) else name
+    if exc.errno == errno.ELOOP:
+        return InputError(root / name, "is a symbolic link; remove it (the lock file is never a link)")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return InputError(root, Problem(f"the series folder is read-only: cannot write {name} ({exc.strerror}); "
+                                        "commands that only read it (status, review) still work"))
+    return None
 
 
 @contextmanager
@@ -145,7 +163,11 @@ def series_lock(state_dir: Path, command: str) -> Iterator[None]:
     are all the same command.
     """
     state_dir = Path(state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True)
+    check_series_folders(state_dir.parent)  # nothing is created or swept through a link that leaves
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _refusal_to_write(state_dir, exc) or exc from None
     key = (state_dir / LOCK_NAME).resolve()
     refused = False
     with _held_guard:
@@ -153,7 +175,10 @@ def series_lock(state_dir: Path, command: str) -> Iterator[None]:
         if entry is not None:
             entry[1] += 1
         else:
-            fd = os.open(key, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+            try:
+                fd = os.open(state_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o666)
+            except OSError as exc:
+                raise _refusal_to_write(state_dir, exc) or exc from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as exc:
@@ -164,6 +189,9 @@ def series_lock(state_dir: Path, command: str) -> Iterator[None]:
             else:
                 try:
                     _write_record(state_dir, command)
+                except OSError as exc:
+                    os.close(fd)
+                    raise _refusal_to_write(state_dir, exc) or exc from None
                 except BaseException:
                     os.close(fd)
                     raise

@@ -35,6 +35,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from .errors import InputError, Problem
 from .models import Episode, Series
+from .paths import check_write
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -81,7 +82,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write through a temporary file in the same folder and rename: readers never see half a file.
 
     The temporary is `.<name>.<pid>.<random>.tmp`; the pid lets `sweep_atomic_temporaries` tell a
-    dead run's leftover from a live writer's file."""
+    dead run's leftover from a live writer's file. Refused (InputError) when the folder it goes
+    into is a series subfolder linked outside the series folder (core/paths.py)."""
+    check_write(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     os.fchmod(fd, FILE_MODE)  # mkstemp makes 0600 files; a plan or an episode is for sharing

@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ..core.cache import ArtifactCache
 from ..core.config import Settings
 from ..core.models import Episode
+from ..core.paths import check_write
 from ..core.snapshot import Snapshot
 from ..core.store import SeriesFolder, atomic_write_text, pid_alive
 from ..core.results import CueRender, EpisodeOutput, ShotRender
@@ -112,7 +113,8 @@ def timeline_key(timeline: Timeline, root: Path) -> str:
 def master(timeline: Timeline, folder: SeriesFolder) -> tuple[Path, Path, bool]:
     """Write out/eNN.mp4 and out/eNN.srt for a complete timeline (atomic: temp file + rename);
     the flag says whether it did. An unchanged timeline whose files are still there is not
-    mastered again."""
+    mastered again. Refused (InputError) when out/ leads outside the series folder."""
+    check_write(folder.out_dir / f"{timeline.episode_id}.mp4", folder.root)
     folder.out_dir.mkdir(parents=True, exist_ok=True)
     total = frames_to_samples(timeline.duration_frames, timeline.fps)
     srt_path = folder.out_dir / f"{timeline.episode_id}.srt"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import sqlite3
 from enum import Enum
 from pathlib import Path
+from urllib.parse import quote
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -83,12 +84,35 @@ def checkpoint_serializer() -> JsonPlusSerializer:
     return JsonPlusSerializer(allowed_msgpack_modules=allowed)
 
 
-class Checkpoints:
-    """The series' checkpoint database (state/checkpoints.sqlite) and both graphs compiled on it."""
+def _connect_read_only(database: Path) -> sqlite3.Connection:
+    """An existing database, opened so that nothing is written to it. SQLite cannot open a WAL
+    database read-only in a folder where it may not create the -shm file (a read-only series
+    folder); there no writer can be at work, and it is opened immutable."""
+    uri = "file:" + quote(str(Path(database).absolute()))
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if "readonly" not in str(exc):  # "attempt to write a readonly database": no -shm here
+            raise
+    return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, check_same_thread=False)
 
-    def __init__(self, database: Path):
-        database.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(database, check_same_thread=False)
+
+class Checkpoints:
+    """The series' checkpoint database (state/checkpoints.sqlite) and both graphs compiled on it.
+
+    `read_only` (status, review, the latest run's state): the database must exist and nothing is
+    written, so readers work on a read-only series folder; invoking a graph then fails."""
+
+    def __init__(self, database: Path, read_only: bool = False):
+        self.read_only = read_only
+        if read_only:
+            self._conn = _connect_read_only(database)
+        else:
+            database.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(database, check_same_thread=False)
         self.saver = SqliteSaver(self._conn, serde=checkpoint_serializer())
         self.planning = build_planning_graph().compile(checkpointer=self.saver)
         self.render = build_render_graph().compile(checkpointer=self.saver)

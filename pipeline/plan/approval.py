@@ -49,7 +49,7 @@ def check_files(folder: SeriesFolder, settings: Settings, judged: list[Finding] 
     (state/last-good/); loading alone never writes it, so an edit that breaks a rule cannot
     replace it."""
     series, episodes = folder.load_plan()
-    findings = review_findings(series, episodes, settings.backends) + list(judged)
+    findings = review_findings(series, episodes, settings.backends, folder.root) + list(judged)
     places = folder.places()
     plan = CheckedPlan(series, episodes, [_placed(f, places) for f in findings], places)
     if not plan.blocking:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from ..core.config import BackendSettings
 from ..core.ids import contains
 from ..core.models import Episode, Finding, FindingOrigin, Scene, Series, Severity
+from ..core.paths import reference_problem
 from ..render.routing import voice_findings
 
 Rule = Callable[[Series, list[Episode]], Iterator[Finding]]
@@ -142,6 +144,29 @@ def cue_like_action(series: Series, episodes: list[Episode]) -> Iterator[Finding
                               "put the dialogue on the line right below the cue")
 
 
+def reference_files(series: Series, episodes: list[Episode], root: Path | None = None) -> Iterator[Finding]:
+    """Keyframes and voice reference clips are files inside the series folder `root`: a path that
+    is absolute, climbs with '..' or resolves through a symlink outside the folder is an error
+    (nothing outside the folder is ever read, core/paths.py). A missing file is a warning: the plan
+    is sound and a previs renders without it (the animatic draws no keyframe), a keyframe may be
+    generated after approval (`microdrama keyframes`), and a backend that needs it fails only the
+    shots or lines that use it, by name. Without `root` only the paths' text is judged."""
+    references = [(c.id, "keyframe", c.keyframe) for c in series.characters]
+    references += [(c.id, "voice.reference_clip", c.voice.reference_clip) for c in series.characters]
+    references += [(loc.id, "keyframe", loc.keyframe) for loc in series.locations]
+    for where, field, path in references:
+        if not path:
+            continue
+        if problem := reference_problem(root, path):
+            yield Finding(severity=Severity.ERROR, code="reference-outside-folder", where=where,
+                          message=f"{field}: {problem}")
+        elif root is not None and not (Path(root) / path).is_file():
+            yield Finding(severity=Severity.WARNING, code="reference-missing", where=where,
+                          message=f"{field}: {path!r} is not a file in the series folder; shots and lines "
+                          "render without it (a backend that needs it fails them): add the file, fix the path "
+                          "or run `microdrama keyframes`")
+
+
 RULES: list[Rule] = [unknown_names, speaker_absent, dialogue_fits, crossing_the_line, duplicate_ids, empty_scenes,
                      cue_like_action]
 
@@ -157,6 +182,10 @@ def blocking(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if f.severity == Severity.ERROR and f.origin == FindingOrigin.RULES]
 
 
-def review_findings(series: Series, episodes: list[Episode], backends: BackendSettings) -> list[Finding]:
-    """Everything review shows: the continuity rules plus whether every speaker can be voiced."""
-    return check_plan(series, episodes) + voice_findings(series, episodes, backends)
+def review_findings(series: Series, episodes: list[Episode], backends: BackendSettings,
+                    root: Path | None = None) -> list[Finding]:
+    """Everything review shows: the continuity rules, whether every speaker can be voiced, and
+    whether the bible's reference files lie inside the series folder `root` (give it: without it
+    only the paths' text is judged)."""
+    return (check_plan(series, episodes) + voice_findings(series, episodes, backends)
+            + list(reference_files(series, episodes, root)))

@@ -3,7 +3,9 @@ what a generator is asked for.
 
 Every prompt is composed here from the bible as it stands in the snapshot (the prompt stored in
 the plan file is only a record of it). Reference files travel as absolute paths for the backend
-and as content digests for the cache key (core/cache.py leaves the paths out of the key).
+and as content digests for the cache key (core/cache.py leaves the paths out of the key). A
+reference path that leaves the series folder is refused here too, even if review was bypassed
+(core/paths.py): nothing outside the folder is read or handed to a backend.
 """
 
 from __future__ import annotations
@@ -14,15 +16,21 @@ from pathlib import Path
 from typing import Any
 
 from ..core.models import DialogueLine, Scene, Series, Shot, VoiceSpec
+from ..core.paths import series_file
 from ..plan.shot_prompt import compose_prompt
 from .backends import CharacterRef, LocationRef, MusicRequest, Subtitle, VideoRequest, VoiceRequest
 
 
-def file_digest(root: Path, path: str | None) -> str | None:
+def file_digest(root: Path, path: str | None, field: str | None = None) -> str | None:
     """A reference file's content is part of the request: a keyframe or voice clip replaced in
-    place re-renders what uses it."""
-    file = root / path if path else None
+    place re-renders what uses it. InputError for a path outside the series folder."""
+    file = series_file(root, path, field) if path else None
     return hashlib.sha256(file.read_bytes()).hexdigest()[:16] if file and file.is_file() else None
+
+
+def reference_path(root: Path, path: str | None, field: str | None = None) -> str | None:
+    """The absolute path a backend reads a reference file at; InputError outside the folder."""
+    return str(series_file(root, path, field)) if path else None
 
 
 def spoken_frames(seconds: float, fps: int) -> int:
@@ -58,26 +66,25 @@ def video_request(shot: Shot, scene: Scene, series: Series, root: Path,
     names = {c.id: c.name for c in series.characters}
     voiced = voiced or {}
 
-    def keyframe(path: str | None) -> str | None:
-        return str((root / path).resolve()) if path else None
-
     characters = []
     for framed in shot.characters:
         character = series.character(framed.character)
+        path, field = character.keyframe if character else None, f"characters ({framed.character}).keyframe"
         characters.append(CharacterRef(
             id=framed.character, name=character.name if character else framed.character,
             description=character.description if character else "", position=framed.position,
-            facing=framed.facing, keyframe=keyframe(character.keyframe if character else None),
-            keyframe_digest=file_digest(root, character.keyframe if character else None),
+            facing=framed.facing, keyframe=reference_path(root, path, field),
+            keyframe_digest=file_digest(root, path, field),
         ))
+    place, place_field = location.keyframe if location else None, f"locations ({scene.location}).keyframe"
     return VideoRequest(
         shot_id=shot.id, prompt=compose_prompt(shot, scene, series), width=series.width, height=series.height,
         fps=series.fps, num_frames=shot.duration_frames, seed=shot.seed, shot_type=shot.type, move=shot.move,
         setting=scene.setting, time_of_day=scene.time_of_day,
         location=LocationRef(id=scene.location, name=location.name if location else scene.location,
                              description=location.description if location else "",
-                             keyframe=keyframe(location.keyframe if location else None),
-                             keyframe_digest=file_digest(root, location.keyframe if location else None)),
+                             keyframe=reference_path(root, place, place_field),
+                             keyframe_digest=file_digest(root, place, place_field)),
         characters=characters, action=shot.action, title_card=shot.title_card, language=series.language,
         subtitles=[Subtitle(speaker=names.get(l.speaker, l.speaker), text=l.text, start_frame=l.offset_frames,
                             end_frame=subtitle_end(shot, l, series.fps, voiced.get(l.id))) for l in shot.dialogue],
@@ -91,11 +98,12 @@ def voice_request(line: DialogueLine, series: Series, root: Path, speed_factor: 
     update: dict[str, Any] = {}
     if speed_factor != 1.0:
         update["speed"] = min(2.0, round(voice.speed * speed_factor, 3))
+    field = f"characters ({line.speaker}).voice.reference_clip"
     if voice.reference_clip:
-        update["reference_clip"] = str((root / voice.reference_clip).resolve())
+        update["reference_clip"] = reference_path(root, voice.reference_clip, field)
     return VoiceRequest(line_id=line.id, text=line.text, language=series.language,
-                        voice=voice.model_copy(update=update), speaker=line.speaker,
-                        parenthetical=line.parenthetical, reference_digest=file_digest(root, voice.reference_clip))
+                        voice=voice.model_copy(update=update), speaker=line.speaker, parenthetical=line.parenthetical,
+                        reference_digest=file_digest(root, voice.reference_clip, field))
 
 
 def music_request(scene: Scene, series: Series) -> MusicRequest:

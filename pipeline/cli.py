@@ -101,7 +101,8 @@ def print_review(series: Series, episodes: list[Episode], findings: list[Finding
 
     def notes(*ids: str) -> str:
         found = [f for i in ids for f in by_place.get(i, [])]
-        return "\n".join(f"[{_finding_style(f)}]{f.severity.value}: {escape(f.message)}[/]" for f in found)
+        return "\n".join(f"[{_finding_style(f)}]{f.severity.value}: {escape(f.message)}[/]"
+                         + (f" [dim]({escape(_file_line(f))})[/]" if f.file else "") for f in found)
 
     names = {c.id: escape(c.name) for c in series.characters}
     for ep in episodes:

@@ -138,6 +138,8 @@ def series_folder_for(target: Path, root: Path, slug: str | None) -> tuple[Serie
         shutil.copy2(destination, backup)
     folder.root.mkdir(parents=True, exist_ok=True)
     if destination.resolve() != target.resolve():
+        if destination.is_symlink():  # replace the link itself: never write through it
+            destination.unlink()
         shutil.copyfile(target, destination)
     return folder, [name]
 

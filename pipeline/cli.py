@@ -211,7 +211,8 @@ def _render(project: Project, request: RenderRequest, yes: bool = False) -> None
     try:
         outcome = project.render(request, yes=yes, on_update=on_update)
     finally:
-        progress.stop()
+        if progress.live.is_started:
+            progress.stop()
     state = outcome.state
     if outcome.approved_now:
         console.print("[green]approved[/] the edited plan (--yes)")
@@ -520,6 +521,8 @@ def status(
     """
     settings = Settings.load(series_dir)
     folder = SeriesFolder(series_dir)
+    if not folder.root.is_dir():
+        raise InputError(series_dir, "no such series folder")
     series, episodes = folder.load_plan()
     with Project(settings) as project:
         report = series_status(settings, series, episodes, project.last_render(), edited_since_approval(folder))

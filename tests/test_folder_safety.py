@@ -290,3 +290,58 @@ def test_render_on_a_missing_folder_says_so_and_creates_nothing(tmp_path):
         with Project(Settings(series_dir=missing)) as project, pytest.raises(InputError, match="no such series folder"):
             getattr(project, command)()
     assert not (tmp_path / "episodes").exists()
+
+
+def test_review_of_an_edited_plan_on_a_read_only_folder_keeps_nothing_and_works(tmp_path):
+    show = rendered_show(tmp_path / "show")
+    plan = show / "plan" / "e01.yaml"
+    plan.write_text(plan.read_text(encoding="utf-8").replace("move: static", "move: tilt-up", 1), encoding="utf-8")
+    for path in [show, *show.rglob("*")]:
+        path.chmod(stat.S_IMODE(path.lstat().st_mode) & ~0o222)
+    try:
+        if os.geteuid() == 0 and not shutil.which("setpriv"):
+            pytest.skip("running as root without setpriv")
+        prefix = ["setpriv", "--bounding-set", ROOT_CAPABILITIES, "--inh-caps", ROOT_CAPABILITIES] \
+            if os.geteuid() == 0 else []
+        review = cli("review", show, prefix=prefix)
+        assert review.returncode == 0, review.stderr
+        assert "edited since approval" in review.stdout and "Traceback" not in review.stderr
+    finally:
+        for path in [show, *show.rglob("*")]:
+            path.chmod(stat.S_IMODE(path.lstat().st_mode) | 0o200)
+
+
+def test_status_on_a_missing_folder_says_so(tmp_path):
+    status = cli("status", tmp_path / "nope")
+    assert status.returncode == 1 and "no such series folder" in one_line(status.stderr)
+    assert not (tmp_path / "nope").exists()
+
+
+def test_planning_into_a_series_whose_screenplay_is_a_link_replaces_the_link_not_its_target(tmp_path):
+    outside = tmp_path / "writing" / "draft.fountain"
+    outside.parent.mkdir()
+    show = approved_show(tmp_path / "episodes" / "tiny-show")
+    outside.write_bytes((show / "screenplay.fountain").read_bytes())
+    (show / "screenplay.fountain").unlink()
+    (show / "screenplay.fountain").symlink_to(outside)
+    other = tmp_path / "other.fountain"
+    other.write_text(outside.read_text(encoding="utf-8").replace("Open up.", "Open the door."), encoding="utf-8")
+    before = outside.read_bytes()
+    done = cli("plan", other, "--slug", "tiny-show", "--root", tmp_path / "episodes")
+    assert done.returncode == 0, done.stderr
+    assert outside.read_bytes() == before  # the linked file outside is not written
+    assert not (show / "screenplay.fountain").is_symlink()
+    assert b"Open the door." in (show / "screenplay.fountain").read_bytes()
+
+
+def test_an_approvals_folder_linked_outside_is_refused(tmp_path):
+    show = approved_show(tmp_path / "show")
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    shutil.rmtree(show / "state" / "approved")
+    (show / "state" / "approved").symlink_to(outside)
+    path = show / "plan" / "e01.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("move: static", "move: tilt-up", 1), encoding="utf-8")
+    with Project(Settings(series_dir=show)) as project, pytest.raises(InputError, match="outside the series folder"):
+        project.approve()
+    assert list(outside.iterdir()) == []

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from .errors import InputError, Problem
 from .models import Episode, Finding, Scene, Series, Shot
+from .paths import check_write
 from .store import SeriesFolder, atomic_write_text, parse_model
 
 CURRENT = "CURRENT"
@@ -70,6 +71,7 @@ def write_snapshot(folder: SeriesFolder, findings: list[Finding]) -> str:
     digest = plan_digest(folder)
     target = approved_dir(folder) / digest
     if not target.is_dir():
+        check_write(target, folder.root)  # state/approved may not lead outside the folder
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{digest}."))
         try:

@@ -19,6 +19,7 @@ errors are placed.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
@@ -364,7 +365,12 @@ class SeriesFolder:
         for path, raw in self._read.items():
             backup = self._last_good(path)
             if not backup.is_file() or backup.read_bytes() != raw:
-                atomic_write_bytes(backup, raw)
+                try:
+                    atomic_write_bytes(backup, raw)
+                except OSError as exc:  # a read-only folder: review still reads, nothing is kept
+                    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                        return
+                    raise
 
     def places(self) -> dict[str, list[Place]]:
         """Where each id lies (`plan_places`), in the plan files as the latest `load_plan` read

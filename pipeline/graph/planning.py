@@ -218,8 +218,9 @@ def collect_plan(state: PlanningState, runtime: Runtime[Settings]) -> dict:
 def check_continuity(state: PlanningState, runtime: Runtime[Settings]) -> dict:
     """Deterministic checks, plus the LLM continuity reviewer when the LLM plans."""
     settings = runtime.context
-    series, episodes = _folder(runtime).load_plan()
-    findings = review_findings(series, episodes, settings.backends)
+    folder = _folder(runtime)
+    series, episodes = folder.load_plan()
+    findings = review_findings(series, episodes, settings.backends, folder.root)
     if settings.planner == "llm":
         findings += review_plan(series, episodes, llm(settings))
     return {"findings": findings, "round": state.round + 1}

@@ -34,6 +34,7 @@ from ..render.backends.animatic import character_signature
 from ..render.backends.torch_device import package_availability
 from ..core.config import AuditOptions  # the [audit] table; configuration owns it, this name stays
 from ..core.errors import BackendUnavailable, FFmpegError
+from ..core.paths import series_file
 from ..core.models import CameraMove, Episode, FramedCharacter, ScreenPosition, Series, Shot, ShotType
 from ..core.store import atomic_write_text
 from ..edit.timeline import LineClip, Timeline, VideoClip
@@ -438,7 +439,8 @@ def check_embeddings(pictures: list[ShotPicture], series: Series, video: Path, t
     for character_id in dict.fromkeys(f.character for _, f in framed):
         shots = [(p, f) for p, f in framed if f.character == character_id]
         character = series.character(character_id)
-        keyframe_path = series_dir / character.keyframe if character and character.keyframe else None
+        keyframe_path = series_file(series_dir, character.keyframe, "keyframe") \
+            if character and character.keyframe else None
         if keyframe_path is None or not keyframe_path.is_file():
             reason = f"{display_name(series, character_id)} has no keyframe image to compare with"
             checks += [_check("character-identity", p.clip.shot_id, None, None, Verdict.SKIPPED, reason)

@@ -117,3 +117,17 @@ def test_a_valid_edit_becomes_the_last_good_and_a_later_broken_one_keeps_it(show
     assert review.returncode == 1 and "(e01s01k01).type:" in review.stderr
     assert f"nothing was overwritten; the last good version is kept at {last_good}" in review.stderr
     assert last_good.read_bytes() == valid.encode("utf-8")
+
+
+def test_a_plan_file_that_is_not_utf8_is_named_with_its_line_and_the_last_good_kept(tmp_path):
+    show = approved_show(tmp_path / "show")
+    path = show / "plan" / "e01.yaml"
+    good = path.read_bytes()
+    lines = good.split(b"\n")
+    lines[4] = lines[4] + b" \xff\xfe"
+    path.write_bytes(b"\n".join(lines))
+    done = subprocess.run([str(Path(sys.executable).with_name("microdrama")), "review", str(show)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"{path}:5: not UTF-8 text" in done.stderr and "last good version is kept" in done.stderr
+    assert (show / "state" / "last-good" / "plan" / "e01.yaml").read_bytes() == good

@@ -166,6 +166,16 @@ def _field_path(data: Any, loc: tuple[Any, ...]) -> str:
     return "".join(parts) or "(file)"
 
 
+def decode_utf8(raw: bytes, path: Path | str) -> str:
+    """The text of a plan file; bytes that are not UTF-8 are an InputError naming the line."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(path, Problem(f"not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start}); "
+                                       "save the file as UTF-8", line=line)) from None
+
+
 def parse_model(text: str, model: type[M], path: Path | str) -> M:
     """Parse YAML text into `model`, turning YAML and validation errors into an InputError."""
     try:
@@ -303,7 +313,7 @@ class SeriesFolder:
             raise InputError(path, "file not found; run `microdrama plan` first")
         raw = path.read_bytes()
         try:
-            loaded = parse_model(raw.decode("utf-8"), model, path)
+            loaded = parse_model(decode_utf8(raw, path), model, path)
         except InputError as exc:
             backup = self._last_good(path)
             if not backup.is_file():

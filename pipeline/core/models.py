@@ -17,15 +17,23 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from . import ids
+from . import ids, limits
 from .ids import EPISODE_ID, LINE_ID, SCENE_ID, SHOT_ID
 
 # Bible ids keep the name's own script (a Chinese name stays Chinese) but no spaces or slashes,
 # so they are safe in paths, YAML keys and prompts alike.
 BIBLE_ID = r"^[^\W_][\w-]*$"
 
-BibleId = Annotated[str, Field(pattern=BIBLE_ID, max_length=64)]
-Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
+BibleId = Annotated[str, Field(pattern=BIBLE_ID, max_length=limits.MAX_BIBLE_ID_CHARS)]
+Seed = Annotated[int, Field(ge=0, le=limits.MAX_SEED)]
+# Every bound below comes from core/limits.py, where each one's reason is written down.
+Name = Annotated[str, Field(min_length=1, max_length=limits.MAX_NAME_CHARS)]
+Label = Annotated[str, Field(max_length=limits.MAX_LABEL_CHARS)]
+LineId = Annotated[str, Field(pattern=LINE_ID, max_length=limits.MAX_ID_CHARS)]
+# Frames within a shot: a line's offset and length.
+ShotFrames = Annotated[int, Field(le=limits.MAX_SHOT_FRAMES)]
+# A line of the screenplay: at most a line per byte of the largest screenplay read.
+SourceLine = Annotated[int, Field(ge=1, le=limits.MAX_SCREENPLAY_BYTES)]
 
 
 def is_off_screen(extension: str | None) -> bool:
@@ -106,16 +114,19 @@ class Facing(StrEnum):
 class VoiceSpec(PlanModel):
     """How a character sounds. Assigned once in the bible and kept, so a voice never drifts."""
 
-    backend: str | None = Field(
+    backend: Label | None = Field(
         None, description="Voice backend for this character; null uses the series default."
     )
-    voice: str | None = Field(
+    voice: Label | None = Field(
         None, description="Backend-specific voice id (a Piper model, an espeak-ng voice, ...)."
     )
-    speed: float = Field(1.0, ge=0.5, le=2.0, description="Speaking rate; 1.0 is the voice's own.")
-    pitch: float = Field(0.0, ge=-12, le=12, description="Pitch shift in semitones.")
+    speed: float = Field(1.0, ge=limits.MIN_VOICE_SPEED, le=limits.MAX_VOICE_SPEED,
+                         description="Speaking rate; 1.0 is the voice's own.")
+    pitch: float = Field(0.0, ge=-limits.MAX_VOICE_PITCH, le=limits.MAX_VOICE_PITCH,
+                         description="Pitch shift in semitones.")
     reference_clip: str | None = Field(
         None,
+        max_length=limits.MAX_PATH_CHARS,
         description="Path (relative to the series folder) of a reference recording for voice "
         "cloning backends.",
     )
@@ -123,32 +134,38 @@ class VoiceSpec(PlanModel):
 
 class Character(PlanModel):
     id: BibleId = Field(description="Stable id derived from the name, e.g. 'maya' or '林雨'.")
-    name: str = Field(min_length=1, description="Name as the screenplay writes it in cues.")
-    aliases: list[str] = Field(
+    name: Name = Field(description="Name as the screenplay writes it in cues.")
+    aliases: list[Name] = Field(
         default_factory=list,
+        max_length=limits.MAX_ALIASES,
         description="Other cue spellings that mean this character (e.g. 'MAYA CHEN' for 'MAYA').",
     )
     description: str = Field(
         "",
+        max_length=limits.MAX_DESCRIPTION_CHARS,
         description="Canonical visual description: every shot prompt uses this text verbatim.",
     )
     voice: VoiceSpec = Field(default_factory=VoiceSpec, description="The character's voice.")
     keyframe: str | None = Field(
-        None, description="Reference image (relative path) for identity-preserving backends."
+        None, max_length=limits.MAX_PATH_CHARS,
+        description="Reference image (relative path) for identity-preserving backends.",
     )
 
 
 class Location(PlanModel):
     id: BibleId = Field(description="Stable id derived from the location name.")
-    name: str = Field(min_length=1, description="Location name as in the scene headings.")
-    description: str = Field("", description="Canonical visual description of the place.")
-    keyframe: str | None = Field(None, description="Reference image (relative path), if any.")
+    name: Name = Field(description="Location name as in the scene headings.")
+    description: str = Field("", max_length=limits.MAX_DESCRIPTION_CHARS,
+                             description="Canonical visual description of the place.")
+    keyframe: str | None = Field(None, max_length=limits.MAX_PATH_CHARS,
+                                 description="Reference image (relative path), if any.")
 
 
 class EpisodeOutline(PlanModel):
-    id: str = Field(pattern=EPISODE_ID, description="Episode id, e.g. 'e01'.")
-    title: str = Field("", description="Episode title.")
-    logline: str = Field("", description="One-sentence summary of the episode.")
+    id: str = Field(pattern=EPISODE_ID, max_length=limits.MAX_ID_CHARS, description="Episode id, e.g. 'e01'.")
+    title: Label = Field("", description="Episode title.")
+    logline: str = Field("", max_length=limits.MAX_DESCRIPTION_CHARS,
+                         description="One-sentence summary of the episode.")
 
 
 class Series(PlanModel):
@@ -156,25 +173,33 @@ class Series(PlanModel):
 
     slug: str = Field(
         pattern=r"^[a-z0-9][a-z0-9-]*$",
-        max_length=64,
+        max_length=limits.MAX_BIBLE_ID_CHARS,
         description="Folder name of the series under episodes/.",
     )
-    title: str = Field(min_length=1, description="Series title.")
+    title: str = Field(min_length=1, max_length=limits.MAX_LABEL_CHARS, description="Series title.")
     language: str = Field(
-        "en", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$", description="Spoken language (BCP 47)."
+        "en", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$", max_length=limits.MAX_LABEL_CHARS,
+        description="Spoken language (BCP 47).",
     )
     aspect: Literal["9:16", "16:9"] = Field("9:16", description="Frame aspect ratio.")
     resolution: str = Field(
-        "720x1280", pattern=r"^\d+x\d+$", description="Frame size as WIDTHxHEIGHT in pixels."
+        "720x1280", pattern=r"^\d+x\d+$",
+        max_length=len(f"{limits.MAX_FRAME_SIDE}x{limits.MAX_FRAME_SIDE}"),
+        description="Frame size as WIDTHxHEIGHT in pixels.",
     )
-    fps: int = Field(24, ge=8, le=60, description="Frames per second; all plan times use it.")
+    fps: int = Field(24, ge=limits.MIN_FPS, le=limits.MAX_FPS,
+                     description="Frames per second; all plan times use it.")
     visual_style: str = Field(
         "cinematic, natural light, shallow depth of field",
+        max_length=limits.MAX_DESCRIPTION_CHARS,
         description="Look of the whole series, prefixed to every shot prompt.",
     )
-    characters: list[Character] = Field(default_factory=list, description="Recurring cast.")
-    locations: list[Location] = Field(default_factory=list, description="Recurring places.")
-    episodes: list[EpisodeOutline] = Field(default_factory=list, description="Episode list.")
+    characters: list[Character] = Field(
+        default_factory=list, max_length=limits.MAX_BIBLE_ENTRIES, description="Recurring cast.")
+    locations: list[Location] = Field(
+        default_factory=list, max_length=limits.MAX_BIBLE_ENTRIES, description="Recurring places.")
+    episodes: list[EpisodeOutline] = Field(
+        default_factory=list, max_length=limits.MAX_EPISODES, description="Episode list.")
 
     @property
     def width(self) -> int:
@@ -184,11 +209,19 @@ class Series(PlanModel):
     def height(self) -> int:
         return int(self.resolution.split("x")[1])
 
+    @field_validator("resolution")
+    @classmethod
+    def _sides_within_limits(cls, resolution: str) -> str:
+        """On the field, so that a bad size is placed at its own line of series.yaml."""
+        w, h = (int(side) for side in resolution.split("x"))
+        low, high = limits.MIN_FRAME_SIDE, limits.MAX_FRAME_SIDE
+        if w % 2 or h % 2 or not (low <= w <= high and low <= h <= high):
+            raise ValueError(f"resolution {resolution}: sides must be even, {low}..{high} px")
+        return resolution
+
     @model_validator(mode="after")
     def _resolution_fits_aspect(self) -> Series:
         w, h = self.width, self.height
-        if w % 2 or h % 2 or not (16 <= w <= 4096 and 16 <= h <= 4096):
-            raise ValueError(f"resolution {self.resolution}: sides must be even, 16..4096 px")
         if (self.aspect == "9:16") != (h > w):
             raise ValueError(f"resolution {self.resolution} does not match aspect {self.aspect}")
         return self
@@ -204,17 +237,17 @@ class Series(PlanModel):
 
 
 class DialogueLine(PlanModel):
-    id: str = Field(pattern=LINE_ID, description="Line id, e.g. 'e01s03l02'.")
+    id: LineId = Field(description="Line id, e.g. 'e01s03l02'.")
     speaker: BibleId = Field(description="Character id of the speaker.")
-    text: str = Field(min_length=1, description="Spoken text, without markup.")
-    parenthetical: str | None = Field(None, description="Delivery note, e.g. 'whispering'.")
-    extension: str | None = Field(
+    text: str = Field(min_length=1, max_length=limits.MAX_LINE_CHARS, description="Spoken text, without markup.")
+    parenthetical: Label | None = Field(None, description="Delivery note, e.g. 'whispering'.")
+    extension: Label | None = Field(
         None, description="Cue extension such as V.O., O.S. or CONT'D, without parentheses."
     )
     dual: bool = Field(False, description="Spoken simultaneously with the previous line.")
-    offset_frames: int = Field(0, ge=0, description="Start of the line within its shot.")
-    duration_frames: int = Field(gt=0, description="Planned speaking time of the line.")
-    source_line: int | None = Field(None, description="Line of the cue in the screenplay.")
+    offset_frames: ShotFrames = Field(0, ge=0, description="Start of the line within its shot.")
+    duration_frames: ShotFrames = Field(gt=0, description="Planned speaking time of the line.")
+    source_line: SourceLine | None = Field(None, description="Line of the cue in the screenplay.")
 
     @property
     def off_screen(self) -> bool:
@@ -232,48 +265,54 @@ class FramedCharacter(PlanModel):
 
 
 class Shot(PlanModel):
-    id: str = Field(pattern=SHOT_ID, description="Shot id, e.g. 'e01s03k02'.")
+    id: str = Field(pattern=SHOT_ID, max_length=limits.MAX_ID_CHARS, description="Shot id, e.g. 'e01s03k02'.")
     type: ShotType = Field(description="Framing, from the fixed vocabulary.")
     move: CameraMove = Field(CameraMove.STATIC, description="Camera move, from the vocabulary.")
-    duration_frames: int = Field(gt=0, description="Length of the shot in frames.")
+    duration_frames: int = Field(gt=0, le=limits.MAX_SHOT_FRAMES, description="Length of the shot in frames.")
     characters: list[FramedCharacter] = Field(
-        default_factory=list, description="Characters in frame, with screen positions."
+        default_factory=list, max_length=limits.MAX_CHARACTERS_PER_SCENE,
+        description="Characters in frame, with screen positions.",
     )
-    action: str = Field("", description="What happens on screen.")
-    title_card: str | None = Field(
+    action: str = Field("", max_length=limits.MAX_DESCRIPTION_CHARS, description="What happens on screen.")
+    title_card: Label | None = Field(
         None, description="Text shown full-frame instead of a picture (centered text such as "
         "'TO BE CONTINUED')."
     )
     dialogue: list[DialogueLine] = Field(
-        default_factory=list, description="Lines heard during this shot."
+        default_factory=list, max_length=limits.MAX_LINES_PER_SHOT, description="Lines heard during this shot."
     )
-    sfx: list[str] = Field(default_factory=list, description="Sound effects heard in the shot.")
-    prompt: str = Field("", description="Generator prompt, composed from the bible.")
+    sfx: list[Label] = Field(default_factory=list, max_length=limits.MAX_SFX_PER_SHOT,
+                             description="Sound effects heard in the shot.")
+    prompt: str = Field("", max_length=limits.MAX_PROMPT_CHARS,
+                        description="Generator prompt, composed from the bible.")
     seed: Seed = Field(description="Seed for every generator of this shot.")
 
 
 class MusicCue(PlanModel):
     mood: Mood = Field(Mood.NEUTRAL, description="Mood the score should carry.")
-    tempo_bpm: int = Field(90, ge=40, le=200, description="Tempo in beats per minute.")
+    tempo_bpm: int = Field(90, ge=limits.MIN_TEMPO_BPM, le=limits.MAX_TEMPO_BPM,
+                           description="Tempo in beats per minute.")
     intensity: float = Field(0.5, ge=0.0, le=1.0, description="0 = sparse and quiet, 1 = full.")
     seed: Seed = Field(description="Seed for the music generator.")
 
 
 class Scene(PlanModel):
-    id: str = Field(pattern=SCENE_ID, description="Scene id, e.g. 'e01s03'.")
-    heading: str = Field(description="Scene heading as written, e.g. 'INT. KITCHEN - NIGHT'.")
+    id: str = Field(pattern=SCENE_ID, max_length=limits.MAX_ID_CHARS, description="Scene id, e.g. 'e01s03'.")
+    heading: Label = Field(description="Scene heading as written, e.g. 'INT. KITCHEN - NIGHT'.")
     setting: Setting = Field(description="INT, EXT, INT/EXT or EST.")
     location: BibleId = Field(description="Location id from the bible.")
     time_of_day: TimeOfDay = Field(TimeOfDay.UNSPECIFIED, description="Light of the scene.")
     characters: list[BibleId] = Field(
-        default_factory=list, description="Ids of the characters present in the scene."
+        default_factory=list, max_length=limits.MAX_CHARACTERS_PER_SCENE,
+        description="Ids of the characters present in the scene.",
     )
     mood: Mood = Field(Mood.NEUTRAL, description="Dominant mood.")
-    summary: str = Field("", description="What happens, in a sentence or two.")
-    shots: list[Shot] = Field(default_factory=list, description="The shot list, in order.")
+    summary: str = Field("", max_length=limits.MAX_DESCRIPTION_CHARS, description="What happens, in a sentence or two.")
+    shots: list[Shot] = Field(default_factory=list, max_length=limits.MAX_SHOTS_PER_SCENE,
+                              description="The shot list, in order.")
     music: MusicCue = Field(description="Score cue for the scene.")
-    source_line: int | None = Field(None, description="Line of the heading in the screenplay.")
-    source_digest: str = Field(
+    source_line: SourceLine | None = Field(None, description="Line of the heading in the screenplay.")
+    source_digest: Label = Field(
         "",
         description="Hash of the screenplay scene this plan was made from; a re-plan keeps a "
         "scene whose screenplay text is unchanged, hand edits included.",
@@ -285,9 +324,10 @@ class Scene(PlanModel):
 
 
 class Episode(PlanModel):
-    id: str = Field(pattern=EPISODE_ID, description="Episode id, e.g. 'e01'.")
-    title: str = Field("", description="Episode title.")
-    scenes: list[Scene] = Field(default_factory=list, description="Scenes in order.")
+    id: str = Field(pattern=EPISODE_ID, max_length=limits.MAX_ID_CHARS, description="Episode id, e.g. 'e01'.")
+    title: Label = Field("", description="Episode title.")
+    scenes: list[Scene] = Field(default_factory=list, max_length=limits.MAX_SCENES_PER_EPISODE,
+                                description="Scenes in order.")
 
     @property
     def duration_frames(self) -> int:
@@ -304,6 +344,27 @@ class Episode(PlanModel):
         for scene in scenes:
             if episode_id and not ids.contains(episode_id, scene.id):
                 raise ValueError(f"scene {scene.id} does not belong to episode {episode_id}")
+        return scenes
+
+    @field_validator("scenes")
+    @classmethod
+    def _within_episode_limits(cls, scenes: list[Scene]) -> list[Scene]:
+        """The episode's totals (core/limits.py), each naming the shot where it is crossed."""
+        frames = shots = lines = 0
+        for shot in (shot for scene in scenes for shot in scene.shots):
+            frames, shots, lines = frames + shot.duration_frames, shots + 1, lines + len(shot.dialogue)
+            if frames > limits.MAX_EPISODE_FRAMES:
+                raise ValueError(
+                    f"the shots run past {limits.MAX_EPISODE_FRAMES} frames at shot {shot.id} "
+                    f"({frames} frames by its end); an episode may last at most "
+                    f"{limits.MAX_EPISODE_FRAMES} frames ({limits.MAX_EPISODE_FRAMES // limits.MAX_FPS // 60} "
+                    f"minutes at {limits.MAX_FPS} fps): shorten shots or split the episode")
+            if shots > limits.MAX_SHOTS_PER_EPISODE:
+                raise ValueError(f"shot {shot.id} is shot {shots}; an episode may have at most "
+                                 f"{limits.MAX_SHOTS_PER_EPISODE} shots: split the episode")
+            if lines > limits.MAX_LINES_PER_EPISODE:
+                raise ValueError(f"shot {shot.id} brings the episode to {lines} lines; an episode may have "
+                                 f"at most {limits.MAX_LINES_PER_EPISODE} dialogue lines: split the episode")
         return scenes
 
 
@@ -355,13 +416,13 @@ class Finding(PlanModel):
 class ScriptLine(PlanModel):
     """One speech of the screenplay, attributed to a bible character."""
 
-    id: str = Field(pattern=LINE_ID, description="Line id, e.g. 'e01s03l02'; kept in the plan.")
+    id: LineId = Field(description="Line id, e.g. 'e01s03l02'; kept in the plan.")
     speaker: BibleId = Field(description="Character id of the speaker.")
-    text: str = Field(min_length=1, description="Spoken text, markup stripped.")
-    parenthetical: str | None = Field(None, description="Delivery note.")
-    extension: str | None = Field(None, description="V.O., O.S., CONT'D ...")
+    text: str = Field(min_length=1, max_length=limits.MAX_LINE_CHARS, description="Spoken text, markup stripped.")
+    parenthetical: Label | None = Field(None, description="Delivery note.")
+    extension: Label | None = Field(None, description="V.O., O.S., CONT'D ...")
     dual: bool = Field(False, description="Spoken at the same time as the previous speech.")
-    source_line: int | None = Field(None, description="Line in the screenplay.")
+    source_line: SourceLine | None = Field(None, description="Line in the screenplay.")
 
 
 class Beat(PlanModel):
@@ -369,39 +430,53 @@ class Beat(PlanModel):
     card (centered text such as 'TO BE CONTINUED')."""
 
     kind: Literal["action", "dialogue", "card"] = Field(description="What the beat is.")
-    text: str = Field("", description="Action or card text; empty for dialogue.")
+    text: str = Field("", max_length=limits.MAX_DESCRIPTION_CHARS,
+                      description="Action or card text; empty for dialogue.")
     lines: list[ScriptLine] = Field(default_factory=list, description="Speeches, for dialogue.")
     characters: list[BibleId] = Field(
-        default_factory=list, description="Characters the beat names or who speak in it."
+        default_factory=list, max_length=limits.MAX_CHARACTERS_PER_SCENE,
+        description="Characters the beat names or who speak in it.",
     )
-    source_line: int | None = Field(None, description="First line in the screenplay.")
+    source_line: SourceLine | None = Field(None, description="First line in the screenplay.")
+
+    @model_validator(mode="after")
+    def _card_fits_a_card(self) -> Beat:
+        """A card's text becomes a shot's title card, which is one line of text."""
+        if self.kind == "card" and len(self.text) > limits.MAX_LABEL_CHARS:
+            raise ValueError(f"a card's text may be at most {limits.MAX_LABEL_CHARS} characters "
+                             f"(this one has {len(self.text)})")
+        return self
 
 
 class ScriptScene(PlanModel):
-    id: str = Field(pattern=SCENE_ID, description="Scene id, e.g. 'e01s03'.")
-    heading: str = Field(description="Scene heading as written.")
+    id: str = Field(pattern=SCENE_ID, max_length=limits.MAX_ID_CHARS, description="Scene id, e.g. 'e01s03'.")
+    heading: Label = Field(description="Scene heading as written.")
     setting: Setting = Field(description="INT, EXT, INT/EXT or EST.")
     location: BibleId = Field(description="Location id from the bible.")
     time_of_day: TimeOfDay = Field(TimeOfDay.UNSPECIFIED, description="Light of the scene.")
-    characters: list[BibleId] = Field(default_factory=list, description="Characters present.")
-    summary: str = Field("", description="The scene's synopsis line, if the screenplay has one.")
+    characters: list[BibleId] = Field(default_factory=list, max_length=limits.MAX_CHARACTERS_PER_SCENE,
+                                      description="Characters present.")
+    summary: str = Field("", max_length=limits.MAX_DESCRIPTION_CHARS,
+                         description="The scene's synopsis line, if the screenplay has one.")
     beats: list[Beat] = Field(default_factory=list, description="The scene's content in order.")
-    source_line: int | None = Field(None, description="Line of the heading.")
+    source_line: SourceLine | None = Field(None, description="Line of the heading.")
 
 
 class ScriptEpisode(PlanModel):
-    id: str = Field(pattern=EPISODE_ID, description="Episode id, e.g. 'e01'.")
-    title: str = Field("", description="Episode title.")
-    logline: str = Field("", description="The episode's synopsis line, if any.")
-    scenes: list[ScriptScene] = Field(default_factory=list, description="Scenes in order.")
+    id: str = Field(pattern=EPISODE_ID, max_length=limits.MAX_ID_CHARS, description="Episode id, e.g. 'e01'.")
+    title: Label = Field("", description="Episode title.")
+    logline: str = Field("", max_length=limits.MAX_DESCRIPTION_CHARS,
+                         description="The episode's synopsis line, if any.")
+    scenes: list[ScriptScene] = Field(default_factory=list, max_length=limits.MAX_SCENES_PER_EPISODE,
+                                      description="Scenes in order.")
 
 
 class Screenplay(PlanModel):
     """A parsed screenplay, split into episodes, with speakers resolved to bible ids."""
 
-    title: str = Field(description="Title from the title page, or the file name.")
-    language: str = Field(description="Detected or declared language (BCP 47).")
-    episodes: list[ScriptEpisode] = Field(description="Episodes in order.")
+    title: Label = Field(description="Title from the title page, or the file name.")
+    language: Label = Field(description="Detected or declared language (BCP 47).")
+    episodes: list[ScriptEpisode] = Field(max_length=limits.MAX_EPISODES, description="Episodes in order.")
 
 
 class ShotDraft(PlanModel):
@@ -412,15 +487,19 @@ class ShotDraft(PlanModel):
     type: ShotType = Field(description="Framing, from the fixed vocabulary.")
     move: CameraMove = Field(CameraMove.STATIC, description="Camera move, from the vocabulary.")
     characters: list[FramedCharacter] = Field(
-        default_factory=list, description="Characters in frame, with screen positions."
+        default_factory=list, max_length=limits.MAX_CHARACTERS_PER_SCENE,
+        description="Characters in frame, with screen positions.",
     )
-    action: str = Field("", description="What happens on screen, in the screenplay's language.")
-    title_card: str | None = Field(
+    action: str = Field("", max_length=limits.MAX_DESCRIPTION_CHARS,
+                        description="What happens on screen, in the screenplay's language.")
+    title_card: Label | None = Field(
         None, description="For a card beat: its text, shown full-frame instead of a picture."
     )
-    lines: list[str] = Field(
+    lines: list[Annotated[str, Field(max_length=limits.MAX_ID_CHARS)]] = Field(
         default_factory=list,
+        max_length=limits.MAX_LINES_PER_SHOT,
         description="Ids of the screenplay lines heard in this shot, in order; every line of the "
         "scene belongs to exactly one shot.",
     )
-    sfx: list[str] = Field(default_factory=list, description="Sound effects heard in the shot.")
+    sfx: list[Label] = Field(default_factory=list, max_length=limits.MAX_SFX_PER_SHOT,
+                             description="Sound effects heard in the shot.")

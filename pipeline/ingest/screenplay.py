@@ -4,22 +4,31 @@ Reads and checks the files (size, encoding, binary), parses them (fountain.py), 
 level-1 sections (`# Episode 1`, `# 第一集`) or per file, resolves every cue to a bible character
 with a stable id, takes each character's visual description from their introduction in the action
 lines, and parses scene headings into setting, location and time of day.
+
+A screenplay that crosses a bound of core/limits.py (a speech of 100 KB, an episode of two hours)
+is refused here, naming its file and line: each screenplay model is checked as it is built, and
+each scene is planned once with the film-grammar rules, as `microdrama plan` will plan it, so that
+what the plan models would refuse later (a shot too long, an episode too long) is refused now.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from . import fountain as ft
-from ..core import ids
+from ..core import ids, limits
 from ..core.errors import InputError, Problem
 from ..core.models import (
     Beat,
     Character,
+    Episode,
     EpisodeOutline,
     Location,
     Screenplay,
@@ -28,13 +37,15 @@ from ..core.models import (
     ScriptScene,
     Series,
     Setting,
+    ShotDraft,
     TimeOfDay,
     VoiceSpec,
     is_off_screen,
 )
 from ..core.store import check_slug, slugify
+from ..plan.rules import draft_scene, finalize_scene, scene_context
 
-MAX_BYTES = 2 * 1024 * 1024
+MAX_BYTES = limits.MAX_SCREENPLAY_BYTES
 
 # Distinct, stable voice variants handed out in order of first appearance.
 VOICE_VARIANTS = [(1.0, 0.0), (0.92, -4.0), (1.08, 3.0), (0.96, -7.0), (1.04, 5.0), (0.9, 1.5),
@@ -71,7 +82,8 @@ def read_text(path: Path, what: str = "screenplay") -> str:
     if not data.strip():
         raise InputError(path, f"the file is empty: a {what} needs at least one scene")
     if len(data) > MAX_BYTES:
-        raise InputError(path, f"the file is {len(data) / 1e6:.1f} MB; a {what} may be at most 2 MB")
+        raise InputError(path, f"the file is {len(data) / 1e6:.1f} MB; a {what} may be at most "
+                               f"{MAX_BYTES / 1024 / 1024:g} MB")
     if b"\x00" in data[:8192]:
         raise InputError(path, f"this is a binary file, not a {what} (expected UTF-8 text)")
     try:
@@ -82,6 +94,95 @@ def read_text(path: Path, what: str = "screenplay") -> str:
             path,
             Problem(f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8", line=line),
         ) from None
+
+
+# --- limits ------------------------------------------------------------------------------------
+
+
+def _limit_message(error: dict) -> str:
+    """A pydantic error about a bound in words, with the size that crossed it."""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    value = error.get("input")
+    if error["type"] == "string_too_long" and isinstance(value, str):
+        message += f" (this one has {len(value)})"
+    elif error["type"] in ("less_than_equal", "greater_than_equal", "greater_than") and isinstance(value, int):
+        message += f" (got {value})"
+    return message
+
+
+def _problems(exc: ValidationError, line: int | None, where: str) -> list[Problem]:
+    return [Problem(_limit_message(err), line=line, field=".".join([where, *map(str, err["loc"])]))
+            for err in exc.errors()]
+
+
+@contextmanager
+def _at(path: Path, line: int | None, where: str) -> Iterator[None]:
+    """A screenplay model refused while it is built (a bound of core/limits.py crossed) becomes an
+    InputError naming the screenplay's file and line; `where` names the element (an id)."""
+    try:
+        yield
+    except ValidationError as exc:
+        raise InputError(path, _problems(exc, line, where)) from None
+
+
+def _check_plannable(screenplay: Screenplay, series: Series, origin: dict[str, tuple[Path, int]]) -> None:
+    """Plan every scene with the film-grammar rules, as the planning run will, and refuse what the
+    plan models refuse (a shot or an episode too long, too many shots or lines), at the screenplay
+    line it comes from. Planning is fast and deterministic, so the run plans the same again."""
+    context = scene_context(screenplay)
+    for episode in screenplay.episodes:
+        path, line = origin[episode.id]
+        scenes = []
+        for script in episode.scenes:
+            establishing, introduced = context[script.id]
+            drafts = draft_scene(script, establishing, set(introduced))
+            try:
+                scenes.append(finalize_scene(script, drafts, series))
+            except ValidationError as exc:
+                raise InputError(path, _unplannable(script, drafts, series, exc)) from None
+        try:
+            Episode(id=episode.id, title=episode.title, scenes=scenes)
+        except ValidationError as exc:
+            frames = sum(scene.duration_frames for scene in scenes)
+            raise InputError(path, [
+                Problem(f"planned, episode {episode.id} would run {frames / series.fps / 60:.1f} minutes at "
+                        f"{series.fps} fps ({frames} frames; at most "
+                        f"{limits.MAX_EPISODE_FRAMES / series.fps / 60:g} minutes at this fps) in "
+                        f"{sum(len(s.shots) for s in scenes)} shots: {problem.message}", line=line, field=problem.field)
+                for problem in _problems(exc, line, episode.id)
+            ]) from None
+
+
+def _unplannable(script: ScriptScene, drafts: list[ShotDraft], series: Series, exc: ValidationError) -> list[Problem]:
+    """What a scene's plan crosses, at the first line of the shot that crosses it (each shot is
+    planned alone to find it), else at the scene heading."""
+    lines = {line.id: line for beat in script.beats for line in beat.lines}
+    for number, draft in enumerate(drafts, start=1):
+        heard = [lines[line_id] for line_id in draft.lines]
+        alone = script.model_copy(update={"beats": [Beat.model_construct(kind="dialogue", text="", lines=heard,
+                                                                         characters=[], source_line=None)]})
+        try:
+            finalize_scene(alone, [draft], series)
+        except ValidationError as inner:
+            shot_id = ids.shot_id(script.id, number)
+            speeches = f"speech {heard[0].id}" if len(heard) == 1 else (
+                f"speeches {heard[0].id}..{heard[-1].id}" if heard else "action")
+            problems = []
+            for err in inner.errors():
+                message = _limit_message(err)
+                if err["loc"][-1:] in [("duration_frames",), ("offset_frames",)] and isinstance(err.get("input"), int):
+                    # A line's length, or the start of a later line: the shot needs at least that.
+                    at_least = "" if err["loc"][-1] == "duration_frames" else "more than "
+                    message = (f"planned, the {speeches} would need a shot of {at_least}"
+                               f"{err['input'] / series.fps:.0f} s ({err['input']} frames at {series.fps} fps); "
+                               f"a shot may last at most {limits.MAX_SHOT_FRAMES} frames "
+                               f"({limits.MAX_SHOT_FRAMES / series.fps:.0f} s at {series.fps} fps): split "
+                               "it into shorter speeches, with an action line or a parenthetical between them")
+                problems.append(Problem(message, line=heard[0].source_line if heard else script.source_line,
+                                        field=".".join([shot_id, *map(str, err["loc"])])))
+            return problems
+    return [replace(problem, message=f"planned, scene {script.id}: {problem.message}")
+            for problem in _problems(exc, script.source_line, script.id)]
 
 
 # --- names and ids -----------------------------------------------------------------------------
@@ -214,7 +315,8 @@ def _introduce_silent(cast: _Cast, actions: list[ft.Action]) -> None:
             while words and not ft.is_upper(" ".join(words)):
                 words = words[1:]  # 'then MAYA (30s)': keep the capitalised tail
             name = _ARTICLE.sub("", " ".join(words)).strip()
-            if len(name) > 1 and ft.is_upper(name) and not _names_known(name, cast):
+            # A run of capitals longer than a name may be is shouting, not a name.
+            if 1 < len(name) <= limits.MAX_NAME_CHARS and ft.is_upper(name) and not _names_known(name, cast):
                 cast.resolve(name)
 
 
@@ -236,7 +338,9 @@ def _introduce(cast: _Cast, actions: list[ft.Action]) -> None:
             continue
         text, start, end = found
         full = text[start:end]
-        if ft.is_upper(full) and full.upper() != character.name.upper():
+        # A run of capitals longer than a name may be (a shouted action line) is no cue spelling.
+        if ft.is_upper(full) and full.upper() != character.name.upper() and len(full) <= limits.MAX_NAME_CHARS \
+                and len(character.aliases) < limits.MAX_ALIASES:
             character.aliases.append(full)
             cast.by_name[full.upper()] = char_id
         character.description = _description_after(text, start, end)
@@ -283,7 +387,7 @@ def _split_episodes(doc: ft.Document, per_file: bool) -> list[tuple[str, list[ft
 
 
 def _build_scene(
-    scene_id: str, heading: ft.SceneHeading, elements: list[ft.Element], cast: _Cast,
+    path: Path, scene_id: str, heading: ft.SceneHeading, elements: list[ft.Element], cast: _Cast,
     locations: dict[str, Location], previous_time: TimeOfDay,
 ) -> ScriptScene:
     setting, place, time_text = parse_heading(heading.text)
@@ -292,7 +396,8 @@ def _build_scene(
         time = previous_time  # CONTINUOUS, LATER ...
     location_id = bible_id(place)
     if location_id not in locations:
-        locations[location_id] = Location(id=location_id, name=place)
+        with _at(path, heading.line, f"{scene_id}.location"):
+            locations[location_id] = Location(id=location_id, name=place)
 
     beats: list[Beat] = []
     summary = ""
@@ -301,23 +406,27 @@ def _build_scene(
             summary = element.text
         elif isinstance(element, (ft.Action, ft.Lyrics)):
             text = element.text if isinstance(element, ft.Action) else f"♪ {element.text} ♪"
-            if beats and beats[-1].kind == "action" and isinstance(element, ft.Lyrics):
-                beats[-1].text += "\n" + text
-                continue
-            beats.append(Beat(kind="action", text=text, source_line=element.line))
+            with _at(path, element.line, f"{scene_id}.action"):
+                if beats and beats[-1].kind == "action" and isinstance(element, ft.Lyrics):
+                    beats[-1].text += "\n" + text
+                    continue
+                beats.append(Beat(kind="action", text=text, source_line=element.line))
         elif isinstance(element, ft.Centered):
-            beats.append(Beat(kind="card", text=element.text, source_line=element.line))
+            with _at(path, element.line, f"{scene_id}.card"):
+                beats.append(Beat(kind="card", text=element.text, source_line=element.line))
         elif isinstance(element, ft.Dialogue):
-            speaker = cast.resolve(element.cue)
+            with _at(path, element.line, f"{scene_id}.cue"):
+                speaker = cast.resolve(element.cue)
             extension = " ".join(_OFF_SCREEN.get(x, x) for x in element.extensions) or None
             first = sum(len(b.lines) for b in beats) + 1
-            lines = [
-                ScriptLine(
-                    id=ids.line_id(scene_id, first + i), speaker=speaker, text=speech.text, parenthetical=speech.parenthetical,
-                    extension=extension, dual=element.dual and i == 0, source_line=speech.line,
-                )
-                for i, speech in enumerate(element.speeches)
-            ]
+            lines = []
+            for i, speech in enumerate(element.speeches):
+                line_id = ids.line_id(scene_id, first + i)
+                with _at(path, speech.line, line_id):
+                    lines.append(ScriptLine(
+                        id=line_id, speaker=speaker, text=speech.text, parenthetical=speech.parenthetical,
+                        extension=extension, dual=element.dual and i == 0, source_line=speech.line,
+                    ))
             if beats and beats[-1].kind == "dialogue":
                 beats[-1].lines.extend(lines)
                 if speaker not in beats[-1].characters:
@@ -325,10 +434,11 @@ def _build_scene(
             else:
                 beats.append(Beat(kind="dialogue", lines=lines, characters=[speaker], source_line=element.line))
 
-    return ScriptScene(
-        id=scene_id, heading=heading.text, setting=setting, location=location_id,
-        time_of_day=time, summary=summary, beats=beats, source_line=heading.line,
-    )
+    with _at(path, heading.line, scene_id):
+        return ScriptScene(
+            id=scene_id, heading=heading.text, setting=setting, location=location_id,
+            time_of_day=time, summary=summary, beats=beats, source_line=heading.line,
+        )
 
 
 def _describe_locations(episodes: list[ScriptEpisode], locations: dict[str, Location]) -> None:
@@ -342,21 +452,25 @@ def _describe_locations(episodes: list[ScriptEpisode], locations: dict[str, Loca
         location.description = _sentence_around(plain, 0, 0) if plain else ""
 
 
-def _cast_scenes(episodes: list[ScriptEpisode], cast: _Cast) -> None:
+def _cast_scenes(episodes: list[ScriptEpisode], cast: _Cast, origin: dict[str, tuple[Path, int]]) -> None:
     """Who each action beat names and who is present in each scene; run once the whole cast and
     their introduction aliases are known, so a character introduced before their first cue counts."""
-    for scene in (s for e in episodes for s in e.scenes):
-        present: list[str] = []
-        for beat in scene.beats:
-            if beat.kind == "action":
-                beat.characters = cast.named_in(beat.text)
-                arriving = beat.characters
-            else:
-                arriving = [l.speaker for l in beat.lines if not is_off_screen(l.extension)]
-            for char_id in arriving:
-                if char_id not in present:
-                    present.append(char_id)
-        scene.characters = present
+    for episode in episodes:
+        path = origin[episode.id][0]
+        for scene in episode.scenes:
+            present: list[str] = []
+            for beat in scene.beats:
+                if beat.kind == "action":
+                    with _at(path, beat.source_line, f"{scene.id}.action"):
+                        beat.characters = cast.named_in(beat.text)
+                    arriving = beat.characters
+                else:
+                    arriving = [l.speaker for l in beat.lines if not is_off_screen(l.extension)]
+                for char_id in arriving:
+                    if char_id not in present:
+                        present.append(char_id)
+            with _at(path, scene.source_line, scene.id):
+                scene.characters = present
 
 
 def ingest(paths: list[Path], existing: Series | None = None, slug: str | None = None) -> tuple[Series, Screenplay]:
@@ -368,6 +482,7 @@ def ingest(paths: list[Path], existing: Series | None = None, slug: str | None =
     title_page: dict[str, str] = {}
     all_actions: list[ft.Action] = []
     text_sample: list[str] = []
+    origin: dict[str, tuple[Path, int]] = {}  # episode id -> its screenplay file and first line
 
     for path in paths:
         doc = ft.parse(read_text(path), str(path))
@@ -378,8 +493,9 @@ def ingest(paths: list[Path], existing: Series | None = None, slug: str | None =
                 path, "no scene found: a screenplay needs at least one scene heading "
                 "such as 'INT. KITCHEN - NIGHT' (or a forced heading starting with '.')"
             )
-        for title, elements, _line in split:
+        for title, elements, line in split:
             episode_id = ids.episode_id(len(episodes) + 1)
+            origin[episode_id] = (path, line)
             scenes: list[ScriptScene] = []
             logline, heading, body = "", None, []
             previous_time = TimeOfDay.UNSPECIFIED
@@ -388,7 +504,7 @@ def ingest(paths: list[Path], existing: Series | None = None, slug: str | None =
                 nonlocal previous_time
                 if heading is not None:
                     scene = _build_scene(
-                        ids.scene_id(episode_id, len(scenes) + 1), heading, body, cast, locations, previous_time
+                        path, ids.scene_id(episode_id, len(scenes) + 1), heading, body, cast, locations, previous_time
                     )
                     previous_time = scene.time_of_day
                     scenes.append(scene)
@@ -408,16 +524,24 @@ def ingest(paths: list[Path], existing: Series | None = None, slug: str | None =
                 elif isinstance(element, ft.Dialogue):
                     text_sample.extend(s.text for s in element.speeches)
             close()
-            episodes.append(ScriptEpisode(id=episode_id, title=title, logline=logline, scenes=scenes))
+            with _at(path, line, episode_id):
+                episodes.append(ScriptEpisode(id=episode_id, title=title, logline=logline, scenes=scenes))
 
     _introduce_silent(cast, all_actions)
     _introduce(cast, all_actions)
-    _cast_scenes(episodes, cast)
+    _cast_scenes(episodes, cast, origin)
     _describe_locations(episodes, locations)
     language = title_page.get("language") or detect_language("\n".join(text_sample))
     series = _series(paths[0], title_page, existing, slug, language, cast, locations, episodes)
-    screenplay = Screenplay(title=series.title, language=series.language, episodes=episodes)
+    with _at(paths[0], 1, "screenplay"):
+        screenplay = Screenplay(title=series.title, language=series.language, episodes=episodes)
+    _check_plannable(screenplay, series, origin)
     return series, screenplay
+
+
+# Series fields that come from the screenplay's body rather than its title page.
+_BODY_FIELDS = {"characters": "too many characters for one series:", "locations": "too many locations for one series:",
+                "episodes": "too many episodes for one series:"}
 
 
 def _series(
@@ -427,9 +551,12 @@ def _series(
     outlines = [EpisodeOutline(id=e.id, title=e.title, logline=e.logline) for e in episodes]
     characters = list(cast.characters.values())
     if existing:
-        return existing.model_copy(update={
+        series = existing.model_copy(update={
             "characters": characters, "locations": list(locations.values()), "episodes": outlines,
         })
+        with _at(path, 1, "series"):  # the counts of core/limits.py: model_copy checks nothing
+            Series.model_validate(series.model_dump())
+        return series
     title = title_page.get("title", "").split("\n")[0].strip() or path.stem
     if slug is not None:
         check_slug(slug)
@@ -448,6 +575,8 @@ def _series(
     try:
         return Series(**fields)
     except ValidationError as exc:
+        # The title page sets the format; the cast, the places and the episodes come from the body.
         raise InputError(path, [
-            Problem(f"title page: {err['msg']}", line=1, field=".".join(map(str, err["loc"]))) for err in exc.errors()
+            Problem(f"{_BODY_FIELDS.get(str(err['loc'][0]) if err['loc'] else '', 'title page:')} "
+                    f"{_limit_message(err)}", line=1, field=".".join(map(str, err["loc"]))) for err in exc.errors()
         ]) from None

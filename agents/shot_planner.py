@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from microdrama.pipeline.core import limits
 from microdrama.pipeline.core.errors import MicrodramaError
 from microdrama.pipeline.core.models import Finding, ScriptLine, ScriptScene, Series, ShotDraft
 from microdrama.pipeline.plan.rules import DraftError, finalize_scene
@@ -45,6 +46,7 @@ class ShotList(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     shots: list[ShotDraft] = Field(
+        max_length=limits.MAX_SHOTS_PER_SCENE,
         description="The scene's shots in screen order. Every line id of the scene is in exactly one "
         "shot, in the screenplay's order; every card beat has its own shot."
     )
@@ -97,6 +99,8 @@ def _problems(drafts: list[ShotDraft], scene: ScriptScene, series: Series) -> li
         finalize_scene(scene, drafts, series)
     except DraftError as exc:
         problems.append(str(exc))
+    except ValidationError as exc:  # a plan bound crossed (core/limits.py): quoted back like the rest
+        problems += [f"{'.'.join(map(str, e['loc'])) or 'shots'}: {e['msg']}" for e in exc.errors()]
     return problems + _story_problems(drafts, scene)
 
 

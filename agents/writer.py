@@ -19,6 +19,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from microdrama.pipeline.ingest import fountain
+from microdrama.pipeline.core import limits
 from microdrama.pipeline.core.errors import InputError, MicrodramaError
 from microdrama.pipeline.core.ids import episode_id
 from microdrama.pipeline.ingest.screenplay import bible_id
@@ -84,9 +85,12 @@ def _name(text: str) -> str:
     return text
 
 
-OneLine = Annotated[str, AfterValidator(_one_line)]
+# Bounded like the plan fields they become (core/limits.py), so an overlong reply is quoted back
+# to the model by the client's repair loop instead of failing when the series is built.
+OneLine = Annotated[str, Field(max_length=limits.MAX_DESCRIPTION_CHARS), AfterValidator(_one_line)]
 Title = Annotated[str, AfterValidator(_title)]
 Name = Annotated[str, AfterValidator(_name)]
+Prose = Annotated[str, Field(max_length=limits.MAX_DESCRIPTION_CHARS)]
 
 
 class SeriesFormat(BaseModel):
@@ -128,7 +132,7 @@ class CharacterDraft(BaseModel):
         description="Name exactly as it will appear in dialogue cues: CAPITALS for Latin scripts "
         "(usually the first name, e.g. MAYA), as written for other scripts (e.g. 林雨). Unique.",
     )
-    role: str = Field(
+    role: Prose = Field(
         description="Who they are in the story: relationships, what they want, what they hide."
     )
     description: OneLine = Field(
@@ -154,13 +158,13 @@ class OutlineDraft(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Title = Field(description="Episode title.")
-    logline: str = Field(description="The episode in one sentence.")
-    hook: str = Field(
+    logline: Prose = Field(description="The episode in one sentence.")
+    hook: Prose = Field(
         description="What grabs the viewer in the first seconds (from episode 2 on: the payoff of "
         "the previous cliffhanger)."
     )
-    beats: list[str] = Field(min_length=1, description="3 to 6 story beats, in order.")
-    cliffhanger: str = Field(
+    beats: list[Prose] = Field(min_length=1, max_length=20, description="3 to 6 story beats, in order.")
+    cliffhanger: Prose = Field(
         description="The last moment: a question the viewer must see answered (the last episode: "
         "the resolution and a final sting)."
     )
@@ -172,11 +176,13 @@ class BibleDraft(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Title = Field(description="Series title: short and striking.")
-    logline: str = Field(description="The series in one or two sentences: who wants what, against whom.")
-    characters: list[CharacterDraft] = Field(min_length=1, description="The main cast.")
-    locations: list[LocationDraft] = Field(min_length=1, description="The places scenes happen in.")
+    logline: Prose = Field(description="The series in one or two sentences: who wants what, against whom.")
+    characters: list[CharacterDraft] = Field(min_length=1, max_length=limits.MAX_BIBLE_ENTRIES,
+                                             description="The main cast.")
+    locations: list[LocationDraft] = Field(min_length=1, max_length=limits.MAX_BIBLE_ENTRIES,
+                                           description="The places scenes happen in.")
     episodes: list[OutlineDraft] = Field(
-        min_length=1, description="One outline per episode, in order, exactly as many as requested."
+        min_length=1, max_length=limits.MAX_EPISODES, description="One outline per episode, in order, exactly as many as requested."
     )
 
     @model_validator(mode="after")

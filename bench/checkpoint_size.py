@@ -2,8 +2,8 @@
 
     python bench/checkpoint_size.py [--shots 50 1500]
 
-For each size, a synthetic screenplay (scenes of five action-only shots, one character, 16x32 px
-at 8 fps, one-second shots) is planned, approved and rendered in full through the application
+For each size, a synthetic screenplay (episodes of 40 scenes, scenes of five action-only shots,
+one character, 16x32 px at 8 fps) is planned, approved and rendered in full through the application
 layer the CLI uses; the bench prints the size of state/checkpoints.sqlite after planning and
 after the render, bytes per shot, the largest checkpoint row, and the ratio of bytes per shot
 between the largest and the smallest plan (target: about 1; the 1,500-shot plan under 10 MB).
@@ -22,16 +22,20 @@ from microdrama.pipeline.core.config import Settings
 from microdrama.pipeline.graph.state import RenderRequest
 
 SHOTS_PER_SCENE = 5
+SCENES_PER_EPISODE = 40
 
 
 def screenplay(shots: int) -> str:
-    scenes = []
+    """Episodes of at most SCENES_PER_EPISODE scenes (a season's shape: many episodes, each
+    within the plan's limits), every scene five action beats."""
+    parts = ["Title: Checkpoint Bench\nResolution: 16x32\nFPS: 8\n"]
     for number in range(1, shots // SHOTS_PER_SCENE + 1):
+        if number % SCENES_PER_EPISODE == 1:
+            episode = number // SCENES_PER_EPISODE + 1
+            parts.append(f"# Episode {episode}: Yard {episode}\n\nEXT. YARD GATE - DAY\n\nMARA (30s, grey coat) waits.\n")
         beats = "\n\n".join(f"Mara crosses the yard, step {number}.{beat}." for beat in range(1, SHOTS_PER_SCENE + 1))
-        scenes.append(f"EXT. YARD {number} - DAY\n\n{beats}\n")
-    intro = "EXT. YARD 0 - DAY\n\nMARA (30s, grey coat) waits.\n"
-    return ("Title: Checkpoint Bench\nResolution: 16x32\nFPS: 8\n\n# Episode 1: Yard\n\n" + intro + "\n"
-            + "\n".join(scenes))
+        parts.append(f"EXT. YARD {number} - DAY\n\n{beats}\n")
+    return "\n".join(parts)
 
 
 def database_bytes(database: Path) -> int:

@@ -384,6 +384,23 @@ def test_a_dropped_line_is_sent_back_with_the_draft_error_quoted():
     assert retry["role"] == "user" and "lines in no shot ['e01s01l05']" in retry["content"]
 
 
+def test_a_shot_list_crossing_a_plan_bound_is_sent_back_not_a_traceback(tmp_path):
+    from microdrama.pipeline.core import limits
+
+    lines = "\n\n".join(f"{'ANA' if n % 2 else 'BO'}\nLine {n}." for n in range(limits.MAX_LINES_PER_SHOT + 1))
+    script = tmp_path / "talk.fountain"
+    script.write_text(f"Title: Talk\n\nINT. ROOM - DAY\n\nANA (30s) and BO (40s) sit.\n\n{lines}\n", encoding="utf-8")
+    series, screenplay = ingest([script])
+    scene = screenplay.episodes[0].scenes[0]
+    good = rule_drafts(scene)
+    crammed = [good[0].model_copy(update={"lines": [i for d in good for i in d.lines]})]
+    llm = ScriptedLLM([ShotList(shots=crammed), ShotList(shots=good)])
+
+    assert plan_scene_shots(scene, series, llm) == good
+    retry = llm.calls[1].messages[3]["content"]
+    assert f"at most {limits.MAX_LINES_PER_SHOT}" in retry
+
+
 ELI_LEFT = FramedCharacter(character="eli", position="left")
 
 
@@ -486,3 +503,14 @@ def test_a_chinese_plan_is_reviewed_with_the_chinese_prompts():
     llm = ScriptedLLM([ReviewAnswer(findings=[])])
     review_plan(series, plan_screenplay(screenplay, series)[:1], llm)
     assert llm.calls[0].messages[0]["content"] == load_prompt("continuity", "zh").render()
+
+
+def test_writer_drafts_are_bounded_like_the_plan_so_the_repair_loop_quotes_an_overlong_reply():
+    from pydantic import ValidationError
+
+    from microdrama.agents.writer import LocationDraft
+    from microdrama.pipeline.core import limits
+
+    LocationDraft(name="ROOF", description="x" * limits.MAX_DESCRIPTION_CHARS)
+    with pytest.raises(ValidationError, match=f"at most {limits.MAX_DESCRIPTION_CHARS} characters"):
+        LocationDraft(name="ROOF", description="x" * (limits.MAX_DESCRIPTION_CHARS + 1))

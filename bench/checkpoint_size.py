@@ -23,6 +23,7 @@ from microdrama.pipeline.graph.state import RenderRequest
 
 SHOTS_PER_SCENE = 5
 SCENES_PER_EPISODE = 40
+LOCATIONS = 12  # a season returns to its places
 
 
 def screenplay(shots: int) -> str:
@@ -34,7 +35,7 @@ def screenplay(shots: int) -> str:
             episode = number // SCENES_PER_EPISODE + 1
             parts.append(f"# Episode {episode}: Yard {episode}\n\nEXT. YARD GATE - DAY\n\nMARA (30s, grey coat) waits.\n")
         beats = "\n\n".join(f"Mara crosses the yard, step {number}.{beat}." for beat in range(1, SHOTS_PER_SCENE + 1))
-        parts.append(f"EXT. YARD {number} - DAY\n\n{beats}\n")
+        parts.append(f"EXT. YARD {number % LOCATIONS} - DAY\n\n{beats}\n")
     return "\n".join(parts)
 
 

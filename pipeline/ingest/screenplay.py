@@ -150,7 +150,9 @@ def _check_plannable(screenplay: Screenplay, series: Series, origin: dict[str, t
                         f"{limits.MAX_EPISODE_FRAMES / series.fps / 60:g} minutes at this fps) in "
                         f"{sum(len(s.shots) for s in scenes)} shots: {problem.message}", line=line, field=problem.field)
                 for problem in _problems(exc, line, episode.id)
-            ]) from None
+            ] + [Problem("a micro-drama episode runs minutes: split the screenplay into episodes with level-1 "
+                         "sections ('# Episode 2: Title' before its first scene), or one file per episode "
+                         "in screenplay/")]) from None
 
 
 def _unplannable(script: ScriptScene, drafts: list[ShotDraft], series: Series, exc: ValidationError) -> list[Problem]:

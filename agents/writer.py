@@ -210,11 +210,9 @@ class ScreenplayDraft(BaseModel):
     @classmethod
     def _is_an_episode(cls, text: str) -> str:
         text = re.sub(r"^```[\w-]*\n|\n?```$", "", text.strip()).strip()
-        try:
-            doc = fountain.parse(text, "screenplay")
-        except InputError as exc:
-            raise ValueError(f"Fountain syntax errors:\n{exc}") from None
-        problems = []
+        doc = fountain.parse(text)
+        problems = [f"screenplay:{cue.line}: character cue {cue.text!r} has no dialogue under it (put the line on "
+                    "the next line, with no blank line between)" for cue in fountain.cues_without_dialogue(doc.elements)]
         if doc.title_page:
             problems.append("the text starts with 'Key: value' lines, which Fountain reads as a title "
                             "page; start with a scene heading instead")

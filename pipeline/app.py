@@ -99,7 +99,7 @@ def is_synopsis(target: Path) -> bool:
     if target.suffix.lower() == ".md":
         return True
     try:
-        elements = fountain.parse(read_text(target, what="synopsis"), str(target)).elements
+        elements = fountain.parse(read_text(target, what="synopsis")).elements
     except InputError:
         return True
     return not any(isinstance(e, fountain.SceneHeading) for e in elements)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from microdrama.pipeline.ingest import fountain as ft
-from microdrama.pipeline.core.errors import InputError
 
 
 def elements(text: str) -> list:
@@ -116,13 +115,13 @@ def test_uppercase_action_line_is_action_not_a_cue():
     assert [e.text for e in found if isinstance(e, ft.Action)] == ["BANG!", "She ducks."]
 
 
-@pytest.mark.parametrize("text, line", [
-    ("INT. A - DAY\n\n@林雨\n\n她走了。\n", 3),
-    ("INT. A - DAY\n\nJOHN (V.O.)\n", 3),
-    ("INT. A - DAY\n\nJOHN\nHi.\n\nJOHN\n\nHe leaves.\n", 6),
+@pytest.mark.parametrize("text, action", [
+    ("INT. A - DAY\n\n@林雨\n\n她走了。\n", "林雨"),
+    ("INT. A - DAY\n\nJOHN (V.O.)\n", "JOHN (V.O.)"),
+    ("INT. A - DAY\n\nJOHN\nHi.\n\nJOHN\n\nHe leaves.\n", "JOHN"),
 ])
-def test_cue_without_dialogue_is_an_error_with_its_line(text, line):
-    with pytest.raises(InputError) as caught:
-        ft.parse(text, "show.fountain")
-    assert f"show.fountain:{line}:" in str(caught.value)
-    assert "no dialogue" in str(caught.value)
+def test_cue_without_dialogue_is_action(text, action):
+    found = elements(text)
+    assert action in [e.text for e in found if isinstance(e, ft.Action)]
+    # Only the name of someone who speaks elsewhere is flagged (the LLM writer is asked to fix it).
+    assert [e.text for e in ft.cues_without_dialogue(found)] == (["JOHN"] if "Hi." in text else [])

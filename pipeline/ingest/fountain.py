@@ -5,8 +5,9 @@ screenplain) miss what a multilingual micro-drama needs: cues in non-ASCII capit
 forced headings and cues in scripts without case (`.茶馆 - 日`, `@林雨（画外音）`), full-width
 parentheses, and a source line on every element for error messages.
 
-Notes `[[ ]]` and boneyard `/* */` are dropped before parsing (line numbers are kept); emphasis
-markup is stripped from all text. Everything else of the spec becomes an element.
+Notes `[[ ]]` and boneyard `/* */` are dropped before parsing (line numbers are kept) and counted;
+emphasis markup is stripped from all text. Every other line becomes part of an element: a line
+the spec does not make anything else is action, so no text is lost.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Union
-
-from ..core.errors import InputError, Problem
 
 # --- elements ----------------------------------------------------------------------------------
 
@@ -59,6 +58,7 @@ class Dialogue:
     extensions: tuple[str, ...] = ()
     dual: bool = False
     forced: bool = False
+    after: str | None = None  # a parenthetical after the last speech: stage business
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,8 @@ Element = Union[
 class Document:
     title_page: dict[str, str] = field(default_factory=dict)
     elements: list[Element] = field(default_factory=list)
+    notes: int = 0  # `[[notes]]` left out
+    boneyard: int = 0  # `/* boneyard */` blocks left out
 
 
 # --- text helpers ------------------------------------------------------------------------------
@@ -118,7 +120,9 @@ _EXTENSION = re.compile(r"\s*[(（]([^()（）]*)[)）]\s*$")
 _PARENTHETICAL = re.compile(r"^\s*[(（].*[)）]\s*$")
 _TRANSITION = re.compile(r"^[^\W\d_a-z].*TO:$")
 _BONEYARD = re.compile(r"/\*.*?\*/", re.DOTALL)
-_NOTE = re.compile(r"\[\[.*?\]\]", re.DOTALL)
+_NOTE = re.compile(r"\[\[(?:(?!\n[ \t]*\n).)*?\]\]", re.DOTALL)  # no empty line inside
+_FORCED_HEADING = re.compile(r"^\.[^\W_]")  # `.` then a letter or digit: `. . .` is an ellipsis
+_TITLE_KEY = re.compile(r"^([A-Za-z][A-Za-z0-9 _-]*)[:：]\s*(.*)$")  # full-width colon in CJK scripts
 _ESCAPED = {"\\*": "\x00", "\\_": "\x01"}
 _EMPHASIS = [
     re.compile(r"\*\*\*(?=\S)(.+?)(?<=\S)\*\*\*"),
@@ -181,14 +185,17 @@ class _Line:
     text: str
 
 
-def _remove_comments(text: str) -> list[_Line]:
-    """Drop boneyard and notes but keep line numbers. A line that only held a comment disappears
-    (it must not end a dialogue block the way a blank line would)."""
+def _remove_comments(text: str) -> tuple[list[_Line], int, int]:
+    """Drop boneyard and notes but keep line numbers; also return how many of each were dropped.
+    A line that only held a comment disappears (it must not end a dialogue block the way a blank
+    line would). A note cannot span a blank line and an unclosed `[[` or `/*` is text: neither
+    swallows the script up to the next closing mark."""
 
     def blank_out(match: re.Match[str]) -> str:
         return re.sub(r"[^\n]", "\x02", match.group(0))
 
-    cleaned = _NOTE.sub(blank_out, _BONEYARD.sub(blank_out, text))
+    text, boneyard = _BONEYARD.subn(blank_out, text)
+    cleaned, notes = _NOTE.subn(blank_out, text)
     lines = []
     for number, line in enumerate(cleaned.split("\n"), start=1):
         if "\x02" in line:
@@ -197,11 +204,13 @@ def _remove_comments(text: str) -> list[_Line]:
                 continue
             line = line.rstrip()
         lines.append(_Line(number, line))
-    return lines
+    return lines, notes, boneyard
 
 
 def _parse_title_page(lines: list[_Line]) -> tuple[dict[str, str], int]:
-    """Title page key: value pairs at the very top; returns the fields and the index after them."""
+    """Title page key: value pairs at the very top; returns the fields and the index after them.
+    A first key without a value must have an indented value below it: `FADE IN:` or `CUT TO:` on
+    the first line starts the script, it is no title page."""
     fields: dict[str, str] = {}
     index, key = 0, None
     while index < len(lines) and not lines[index].text.strip():
@@ -211,10 +220,13 @@ def _parse_title_page(lines: list[_Line]) -> tuple[dict[str, str], int]:
         text = lines[index].text
         if not text.strip():
             break
-        match = re.match(r"^([A-Za-z][A-Za-z0-9 _-]*):\s*(.*)$", text)
+        match = _TITLE_KEY.match(text)
         if match and not text.startswith((" ", "\t")):
             key = match.group(1).strip().lower()
             fields[key] = strip_markup(match.group(2).strip())
+            continued = index + 1 < len(lines) and lines[index + 1].text.startswith(("   ", "\t"))
+            if len(fields) == 1 and not fields[key] and not continued:
+                return {}, start
         elif key and text.startswith(("   ", "\t")):
             fields[key] = "\n".join(v for v in (fields[key], strip_markup(text.strip())) if v)
         else:
@@ -223,19 +235,27 @@ def _parse_title_page(lines: list[_Line]) -> tuple[dict[str, str], int]:
     return fields, index if fields else start
 
 
-def parse(text: str, path: str = "<screenplay>") -> Document:
-    """Parse Fountain text. Raises InputError for a cue with no dialogue under it."""
-    lines = _remove_comments(text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff"))
+def parse(text: str) -> Document:
+    """Parse Fountain text. Every line of the script becomes part of an element, except notes and
+    boneyard (counted in the Document)."""
+    lines, notes, boneyard = _remove_comments(text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff"))
     title_page, index = _parse_title_page(lines)
-    doc = Document(title_page=title_page)
+    doc = Document(title_page=title_page, notes=notes, boneyard=boneyard)
     elements = doc.elements
-    problems: list[Problem] = []
+    first = index
 
     def blank(i: int) -> bool:
         return i < 0 or i >= len(lines) or not lines[i].text.strip()
 
     def prev_blank(i: int) -> bool:
-        return i == index or blank(i - 1)
+        """The spec's 'an empty line before it'; the first line of the script has one."""
+        return i == first or blank(i - 1)
+
+    def is_heading(i: int) -> bool:
+        """INT./EXT. after an empty line; a line right above another such line is not one (two
+        heading-shaped lines in a row are action)."""
+        following = "" if blank(i + 1) else lines[i + 1].text.strip()
+        return prev_blank(i) and bool(_HEADING.match(lines[i].text.strip())) and not _HEADING.match(following)
 
     while index < len(lines):
         line = lines[index]
@@ -251,8 +271,9 @@ def parse(text: str, path: str = "<screenplay>") -> Document:
             elements.append(Section(strip_markup(stripped[level:].strip()), level, number))
         elif stripped.startswith("=") and not stripped.startswith("=="):
             elements.append(Synopsis(strip_markup(stripped[1:].strip()), number))
-        elif stripped.startswith(">") and stripped.endswith("<"):
-            elements.append(Centered(strip_markup(stripped[1:-1].strip()), number))
+        elif _is_centered(stripped):
+            index = _centered(lines, index, elements)
+            continue
         elif stripped.startswith(">"):
             elements.append(Transition(strip_markup(stripped[1:].strip()), number))
         elif stripped.startswith("~"):
@@ -260,9 +281,7 @@ def parse(text: str, path: str = "<screenplay>") -> Document:
         elif stripped.startswith("!"):
             index = _paragraph(lines, index, elements, forced=True)
             continue
-        elif (
-            stripped.startswith(".") and not stripped.startswith("..") and len(stripped) > 1
-        ) or (prev_blank(index) and _HEADING.match(stripped)):
+        elif _FORCED_HEADING.match(stripped) or is_heading(index):
             forced = stripped.startswith(".") and not _HEADING.match(stripped)
             heading = stripped[1:].strip() if stripped.startswith(".") else stripped
             scene_number = None
@@ -271,30 +290,14 @@ def parse(text: str, path: str = "<screenplay>") -> Document:
             elements.append(SceneHeading(strip_markup(heading), number, forced, scene_number))
         elif prev_blank(index) and blank(index + 1) and is_upper(stripped) and _TRANSITION.match(stripped):
             elements.append(Transition(stripped, number))
-        elif prev_blank(index) and _looks_like_cue(stripped):
-            if blank(index + 1):
-                if stripped.startswith("@") or _EXTENSION.search(stripped.rstrip("^ ")):
-                    problems.append(
-                        Problem(
-                            f"character cue {stripped!r} has no dialogue under it "
-                            "(put the line on the next line, with no blank line between)",
-                            line=number,
-                        )
-                    )
-                    index += 1
-                    continue
-                index = _paragraph(lines, index, elements, forced=False)
-                continue
+        elif prev_blank(index) and not blank(index + 1) and _looks_like_cue(stripped):
             index = _dialogue(lines, index, elements)
             continue
         else:
-            index = _paragraph(lines, index, elements, forced=False)
+            # A name alone with an empty line after it is action (spec), a forced one too.
+            index = _paragraph(lines, index, elements, forced=stripped.startswith("@"))
             continue
         index += 1
-
-    problems += _orphan_cues(elements)
-    if problems:
-        raise InputError(path, problems)
     return doc
 
 
@@ -302,11 +305,26 @@ def _looks_like_cue(stripped: str) -> bool:
     if stripped.startswith("@"):
         return len(stripped) > 1
     name, _, _ = split_cue(stripped)
-    return bool(name) and is_upper(name) and not name.endswith(":")
+    return bool(name) and is_upper(name) and not name.endswith(":") and not _HEADING.match(name)
+
+
+def _is_centered(stripped: str) -> bool:
+    return stripped.startswith(">") and stripped.endswith("<") and len(stripped) > 1
+
+
+def _centered(lines: list[_Line], index: int, elements: list[Element]) -> int:
+    """Consecutive `>centered<` lines are one card, line breaks kept."""
+    start, parts = lines[index].number, []
+    while index < len(lines) and _is_centered(lines[index].text.strip()):
+        parts.append(strip_markup(lines[index].text.strip()[1:-1].strip()))
+        index += 1
+    elements.append(Centered("\n".join(parts), start))
+    return index
 
 
 def _paragraph(lines: list[_Line], index: int, elements: list[Element], forced: bool) -> int:
-    """An action paragraph: consecutive non-blank lines, line breaks kept."""
+    """An action paragraph: consecutive non-blank lines, line breaks kept. `forced` drops the
+    first line's marker (`!` forced action, `@` of a cue without dialogue)."""
     start = lines[index].number
     parts: list[str] = []
     while index < len(lines) and lines[index].text.strip():
@@ -333,7 +351,9 @@ def _dialogue(lines: list[_Line], index: int, elements: list[Element]) -> int:
     def flush() -> None:
         nonlocal buffer, parenthetical, buffer_line, sung
         if buffer:
-            speeches.append(Speech(strip_markup(join_lines(buffer)), buffer_line, parenthetical, bool(sung)))
+            # Sung lines are verses: their line breaks are kept.
+            text = "\n".join(buffer) if sung else join_lines(buffer)
+            speeches.append(Speech(strip_markup(text), buffer_line, parenthetical, bool(sung)))
             parenthetical, buffer, buffer_line, sung = None, [], None, None
 
     # A line of exactly two spaces keeps a dialogue block going across an empty line (spec).
@@ -350,26 +370,24 @@ def _dialogue(lines: list[_Line], index: int, elements: list[Element]) -> int:
             buffer.append(text)
         index += 1
     flush()
+    after = None
     if not speeches and parenthetical:
         speeches.append(Speech("…", cue_line.number + 1, parenthetical))
-    elements.append(Dialogue(name, cue_line.number, tuple(speeches), extensions, dual, forced))
+    elif parenthetical:
+        after = parenthetical
+    elements.append(Dialogue(name, cue_line.number, tuple(speeches), extensions, dual, forced, after))
     return index
 
 
-def _orphan_cues(elements: list[Element]) -> list[Problem]:
-    """A one-line action paragraph that is exactly a known speaker's name is a cue whose dialogue
-    is missing (an all-caps line that names nobody stays action, as the spec says)."""
+def cues_without_dialogue(elements: list[Element]) -> list[Action]:
+    """One-line actions that are exactly a speaker's name: under the spec they are action, but in
+    a script they are usually a cue whose dialogue lost its line (an all-caps line that names
+    nobody is plain action). The LLM writer is asked to fix them."""
     names = {e.cue.upper() for e in elements if isinstance(e, Dialogue)}
-    problems = []
+    found = []
     for element in elements:
-        if isinstance(element, Action) and not element.forced and "\n" not in element.text:
+        if isinstance(element, Action) and "\n" not in element.text:
             name, _, _ = split_cue(element.text)
-            if name.upper() in names and is_upper(name):
-                problems.append(
-                    Problem(
-                        f"character cue {element.text!r} has no dialogue under it "
-                        "(put the line on the next line, with no blank line between)",
-                        line=element.line,
-                    )
-                )
-    return problems
+            if name.upper() in names and (element.forced or is_upper(name)):
+                found.append(element)
+    return found

@@ -487,7 +487,7 @@ def ingest(paths: list[Path], existing: Series | None = None, slug: str | None =
     origin: dict[str, tuple[Path, int]] = {}  # episode id -> its screenplay file and first line
 
     for path in paths:
-        doc = ft.parse(read_text(path), str(path))
+        doc = ft.parse(read_text(path))
         title_page = title_page or doc.title_page
         split = _split_episodes(doc, per_file=len(paths) > 1)
         if not split:

@@ -44,7 +44,7 @@ from .graph.planning import SYNOPSIS_FILE
 from .ingest import fountain
 from .ingest.screenplay import ingest, read_text
 from .core.lock import current_command, series_lock
-from .core.models import Finding
+from .core.models import Finding, FindingOrigin
 from .core.snapshot import (
     approved_dir, current_digest, edited_since_approval, load_snapshot, plan_digest, snapshot_digests,
 )
@@ -105,7 +105,8 @@ def is_synopsis(target: Path) -> bool:
     return not any(isinstance(e, fountain.SceneHeading) for e in elements)
 
 
-def series_folder_for(target: Path, root: Path, slug: str | None) -> tuple[SeriesFolder, list[str]]:
+def series_folder_for(target: Path, root: Path, slug: str | None,
+                      episode_minutes: float | None = None) -> tuple[SeriesFolder, list[str]]:
     """A screenplay or synopsis file is copied into root/<slug>/ (a screenplay is ingested first,
     so bad input is refused before anything is written); a series folder is used as it is."""
     if target.is_dir():
@@ -128,7 +129,7 @@ def series_folder_for(target: Path, root: Path, slug: str | None) -> tuple[Serie
             raise InputError(target, Problem("cannot derive a folder name from the file name; pass --slug", field="slug"))
         folder, name = SeriesFolder(root / check_slug(slug)), SYNOPSIS_FILE
     else:
-        series, _ = ingest([target], slug=slug)
+        series, _ = ingest([target], slug=slug, episode_minutes=episode_minutes)
         folder, name = SeriesFolder(root / series.slug), "screenplay.fountain"
     destination = folder.root / name
     if destination.is_file() and destination.read_bytes() != target.read_bytes():
@@ -281,10 +282,10 @@ class Project:
                                                  revision=revision), thread)
 
     def judged_findings(self) -> list[Finding]:
-        """The LLM reviewer's findings of the latest planning run (the rules are computed afresh
-        from the files wherever findings are shown)."""
+        """The LLM reviewer's findings and the ingest's notices of the latest planning run (the
+        rules are computed afresh from the files wherever findings are shown)."""
         state = self.planning_state()
-        return [f for f in (state.findings if state else []) if f.origin == "llm"]
+        return [f for f in (state.findings if state else []) if f.origin in (FindingOrigin.LLM, FindingOrigin.INGEST)]
 
     def review(self) -> CheckedPlan:
         """The plan files as they are now, validated, with their findings."""

@@ -47,6 +47,9 @@ err = Console(stderr=True)
 
 RootOption = Annotated[Path, typer.Option("--root", help="Folder that holds the series folders.")]
 SeriesDir = Annotated[Path, typer.Argument(help="Series folder, e.g. episodes/rooftop-frequencies.")]
+EpisodeMinutesOption = Annotated[Optional[float], typer.Option(
+    min=0.5, max=15, help="Cut a long screenplay at scene boundaries into episodes of about N minutes "
+    "(also: title page key 'Episode-Minutes:', or [run] episode_minutes in microdrama.toml).")]
 LLMTimeoutOption = Annotated[Optional[float], typer.Option(
     "--llm-timeout", metavar="SECONDS",
     help="Seconds one LLM request may wait for its reply (a timed-out one is retried once); overrides "
@@ -132,7 +135,8 @@ def print_review(series: Series, episodes: list[Episode], findings: list[Finding
         console.print(table)
     errors = blocking(findings)
     warnings = [f for f in findings if f.severity == Severity.WARNING]
-    elsewhere = [f for f in findings if not any(ids.contains(e.id, f.where) for e in episodes)]
+    # Findings about a whole episode, or about no row of the tables (the screenplay), go below them.
+    elsewhere = [f for f in findings if not any(ids.contains(e.id, f.where) and f.where != e.id for e in episodes)]
     listed = {id(f) for f in errors}
     for finding in elsewhere:
         if id(finding) not in listed:
@@ -270,6 +274,7 @@ def plan(
     slug: Annotated[Optional[str], typer.Option(help="Series folder name (default: from the title).")] = None,
     root: RootOption = Path("episodes"),
     llm_timeout: LLMTimeoutOption = None,
+    episode_minutes: EpisodeMinutesOption = None,
 ) -> None:
     """Plan a series from a screenplay (or write it first from a synopsis) and stop at review.
 
@@ -278,9 +283,10 @@ def plan(
     LLM endpoint (see `microdrama new --help`); a screenplay needs none.
 
     Example: microdrama plan my_show.fountain --yes
+    Example: microdrama plan feature.fountain --episode-minutes 3 --yes
     """
-    folder, sources = series_folder_for(source, root, slug)
-    with Project(Settings.load(folder.root, llm_timeout_s=llm_timeout)) as project:
+    folder, sources = series_folder_for(source, root, slug, episode_minutes)
+    with Project(Settings.load(folder.root, llm_timeout_s=llm_timeout, episode_minutes=episode_minutes)) as project:
         _start_planning(project, sources, fresh, None)
         _after_planning(project, yes)
 
@@ -375,13 +381,15 @@ def produce(
     allow_failed: Annotated[bool, typer.Option(help="Assemble with a labelled slate for each failed shot.")] = False,
     root: RootOption = Path("episodes"),
     llm_timeout: LLMTimeoutOption = None,
+    episode_minutes: EpisodeMinutesOption = None,
 ) -> None:
     """Plan, approve, render and assemble in one command; ends with the paths of the MP4 files.
 
     Example: microdrama produce episodes/rooftop-frequencies --yes
     """
-    folder, sources = series_folder_for(source, root, slug)
-    settings = Settings.load(folder.root, allow_failed=allow_failed or None, llm_timeout_s=llm_timeout)
+    folder, sources = series_folder_for(source, root, slug, episode_minutes)
+    settings = Settings.load(folder.root, allow_failed=allow_failed or None, llm_timeout_s=llm_timeout,
+                             episode_minutes=episode_minutes)
     with Project(settings) as project:
         _start_planning(project, sources, False, None)
         if _after_planning(project, yes):

@@ -65,7 +65,7 @@ def test_approve_is_refused_while_continuity_errors_remain(example_copy):
 @pytest.mark.parametrize("content, message", [
     (b"", "the file is empty"),
     (b"\x00\x01\x02binary", "binary file"),
-    (b"INT. A - DAY\n\nCaf\xe9\n", ":3: not UTF-8"),
+    ("INT. A - DAY\n\n咖啡馆\n".encode("gbk"), ":3: not UTF-8"),
     (b"Title: T\n\nNo scenes here.\n", "no scene found"),
 ])
 def test_bad_screenplays_give_one_clear_line_and_write_nothing(tmp_path, content, message):

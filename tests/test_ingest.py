@@ -121,7 +121,7 @@ def test_language_from_title_page_wins(tmp_path):
 @pytest.mark.parametrize("content, message", [
     (b"", "the file is empty"),
     (b"  \n\n  ", "the file is empty"),
-    (b"INT. A - DAY\n\nCaf\xe9 au lait.\n", "show.fountain:3: not UTF-8"),
+    ("INT. A - DAY\n\n你好，妈妈。\n".encode("gbk"), "show.fountain:3: not UTF-8"),
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file"),
     (b"Title: Nothing\n\nJust some action and no heading.\n", "no scene found"),
 ])

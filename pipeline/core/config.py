@@ -13,6 +13,7 @@ problems are reported at once, one a line, as `<path>/microdrama.toml:<line>: <t
     render_concurrency = 2      # parallel branches: shots rendered, scenes and episodes planned
     render_attempts = 2
     subtitles = "burned"        # into the picture; "soft" (a subtitle track), "both" or "none"
+    episode_minutes = 3         # cut a long screenplay into episodes of about 3 minutes
 
     [llm]                       # endpoint and key come from OPENAI_BASE_URL / OPENAI_API_KEY
     model = "qwen2.5:14b"
@@ -53,6 +54,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from microdrama.agents.llm import ENVIRONMENT as LLM_ENVIRONMENT
 from microdrama.agents.llm import LLM, LLMSettings
 from .errors import ConfigError, Problem
+from .limits import MAX_EPISODE_MINUTES
 from .models import ShotType
 
 CONFIG_FILE = "microdrama.toml"
@@ -82,6 +84,9 @@ class RunOptions(BaseModel):
     subtitles: Literal["burned", "soft", "both", "none"] = Field(
         "burned", description="How an episode carries its subtitles: burned into the picture, soft (a "
         "subtitle track the player can switch), both, or none.")
+    episode_minutes: float | None = Field(
+        None, gt=0, le=MAX_EPISODE_MINUTES, description="Cut a long screenplay at scene boundaries into "
+        "episodes of about this many minutes (else the title page's Episode-Minutes:, else its sections).")
 
 
 class RouteTable(BaseModel):
@@ -215,6 +220,7 @@ class Settings:
     continuity_rounds: int = _RUN.continuity_rounds
     allow_failed: bool = _RUN.allow_failed
     subtitles: Literal["burned", "soft", "both", "none"] = _RUN.subtitles
+    episode_minutes: float | None = _RUN.episode_minutes
     backends: BackendSettings = field(default_factory=BackendSettings)
     audit: AuditOptions = field(default_factory=AuditOptions)
     llm: LLMSettings = field(default_factory=LLMSettings)

@@ -45,6 +45,7 @@ MAX_SHOT_FRAMES = 60 * MAX_FPS
 # the longest micro-drama format (1-4 minutes). The voices, the music (sized by scene length) and
 # the assembly all grow with it.
 MAX_EPISODE_FRAMES = 15 * 60 * MAX_FPS
+MAX_EPISODE_MINUTES = 15  # --episode-minutes / Episode-Minutes:, and where review warns
 
 # --- how many ----------------------------------------------------------------------------------
 

@@ -378,6 +378,7 @@ class FindingOrigin(StrEnum):
     RULES = "rules"  # the deterministic checks (pipeline/plan/checks.py, voice routing)
     LLM = "llm"  # the LLM continuity reviewer (agents/continuity.py)
     AUDIT = "audit"  # the audit of a rendered episode
+    INGEST = "ingest"  # the screenplay ingest: text left out, an encoding decoded, episodes cut
 
 
 class Finding(PlanModel):
@@ -477,6 +478,7 @@ class Screenplay(PlanModel):
     title: Label = Field(description="Title from the title page, or the file name.")
     language: Label = Field(description="Detected or declared language (BCP 47).")
     episodes: list[ScriptEpisode] = Field(max_length=limits.MAX_EPISODES, description="Episodes in order.")
+    notices: list[Finding] = Field(default_factory=list, description="What the ingest tells the reviewer.")
 
 
 class ShotDraft(PlanModel):

@@ -145,7 +145,8 @@ def ingest_screenplay(state: PlanningState, runtime: Runtime[Settings]) -> dict:
     text (and planner) has not changed since it was planned, hand edits to it included."""
     folder = _folder(runtime)
     existing = folder.load_series() if folder.exists() else None
-    series, screenplay = ingest([folder.root / source for source in state.sources], existing)
+    series, screenplay = ingest([folder.root / source for source in state.sources], existing,
+                                episode_minutes=runtime.context.episode_minutes)
     folder.save_series(series)
     text = screenplay.model_dump_json()
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
@@ -221,6 +222,7 @@ def check_continuity(state: PlanningState, runtime: Runtime[Settings]) -> dict:
     folder = _folder(runtime)
     series, episodes = folder.load_plan()
     findings = review_findings(series, episodes, settings.backends, folder.root)
+    findings += screenplay_of(folder, state.screenplay).notices
     if settings.planner == "llm":
         findings += review_plan(series, episodes, llm(settings))
     return {"findings": findings, "round": state.round + 1}

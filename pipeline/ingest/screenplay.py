@@ -23,6 +23,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from . import fountain as ft
+from .encoding import Decoded, decode
+from .episodes import cut_episodes, is_act, scene_ending
+from .notices import file_notices, title_minutes
 from ..core import ids, limits
 from ..core.errors import InputError, Problem
 from ..core.models import (
@@ -30,6 +33,7 @@ from ..core.models import (
     Character,
     Episode,
     EpisodeOutline,
+    Finding,
     Location,
     Screenplay,
     ScriptEpisode,
@@ -46,6 +50,7 @@ from ..core.store import check_slug, slugify
 from ..plan.rules import draft_scene, finalize_scene, scene_context
 
 MAX_BYTES = limits.MAX_SCREENPLAY_BYTES
+COLD_OPEN = "COLD OPEN"  # the heading of what comes before a screenplay's first scene heading
 
 # Distinct, stable voice variants handed out in order of first appearance.
 VOICE_VARIANTS = [(1.0, 0.0), (0.92, -4.0), (1.08, 3.0), (0.96, -7.0), (1.04, 5.0), (0.9, 1.5),
@@ -64,6 +69,8 @@ _TIMES = {
     TimeOfDay.DUSK: {"DUSK", "SUNSET", "TWILIGHT", "EVENING", "黄昏", "傍晚", "日落"},
 }
 _SAME_TIME = {"CONTINUOUS", "LATER", "MOMENTS LATER", "SAME", "SAME TIME", "同时", "稍后", "片刻后", "接上"}
+# 'A BIT LATER', 'LATER THAT DAY', 'THE NEXT MORNING': a time relative to the scene before.
+_RELATIVE_TIME = re.compile(r"\bLATER\b|\bCONTINUOUS\b|^SAME\b|\bNEXT (?:DAY|MORNING|NIGHT|EVENING)\b")
 _OFF_SCREEN = {"画外音": "V.O.", "旁白": "V.O.", "画外": "O.S.", "内心": "V.O."}
 _EPISODE_PREFIX = re.compile(
     r"^(?:episode|ep\.?)\s*\d+\s*[:.\-–—]?\s*|^第\s*[一二三四五六七八九十百零〇\d]+\s*[集话回]\s*[:：]?\s*",
@@ -76,6 +83,11 @@ _EPISODE_PREFIX = re.compile(
 
 def read_text(path: Path, what: str = "screenplay") -> str:
     """The file's text, or an InputError that says why it cannot be a screenplay/synopsis."""
+    return read_decoded(path, what).text
+
+
+def read_decoded(path: Path, what: str = "screenplay") -> Decoded:
+    """The file's text and the encoding it was decoded from (UTF-8, else a single-byte one)."""
     if not path.is_file():
         raise InputError(path, f"{what} not found")
     data = path.read_bytes()
@@ -86,14 +98,7 @@ def read_text(path: Path, what: str = "screenplay") -> str:
                                f"{MAX_BYTES / 1024 / 1024:g} MB")
     if b"\x00" in data[:8192]:
         raise InputError(path, f"this is a binary file, not a {what} (expected UTF-8 text)")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(
-            path,
-            Problem(f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8", line=line),
-        ) from None
+    return decode(data, path, what)
 
 
 # --- limits ------------------------------------------------------------------------------------
@@ -191,8 +196,10 @@ def _unplannable(script: ScriptScene, drafts: list[ShotDraft], series: Series, e
 
 
 def bible_id(name: str) -> str:
-    """Stable id of a character or location name: 'MAYA CHEN' -> 'maya-chen', '林雨' -> '林雨'."""
-    return re.sub(r"[\W_]+", "-", name.lower()).strip("-")[:64] or "unnamed"
+    """Stable id of a character or location name: 'MAYA CHEN' -> 'maya-chen', '林雨' -> '林雨'.
+    Never the shape of a plan id: a character named E01 is 'e01-name', not episode e01."""
+    slug = re.sub(r"[\W_]+", "-", name.lower()).strip("-")[:64] or "unnamed"
+    return f"{slug}-name" if ids.is_plan_id(slug) else slug
 
 
 def detect_language(text: str) -> str:
@@ -231,6 +238,9 @@ def parse_heading(heading: str) -> tuple[Setting, str, str | None]:
     parts = [p.strip() for p in re.split(r"\s+[-–—]+\s+|\s*[－—]+\s*", text) if p.strip()]
     if len(parts) > 1 and _time_of(parts[-1]) is not None:
         return setting, " - ".join(parts[:-1]), parts[-1]
+    place, comma, after = text.rpartition(",")
+    if comma and place.strip() and _time_of(after) is not None:  # "SCOTT'S APARTMENT, A BIT LATER"
+        return setting, place.strip(), after.strip()
     words = text.split()
     if len(words) > 1 and _time_of(words[-1]) is not None:
         return setting, " ".join(words[:-1]), words[-1]
@@ -239,7 +249,7 @@ def parse_heading(heading: str) -> tuple[Setting, str, str | None]:
 
 def _time_of(word: str) -> TimeOfDay | None:
     key = word.strip().upper()
-    if key in _SAME_TIME:
+    if key in _SAME_TIME or _RELATIVE_TIME.search(key):
         return TimeOfDay.UNSPECIFIED
     return next((time for time, words in _TIMES.items() if key in words), None)
 
@@ -371,21 +381,43 @@ def _episode_title(section: str) -> str:
     return _EPISODE_PREFIX.sub("", section).strip() or section.strip()
 
 
-def _split_episodes(doc: ft.Document, per_file: bool) -> list[tuple[str, list[ft.Element], int]]:
-    """(title, elements, line) per episode: at level-1 sections, or the whole file as one."""
+def _has_story(elements: list[ft.Element]) -> bool:
+    """A heading, or text a viewer would see or hear (a cold open before the first heading);
+    `FADE IN:` alone is no story."""
+    return any(isinstance(e, (ft.SceneHeading, ft.Dialogue, ft.Centered, ft.Lyrics))
+               or (isinstance(e, ft.Action) and not (ft.is_upper(e.text) and e.text.endswith(":")))
+               for e in elements)
+
+
+def _split_episodes(doc: ft.Document, per_file: bool, acts_split: bool = True) -> list[tuple[str, list[ft.Element], int]]:
+    """(title, elements, line) per episode: at level-1 sections, or the whole file as one.
+    Without `acts_split`, act sections (`# ACT I`) divide nothing: the story is cut by length."""
     episodes: list[tuple[str, list[ft.Element], int]] = []
+    if not any(isinstance(e, ft.SceneHeading) for e in doc.elements):
+        return episodes  # prose, not a screenplay
     title, current, line = doc.title_page.get("title", ""), [], 1
-    has_sections = any(isinstance(e, ft.Section) and e.level == 1 for e in doc.elements)
+
+    def splits(e: ft.Element) -> bool:
+        return isinstance(e, ft.Section) and e.level == 1 and (acts_split or not is_act(e.text))
+
+    has_sections = any(splits(e) for e in doc.elements)
     for element in doc.elements:
-        if isinstance(element, ft.Section) and element.level == 1 and has_sections:
-            if any(isinstance(e, ft.SceneHeading) for e in current):
+        if splits(element):
+            if _has_story(current):
                 episodes.append((title, current, line))
             title, current, line = _episode_title(element.text), [], element.line
         else:
             current.append(element)
-    if any(isinstance(e, ft.SceneHeading) for e in current):
+    if _has_story(current):
         episodes.append((title if (has_sections or per_file) else "", current, line))
     return episodes
+
+
+def _is_shot_heading(heading: ft.SceneHeading) -> bool:
+    """`.INSIDE`, `.ON THE TV`, `.SCOTT` inside a scene: a forced heading with no INT/EXT and no
+    time of day is a new angle on the same place, not a new location. (Scripts without letter
+    case force every heading, `.茶馆`, so only cased ones are read this way.)"""
+    return heading.forced and ft.is_upper(heading.text) and parse_heading(heading.text)[2] is None
 
 
 def _build_scene(
@@ -435,6 +467,9 @@ def _build_scene(
                     beats[-1].characters.append(speaker)
             else:
                 beats.append(Beat(kind="dialogue", lines=lines, characters=[speaker], source_line=element.line))
+            if element.after:  # '(kissing him)' after the last speech: what the speaker does
+                with _at(path, element.line, f"{scene_id}.action"):
+                    beats.append(Beat(kind="action", text=f"({element.after})", source_line=element.line))
 
     with _at(path, heading.line, scene_id):
         return ScriptScene(
@@ -475,9 +510,12 @@ def _cast_scenes(episodes: list[ScriptEpisode], cast: _Cast, origin: dict[str, t
                 scene.characters = present
 
 
-def ingest(paths: list[Path], existing: Series | None = None, slug: str | None = None) -> tuple[Series, Screenplay]:
+def ingest(paths: list[Path], existing: Series | None = None, slug: str | None = None,
+           episode_minutes: float | None = None) -> tuple[Series, Screenplay]:
     """Parse screenplay files into (bible, screenplay). An existing bible's hand edits win:
-    known characters and locations keep their descriptions and voices; new ones are added."""
+    known characters and locations keep their descriptions and voices; new ones are added.
+    `episode_minutes` (else the title page's `Episode-Minutes:`) cuts each file's story at scene
+    boundaries into episodes of about that many planned minutes."""
     cast = _Cast(existing.characters if existing else [])
     locations = {loc.id: loc for loc in (existing.locations if existing else [])}
     episodes: list[ScriptEpisode] = []
@@ -485,16 +523,23 @@ def ingest(paths: list[Path], existing: Series | None = None, slug: str | None =
     all_actions: list[ft.Action] = []
     text_sample: list[str] = []
     origin: dict[str, tuple[Path, int]] = {}  # episode id -> its screenplay file and first line
+    endings: dict[str, str | None] = {}  # scene id -> the hook it ends on
+    cut_at: dict[str, float] = {}  # episode id -> the minutes to cut it into
+    notices: list[Finding] = []
 
     for path in paths:
-        doc = ft.parse(read_text(path))
+        decoded = read_decoded(path)
+        doc = ft.parse(decoded.text)
         title_page = title_page or doc.title_page
-        split = _split_episodes(doc, per_file=len(paths) > 1)
+        minutes = episode_minutes or title_minutes(path, doc.title_page)
+        split = _split_episodes(doc, per_file=len(paths) > 1, acts_split=minutes is None)
         if not split:
             raise InputError(
                 path, "no scene found: a screenplay needs at least one scene heading "
                 "such as 'INT. KITCHEN - NIGHT' (or a forced heading starting with '.')"
             )
+        notices += file_notices(path, doc, decoded.encoding, minutes)
+        first = len(episodes)
         for title, elements, line in split:
             episode_id = ids.episode_id(len(episodes) + 1)
             origin[episode_id] = (path, line)
@@ -509,16 +554,21 @@ def ingest(paths: list[Path], existing: Series | None = None, slug: str | None =
                         path, ids.scene_id(episode_id, len(scenes) + 1), heading, body, cast, locations, previous_time
                     )
                     previous_time = scene.time_of_day
+                    endings[scene.id] = scene_ending(body)
                     scenes.append(scene)
 
             for element in elements:
+                if isinstance(element, ft.SceneHeading) and heading is not None and _is_shot_heading(element):
+                    element = ft.Action(element.text, element.line, forced=True)
                 if isinstance(element, ft.SceneHeading):
                     close()
                     heading, body = element, []
-                elif heading is None:
-                    if isinstance(element, ft.Synopsis) and not logline:
-                        logline = element.text
-                else:
+                elif heading is None and isinstance(element, ft.Synopsis):
+                    logline = logline or element.text
+                elif heading is None and _has_story([element]):
+                    # Before the first heading: a cold open, a scene of its own.
+                    heading, body = ft.SceneHeading(COLD_OPEN, element.line, forced=True), [element]
+                elif heading is not None:
                     body.append(element)
                 if isinstance(element, ft.Action):
                     all_actions.append(element)
@@ -527,7 +577,11 @@ def ingest(paths: list[Path], existing: Series | None = None, slug: str | None =
                     text_sample.extend(s.text for s in element.speeches)
             close()
             with _at(path, line, episode_id):
-                episodes.append(ScriptEpisode(id=episode_id, title=title, logline=logline, scenes=scenes))
+                # A story still to be cut may hold more scenes than one episode may.
+                build = ScriptEpisode.model_construct if minutes else ScriptEpisode
+                episodes.append(build(id=episode_id, title=title, logline=logline, scenes=scenes))
+        if minutes:
+            cut_at.update({e.id: minutes for e in episodes[first:]})
 
     _introduce_silent(cast, all_actions)
     _introduce(cast, all_actions)
@@ -535,8 +589,15 @@ def ingest(paths: list[Path], existing: Series | None = None, slug: str | None =
     _describe_locations(episodes, locations)
     language = title_page.get("language") or detect_language("\n".join(text_sample))
     series = _series(paths[0], title_page, existing, slug, language, cast, locations, episodes)
+    if cut_at:
+        episodes, origin, summary = cut_episodes(episodes, origin, endings, series, cut_at)
+        notices.append(summary)
+        series = series.model_copy(update={"episodes": [
+            EpisodeOutline(id=e.id, title=e.title, logline=e.logline) for e in episodes]})
+        with _at(paths[0], 1, "series"):
+            Series.model_validate(series.model_dump())
     with _at(paths[0], 1, "screenplay"):
-        screenplay = Screenplay(title=series.title, language=series.language, episodes=episodes)
+        screenplay = Screenplay(title=series.title, language=series.language, episodes=episodes, notices=notices)
     _check_plannable(screenplay, series, origin)
     return series, screenplay
 

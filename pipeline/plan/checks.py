@@ -14,7 +14,9 @@ from pathlib import Path
 from ..core.config import BackendSettings
 from ..core.ids import contains
 from ..core.models import Episode, Finding, FindingOrigin, Scene, Series, Severity
+from ..core.limits import MAX_EPISODE_MINUTES
 from ..core.paths import reference_problem
+from ..ingest.fountain import is_upper
 from ..render.routing import voice_findings
 
 Rule = Callable[[Series, list[Episode]], Iterator[Finding]]
@@ -103,6 +105,9 @@ def crossing_the_line(series: Series, episodes: list[Episode]) -> Iterator[Findi
 
 
 def duplicate_ids(series: Series, episodes: list[Episode]) -> Iterator[Finding]:
+    """An id used twice within its space. Plan ids (episodes, scenes, shots, lines) are one space,
+    told apart by their shape; characters and locations are a space each, so the place SCOTT and
+    the character SCOTT may both be 'scott' (every reference says which it means)."""
     ids = [episode.id for episode in episodes]
     for scene in _scenes(episodes):
         ids.append(scene.id)
@@ -112,11 +117,12 @@ def duplicate_ids(series: Series, episodes: list[Episode]) -> Iterator[Finding]:
                 yield Finding(severity=Severity.ERROR, code="misplaced-id", where=shot.id,
                               message=f"shot {shot.id} is inside scene {scene.id}; its id must start with {scene.id}k")
             ids.extend(line.id for line in shot.dialogue)
-    ids += [c.id for c in series.characters] + [loc.id for loc in series.locations]
-    for value, count in Counter(ids).items():
-        if count > 1:
-            yield Finding(severity=Severity.ERROR, code="duplicate-id", where=value,
-                          message=f"id {value!r} is used {count} times; ids must be unique")
+    for space, what in ((ids, "plan"), ([c.id for c in series.characters], "character"),
+                        ([loc.id for loc in series.locations], "location")):
+        for value, count in Counter(space).items():
+            if count > 1:
+                yield Finding(severity=Severity.ERROR, code="duplicate-id", where=value,
+                              message=f"{what} id {value!r} is used {count} times; ids must be unique")
 
 
 def empty_scenes(series: Series, episodes: list[Episode]) -> Iterator[Finding]:
@@ -137,11 +143,22 @@ def cue_like_action(series: Series, episodes: list[Episode]) -> Iterator[Finding
         for shot in scene.shots:
             text = shot.action.strip()
             words = text.split()
-            if 0 < len(words) <= 3 and "\n" not in text and text == text.upper() and any(c.isalpha() for c in text) \
-                    and not any(mark in text for mark in "!?,;:"):
+            # Only text with letter case can look like a cue: CJK text equals its own .upper().
+            if 0 < len(words) <= 3 and "\n" not in text and is_upper(text) and not any(mark in text for mark in "!?,;:"):
                 yield Finding(severity=Severity.WARNING, code="cue-without-dialogue", where=shot.id,
                               message=f"the action {text!r} looks like a character cue with no dialogue under it; "
                               "put the dialogue on the line right below the cue")
+
+
+def episode_length(series: Series, episodes: list[Episode]) -> Iterator[Finding]:
+    """A micro-drama episode runs minutes; one past 15 is a feature's act, not an episode."""
+    for episode in episodes:
+        minutes = episode.duration_frames / series.fps / 60
+        if minutes > MAX_EPISODE_MINUTES:
+            yield Finding(severity=Severity.WARNING, code="episode-too-long", where=episode.id,
+                          message=f"{episode.id} runs {minutes:.1f} minutes, past {MAX_EPISODE_MINUTES} for a "
+                          "micro-drama episode; cut the screenplay with --episode-minutes 3 (or the title page "
+                          "key 'Episode-Minutes: 3')")
 
 
 def reference_files(series: Series, episodes: list[Episode], root: Path | None = None) -> Iterator[Finding]:
@@ -168,7 +185,7 @@ def reference_files(series: Series, episodes: list[Episode], root: Path | None =
 
 
 RULES: list[Rule] = [unknown_names, speaker_absent, dialogue_fits, crossing_the_line, duplicate_ids, empty_scenes,
-                     cue_like_action]
+                     cue_like_action, episode_length]
 
 
 def check_plan(series: Series, episodes: list[Episode], rules: list[Rule] = RULES) -> list[Finding]:

@@ -140,3 +140,51 @@ def test_a_scene_longer_than_an_episode_is_split_at_a_beat(tmp_path):
     assert len(parts) == 3 and sum(len(p.beats) for p in parts) == len(one.episodes[0].scenes[0].beats)
     _, cut = ingest([write(tmp_path, text)], episode_minutes=1)
     assert len(cut.episodes) > 1 and speeches(cut) == speeches(one)
+
+
+ZH_WITHOUT_AT = """Title：雨夜归人
+
+内景 老屋 客厅 - 夜
+
+林雨推门进来。
+
+林雨
+我回来了。
+
+母亲（画外音）
+你还知道回来？
+
+她放下伞。
+外面在下雨。
+
+INT。巷口 - 晨
+
+阿杰
+姐，你要走吗？
+"""
+
+
+def test_a_chinese_screenplay_without_at_plans_and_review_names_the_guessed_cues(tmp_path):
+    series, screenplay = ingest([write(tmp_path, ZH_WITHOUT_AT)])
+    assert series.title == "雨夜归人" and [c.id for c in series.characters] == ["林雨", "母亲", "阿杰"]
+    assert speeches(screenplay) == ["我回来了。", "你还知道回来？", "姐，你要走吗？"]
+    assert [s.location for s in screenplay.episodes[0].scenes] == ["老屋-客厅", "巷口"]
+    guessed = next(n for n in screenplay.notices if n.code == "cue-guessed")
+    assert "line 7 林雨, line 10 母亲, line 18 阿杰; write @NAME" in guessed.message
+
+
+def test_a_chinese_screenplay_without_headings_says_which_lines_to_force(tmp_path):
+    with pytest.raises(InputError) as caught:
+        ingest([write(tmp_path, "老屋 客厅 - 夜\n\n林雨推门进来。\n\n林雨\n我回来了。\n")])
+    assert "show.fountain:1: '老屋 客厅 - 夜' looks like a scene heading; write '.老屋 客厅 - 夜'" in str(caught.value)
+
+
+def test_short_chinese_action_is_not_flagged_as_a_cue_without_dialogue(tmp_path):
+    from microdrama.pipeline.plan.checks import cue_like_action
+    from microdrama.pipeline.plan.rules import draft_scene, finalize_scene
+    from microdrama.pipeline.core.models import Episode
+    series, screenplay = ingest([write(tmp_path, ".茶馆 - 日\n\n喝茶\n\n@林雨\n你好。\n\nBANG\n\n")])
+    script = screenplay.episodes[0].scenes[0]
+    planned = finalize_scene(script, draft_scene(script, True, set()), series)
+    flagged = [f.message for f in cue_like_action(series, [Episode(id="e01", scenes=[planned])])]
+    assert len(flagged) == 1 and "'BANG'" in flagged[0]

@@ -59,6 +59,7 @@ class Dialogue:
     dual: bool = False
     forced: bool = False
     after: str | None = None  # a parenthetical after the last speech: stage business
+    guessed: bool = False  # a caseless script's cue without `@`, read from its shape
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ class Document:
 # --- text helpers ------------------------------------------------------------------------------
 
 _HEADING = re.compile(
-    r"^(INT\.?/EXT|INT/EXT|I/E|INT|EXT|EST|内外景|内景|外景)(\.|\s|$)", re.IGNORECASE
+    r"^(INT[.。]?/EXT|INT/EXT|I/E|INT|EXT|EST|内外景|内景|外景)([.。]|\s|$)", re.IGNORECASE
 )
 _SCENE_NUMBER = re.compile(r"\s*#([\w.\-]+)#\s*$")
 _EXTENSION = re.compile(r"\s*[(（]([^()（）]*)[)）]\s*$")
@@ -305,7 +306,15 @@ def _looks_like_cue(stripped: str) -> bool:
     if stripped.startswith("@"):
         return len(stripped) > 1
     name, _, _ = split_cue(stripped)
-    return bool(name) and is_upper(name) and not name.endswith(":") and not _HEADING.match(name)
+    return bool(name) and (is_upper(name) or is_caseless_name(name)) and not name.endswith(":") \
+        and not _HEADING.match(name)
+
+
+def is_caseless_name(name: str) -> bool:
+    """A name in a script without letter case (Chinese, Japanese, Korean), where Fountain's
+    capitals rule cannot see a cue: one to six CJK letters, no punctuation (约翰, 林雨, 母亲). With
+    an empty line before it and a line of text under it, it is read as a cue."""
+    return 1 <= len(name) <= 6 and all(ch.isalpha() and not ch.isascii() and _is_cjk(ch) for ch in name)
 
 
 def _is_centered(stripped: str) -> bool:
@@ -375,7 +384,8 @@ def _dialogue(lines: list[_Line], index: int, elements: list[Element]) -> int:
         speeches.append(Speech("…", cue_line.number + 1, parenthetical))
     elif parenthetical:
         after = parenthetical
-    elements.append(Dialogue(name, cue_line.number, tuple(speeches), extensions, dual, forced, after))
+    guessed = not forced and is_caseless_name(name)
+    elements.append(Dialogue(name, cue_line.number, tuple(speeches), extensions, dual, forced, after, guessed))
     return index
 
 

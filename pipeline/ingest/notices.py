@@ -45,6 +45,12 @@ def file_notices(path: Path, doc: ft.Document, encoding: str, minutes: float | N
     if encoding != "utf-8":
         notices.append(_notice(Severity.WARNING, "encoding", f"{path.name} is not UTF-8: read as {encoding}; check "
                                "accented letters in the plan, or save the file as UTF-8"))
+    guessed = [d for d in doc.elements if isinstance(d, ft.Dialogue) and d.guessed]
+    if guessed:
+        lines = ", ".join(f"line {d.line} {d.cue}" for d in guessed[:12]) + (", ..." if len(guessed) > 12 else "")
+        notices.append(_notice(Severity.INFO, "cue-guessed", f"{path.name}: {len(guessed)} character cues read without "
+                               f"'@' from their shape (a short name above a line of text): {lines}; write @NAME to "
+                               "make a cue certain, or !TEXT where the line is action", guessed[0].line))
     acts = [s for s in doc.elements if isinstance(s, ft.Section) and s.level == 1 and is_act(s.text)]
     if acts and minutes is None:
         notices.append(_notice(Severity.WARNING, "acts-as-episodes", f"{path.name}: the level-1 sections are acts "

@@ -50,6 +50,10 @@ from ..core.store import check_slug, slugify
 from ..plan.rules import draft_scene, finalize_scene, scene_context
 
 MAX_BYTES = limits.MAX_SCREENPLAY_BYTES
+HOW_TO_SPLIT = ("a micro-drama episode runs minutes: cut the story into episodes of about 3 minutes with "
+                "--episode-minutes 3 (or the title page key 'Episode-Minutes: 3'), or split the screenplay with "
+                "level-1 sections ('# Episode 2: Title' before its first scene), or one file per episode in "
+                "screenplay/")
 COLD_OPEN = "COLD OPEN"  # the heading of what comes before a screenplay's first scene heading
 
 # Distinct, stable voice variants handed out in order of first appearance.
@@ -57,10 +61,10 @@ VOICE_VARIANTS = [(1.0, 0.0), (0.92, -4.0), (1.08, 3.0), (0.96, -7.0), (1.04, 5.
                   (1.12, -2.0), (0.95, 7.0)]
 
 _SETTINGS = [
-    (r"INT\.?/EXT\.?|INT/EXT|I/E\.?|内外景", Setting.INT_EXT),
-    (r"INT\.?|内景", Setting.INT),
-    (r"EXT\.?|外景", Setting.EXT),
-    (r"EST\.?", Setting.EST),
+    (r"INT[.。]?/EXT[.。]?|INT/EXT|I/E[.。]?|内外景", Setting.INT_EXT),
+    (r"INT[.。]?|内景", Setting.INT),
+    (r"EXT[.。]?|外景", Setting.EXT),
+    (r"EST[.。]?", Setting.EST),
 ]
 _TIMES = {
     TimeOfDay.DAY: {"DAY", "MORNING", "AFTERNOON", "NOON", "MIDDAY", "日", "白天", "日间", "上午", "下午", "中午", "早上"},
@@ -155,9 +159,7 @@ def _check_plannable(screenplay: Screenplay, series: Series, origin: dict[str, t
                         f"{limits.MAX_EPISODE_FRAMES / series.fps / 60:g} minutes at this fps) in "
                         f"{sum(len(s.shots) for s in scenes)} shots: {problem.message}", line=line, field=problem.field)
                 for problem in _problems(exc, line, episode.id)
-            ] + [Problem("a micro-drama episode runs minutes: split the screenplay into episodes with level-1 "
-                         "sections ('# Episode 2: Title' before its first scene), or one file per episode "
-                         "in screenplay/")]) from None
+            ] + [Problem(HOW_TO_SPLIT)]) from None
 
 
 def _unplannable(script: ScriptScene, drafts: list[ShotDraft], series: Series, exc: ValidationError) -> list[Problem]:
@@ -232,7 +234,7 @@ def parse_heading(heading: str) -> tuple[Setting, str, str | None]:
     """'INT. OLD HOUSE - KITCHEN - NIGHT' -> (INT, 'OLD HOUSE - KITCHEN', 'NIGHT')."""
     text, setting = heading.strip(), Setting.INT
     for pattern, value in _SETTINGS:
-        if match := re.match(rf"^(?:{pattern})(?:\s+|$)", text, re.IGNORECASE):
+        if match := re.match(rf"^(?:{pattern})(?:\s+|$|(?<=。))", text, re.IGNORECASE):
             text, setting = text[match.end():].strip(), value
             break
     parts = [p.strip() for p in re.split(r"\s+[-–—]+\s+|\s*[－—]+\s*", text) if p.strip()]
@@ -413,6 +415,17 @@ def _split_episodes(doc: ft.Document, per_file: bool, acts_split: bool = True) -
     return episodes
 
 
+def _heading_hints(doc: ft.Document) -> list[Problem]:
+    """Lines of a script without headings that look like one ('老屋 客厅 - 夜': a place, a dash, a
+    time of day): each named, with its forced spelling."""
+    hints = []
+    for action in (e for e in doc.elements if isinstance(e, ft.Action)):
+        for offset, text in enumerate(action.text.split("\n")):
+            if parse_heading(text)[2] is not None and len(text) <= limits.MAX_NAME_CHARS:
+                hints.append(Problem(f"{text!r} looks like a scene heading; write '.{text}'", line=action.line + offset))
+    return hints[:20]
+
+
 def _is_shot_heading(heading: ft.SceneHeading) -> bool:
     """`.INSIDE`, `.ON THE TV`, `.SCOTT` inside a scene: a forced heading with no INT/EXT and no
     time of day is a new angle on the same place, not a new location. (Scripts without letter
@@ -534,10 +547,9 @@ def ingest(paths: list[Path], existing: Series | None = None, slug: str | None =
         minutes = episode_minutes or title_minutes(path, doc.title_page)
         split = _split_episodes(doc, per_file=len(paths) > 1, acts_split=minutes is None)
         if not split:
-            raise InputError(
-                path, "no scene found: a screenplay needs at least one scene heading "
-                "such as 'INT. KITCHEN - NIGHT' (or a forced heading starting with '.')"
-            )
+            raise InputError(path, [Problem(
+                "no scene found: a screenplay needs at least one scene heading such as 'INT. KITCHEN - NIGHT' "
+                "(or a forced heading starting with '.')")] + _heading_hints(doc))
         notices += file_notices(path, doc, decoded.encoding, minutes)
         first = len(episodes)
         for title, elements, line in split:
@@ -576,6 +588,10 @@ def ingest(paths: list[Path], existing: Series | None = None, slug: str | None =
                 elif isinstance(element, ft.Dialogue):
                     text_sample.extend(s.text for s in element.speeches)
             close()
+            if not minutes and len(scenes) > limits.MAX_SCENES_PER_EPISODE:
+                raise InputError(path, [Problem(f"episode {episode_id} has {len(scenes)} scenes; an episode may "
+                                                f"have at most {limits.MAX_SCENES_PER_EPISODE}", line=line),
+                                        Problem(HOW_TO_SPLIT)])
             with _at(path, line, episode_id):
                 # A story still to be cut may hold more scenes than one episode may.
                 build = ScriptEpisode.model_construct if minutes else ScriptEpisode

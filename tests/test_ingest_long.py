@@ -188,3 +188,16 @@ def test_short_chinese_action_is_not_flagged_as_a_cue_without_dialogue(tmp_path)
     planned = finalize_scene(script, draft_scene(script, True, set()), series)
     flagged = [f.message for f in cue_like_action(series, [Episode(id="e01", scenes=[planned])])]
     assert len(flagged) == 1 and "'BANG'" in flagged[0]
+
+
+def test_plan_episode_minutes_through_the_cli_cuts_approves_and_shows_each_length(tmp_path):
+    import subprocess
+    import sys
+    text = "Title: Long Night\n\n# ACT I\n\n" + "".join(scene(n, 60, question=n % 3 == 0) for n in range(1, 13))
+    path = write(tmp_path, text)
+    command = [str(Path(sys.executable).with_name("microdrama")), "plan", str(path), "--yes", "--root", str(tmp_path)]
+    done = subprocess.run([*command, "--episode-minutes", "1"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    episodes = sorted(p.name for p in (tmp_path / "long-night" / "plan").iterdir())
+    assert len(episodes) > 3 and f"approved {len(episodes)} episodes" in done.stdout
+    assert f"cut into {len(episodes)} episodes of about 1 minutes (planned minutes: e01 " in " ".join(done.stdout.split())

@@ -37,7 +37,7 @@ def test_file_then_environment_then_flags(tmp_path):
 
 @pytest.mark.parametrize("text, line, where, message", [
     ("[run]\nrender_concurency = 3\n", 2, "run.render_concurency",
-     "unknown key; known: allow_failed, continuity_rounds, planner, render_attempts, render_concurrency, "
+     "unknown key; known: allow_failed, continuity_rounds, episode_minutes, planner, render_attempts, render_concurrency, "
      "subtitles (did you mean render_concurrency?)"),
     ('[run]\nplanner = "magic"\n', 2, "run.planner", "Input should be 'rules' or 'llm' (got 'magic')"),
     ("[run]\nrender_attempts = 'two'\n", 2, "run.render_attempts", "Input should be a valid integer"),
@@ -239,3 +239,9 @@ def test_a_route_whose_model_is_missing_falls_back_to_the_animatic_and_says_why(
     assert "no-such-model" in note or not availability.available
     wide = close_up.model_copy(update={"type": ShotType.WS})
     assert video_backend(wide, settings) == (video_backend(wide, settings)[0], "")
+
+
+def test_episode_minutes_is_a_run_setting_checked_at_load(tmp_path):
+    assert Settings.load(write(tmp_path, "[run]\nepisode_minutes = 3\n"), environ={}).episode_minutes == 3
+    with pytest.raises(ConfigError, match="run.episode_minutes: Input should be less than or equal to 15"):
+        Settings.load(write(tmp_path, "[run]\nepisode_minutes = 90\n"), environ={})

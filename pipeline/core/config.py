@@ -171,11 +171,15 @@ class AuditOptions(BaseModel):
     loudness_tolerance_lu: float = Field(1.0, ge=0, description="Allowed distance from the loudness target.")
     true_peak_max_db: float = Field(-1.0, description="True-peak ceiling in dBTP.")
     effect_search_s: float = Field(
-        0.1, gt=0, description="How far from its planned frame a sound effect is looked for in the mix, in seconds.")
+        1.0, gt=0, description="How far from its planned frame a sound effect is looked for in the mix, in seconds.")
     effect_min_gain_db: float = Field(
         -12.0, description="Least level, in dB against its own, at which a sound effect's (or an ambience "
         "bed's) audio is found in the mix at its place (the part of the mix that is the clip, whatever else "
         "plays): under it the clip is missing or buried.")
+    effect_min_z: float = Field(
+        6.0, gt=0, description="How far (in standard deviations) the clip's gain at its place must stand above "
+        "its gains at shifted places, where it is not (chance: a quiet bed under loud music correlates with it "
+        "a little anywhere).")
     dialogue_over_ambience_min_db: float = Field(
         10.0, description="Least margin in dB between a line's level and the ambience beds under it, before "
         "ducking (ducking only adds to it): less, and the ambience masks the dialogue.")

@@ -4,12 +4,16 @@ bed is under its scene, and no bed masks a line.
 Presence is measured on the episode's own mix: the effect's own audio is looked for near its
 planned place, and the mix is projected on it there: the gain of the part of the mix that is
 the clip says whether it is heard, whatever else plays (a missing lane, a shifted clip or an
-effect mixed far under its level fails). Uncorrelated sounds add nothing to the projection, so
-dialogue over a knock does not hide the knock from the check. Masking is measured on the stems as the
+effect mixed far under its level fails). Other sounds add little to the projection, and what they
+add by chance is measured: the same projection at places the clip is not (the mix shifted
+round) gives the chance level the clip's own must stand clear of. Masking is measured on the stems as the
 mix places them: a line's level against the beds under it before ducking, the worst case.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,50 +26,96 @@ from .audit import Check, Verdict, _check, best_offset, rms_db
 
 def check_sound(timeline: Timeline, mix: np.ndarray, options: AuditOptions) -> list[Check]:
     """All the sound stage's checks of one episode, in timeline order per kind."""
+    whiten = whitener(mix) if timeline.effects or timeline.ambience else None
+    white = whiten(mix) if whiten else mix
     return [
-        *[check_effect(clip, mix, timeline.fps, options) for clip in timeline.effects],
-        *[check_bed(clip, mix, timeline.fps, options) for clip in timeline.ambience],
+        *[check_effect(clip, white, whiten, timeline.fps, options) for clip in timeline.effects],
+        *[check_bed(clip, white, whiten, timeline.fps, options) for clip in timeline.ambience],
         *[check_masking(line, timeline, options) for line in timeline.dialogue],
     ]
 
 
-def gain_db(reference: np.ndarray, placed: np.ndarray) -> float:
-    """The gain, in dB, of the clip's own audio in the mix where it was found: the mix projected
-    on the clip (-120 when nothing of it is there, or less than nothing)."""
+WHITENED_HZ = (30.0, 12000.0)  # AAC drops the top octave: a band the mix has lost must not count
+
+
+def whitener(mix: np.ndarray, bands: int = 40) -> Callable[[np.ndarray], np.ndarray]:
+    """A filter flattening the mix's long-term spectrum (in log-spaced bands), applied alike to
+    the mix and to each clip: where the music is loud the comparison counts less, so a quiet bed
+    in a band the music leaves free is still found (a matched filter in coloured noise)."""
+    power = np.abs(np.fft.rfft(mix.astype(np.float64))) ** 2
+    freqs = np.fft.rfftfreq(len(mix), 1 / ffmpeg.AUDIO_RATE)
+    edges = np.geomspace(*WHITENED_HZ, bands + 1)
+    centres = np.sqrt(edges[:-1] * edges[1:])
+    level = np.array([power[(freqs >= lo) & (freqs < hi)].mean() if np.any((freqs >= lo) & (freqs < hi)) else 0.0
+                      for lo, hi in zip(edges[:-1], edges[1:], strict=True)])
+    level = np.maximum(level, level.max() * 1e-6 + 1e-30)  # at most 60 dB of boost
+
+    def whiten(samples: np.ndarray) -> np.ndarray:
+        f = np.fft.rfftfreq(len(samples), 1 / ffmpeg.AUDIO_RATE)
+        weight = 1 / np.sqrt(np.interp(np.clip(f, centres[0], centres[-1]), centres, level))
+        weight[(f < WHITENED_HZ[0]) | (f > WHITENED_HZ[1])] = 0.0
+        return np.fft.irfft(np.fft.rfft(samples.astype(np.float64)) * weight, len(samples))
+
+    return whiten
+
+
+CHANCE_SHIFTS_S = tuple(0.25 * k for k in range(-16, 17) if k)
+
+
+@dataclass(frozen=True)
+class Found:
+    offset_s: float  # where the clip fits the mix best, from its planned start
+    gain_db: float  # the clip's gain in the mix there
+    z: float  # how far that gain stands above its gains at shifted places (chance)
+
+
+def gain(reference: np.ndarray, placed: np.ndarray) -> float:
+    """The gain of the clip's own audio in the mix: the mix projected on the clip."""
     n = min(len(reference), len(placed))
     a, b = reference[:n].astype(np.float64), placed[:n].astype(np.float64)
-    gain = np.dot(a, b) / (np.dot(a, a) + 1e-20)
-    return 20 * np.log10(max(float(gain), 1e-6))
+    return float(np.dot(a, b) / (np.dot(a, a) + 1e-20))
 
 
-def found_in_mix(clip: Clip, mix: np.ndarray, fps: int, search_s: float) -> tuple[float, float]:
-    """Where the clip's audio fits the mix best near its planned place (seconds from the
-    planned start) and its gain in the mix there (dB)."""
+def found_in_mix(clip: Clip, mix: np.ndarray, whiten: Callable[[np.ndarray], np.ndarray] | None, fps: int,
+                 search_s: float) -> Found:
+    """Where the clip's audio fits the (whitened) mix best near its planned place, its gain
+    there, and how that gain compares with the clip's gains at places it is not (the mix
+    shifted round)."""
     reference, _ = read_wav(clip.path)
     reference = reference[: frames_to_samples(clip.duration_frames, fps)]
+    reference = whiten(reference) if whiten else reference
     planned, search = frames_to_samples(clip.start_frame, fps), round(search_s * ffmpeg.AUDIO_RATE)
     low = max(0, planned - search)
-    start = low + best_offset(reference, mix[low: planned + len(reference) + search])
-    return (start - planned) / ffmpeg.AUDIO_RATE, gain_db(reference, mix[start: start + len(reference)])
+    start = low + best_offset(reference, mix[low: planned + len(reference) + search]) if search else planned
+    here = gain(reference, mix[start: start + len(reference)])
+    chance = np.array([gain(reference, np.take(mix, np.arange(len(reference)) + start + round(s * ffmpeg.AUDIO_RATE),
+                                               mode="wrap")) for s in CHANCE_SHIFTS_S])
+    z = (here - chance.mean()) / (chance.std() + 1e-12)
+    return Found((start - planned) / ffmpeg.AUDIO_RATE, 20 * np.log10(max(here, 1e-6)), float(z))
 
 
-def check_effect(clip: EffectClip, mix: np.ndarray, fps: int, options: AuditOptions) -> Check:
-    offset, heard = found_in_mix(clip, mix, fps, options.effect_search_s)
+def heard(found: Found, options: AuditOptions) -> bool:
+    return found.gain_db >= options.effect_min_gain_db and found.z >= options.effect_min_z
+
+
+def check_effect(clip: EffectClip, mix: np.ndarray, whiten, fps: int, options: AuditOptions) -> Check:
+    found = found_in_mix(clip, mix, whiten, fps, options.effect_search_s)
     window = f"{clip.start_frame / fps:.2f}-{(clip.start_frame + clip.duration_frames) / fps:.2f} s"
-    present = heard >= options.effect_min_gain_db and abs(offset) <= 1 / fps + 1e-9
-    return _check("sfx-present", clip.shot_id, options.effect_min_gain_db, heard,
+    present = heard(found, options) and abs(found.offset_s) <= 1 / fps + 1e-9
+    return _check("sfx-present", clip.shot_id, options.effect_min_gain_db, found.gain_db,
                   Verdict.PASS if present else Verdict.ERROR,
-                  f"'{clip.sound}' in {window}: in the mix at {heard:+.1f} dB of its own level, {offset * 1000:+.0f} "
-                  f"ms from its frame" + ("" if present else " (not heard where planned)"))
+                  f"'{clip.sound}' in {window}: in the mix at {found.gain_db:+.1f} dB of its own level "
+                  f"({found.z:.0f} sd over chance), {found.offset_s * 1000:+.0f} ms from its frame"
+                  + ("" if present else " (not heard where planned)"))
 
 
-def check_bed(clip: AmbienceClip, mix: np.ndarray, fps: int, options: AuditOptions) -> Check:
-    _, heard = found_in_mix(clip, mix, fps, 1 / fps)
-    present = heard >= options.effect_min_gain_db
-    return _check("ambience-present", clip.scene_id, options.effect_min_gain_db, heard,
+def check_bed(clip: AmbienceClip, mix: np.ndarray, whiten, fps: int, options: AuditOptions) -> Check:
+    found = found_in_mix(clip, mix, whiten, fps, 0)  # a bed lies where the scene starts: nothing to search
+    present = heard(found, options)
+    return _check("ambience-present", clip.scene_id, options.effect_min_gain_db, found.gain_db,
                   Verdict.PASS if present else Verdict.ERROR,
-                  f"'{clip.sound}' under the scene, in the mix at {heard:+.1f} dB of its own level"
-                  + ("" if present else " (not heard)"))
+                  f"'{clip.sound}' under the scene, in the mix at {found.gain_db:+.1f} dB of its own level "
+                  f"({found.z:.0f} sd over chance)" + ("" if present else " (not heard)"))
 
 
 def check_masking(line: LineClip, timeline: Timeline, options: AuditOptions) -> Check:

@@ -103,7 +103,7 @@ def city(rng, n, night):
 
 
 def room(rng, n, night):
-    return _rms(_band(rng, n, 40, 380, tilt=-3), -52)
+    return _rms(_band(rng, n, 60, 600, tilt=-2), -44)
 
 
 def sea(rng, n, night):

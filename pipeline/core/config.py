@@ -23,6 +23,7 @@ problems are reported at once, one a line, as `<path>/microdrama.toml:<line>: <t
     video = "animatic"          # any registered video backend
     voice = "auto"              # piper where it speaks the language, else espeak
     music = "synth"
+    sfx = "foley"               # sound effects and ambience beds
 
     [backends.options.animatic]  # options of one backend, checked by its Options model
     caption = false
@@ -107,6 +108,7 @@ class BackendsTable(BaseModel):
     video: str = "animatic"
     voice: str = "auto"
     music: str = "synth"
+    sfx: str = "foley"
     options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     routes: list[RouteTable] = Field(default_factory=list)
 
@@ -173,6 +175,22 @@ class AuditOptions(BaseModel):
     loudness_target_lufs: float = Field(LOUDNESS_TARGET_LUFS, description="Integrated loudness target.")
     loudness_tolerance_lu: float = Field(1.0, ge=0, description="Allowed distance from the loudness target.")
     true_peak_max_db: float = Field(-1.0, description="True-peak ceiling in dBTP.")
+    effect_search_s: float = Field(
+        1.0, gt=0, description="How far from its planned frame a sound effect is looked for in the mix, in seconds.")
+    effect_min_gain_db: float = Field(
+        -12.0, description="Least level, in dB against its own, at which a sound effect's (or an ambience "
+        "bed's) audio is found in the mix at its place (the part of the mix that is the clip, whatever else "
+        "plays): under it the clip is missing or buried.")
+    effect_min_z: float = Field(
+        6.0, gt=0, description="How far (in standard deviations) the clip's gain at its place must stand above "
+        "its gains at shifted places, where it is not (chance: a quiet bed under loud music correlates with it "
+        "a little anywhere).")
+    dialogue_over_ambience_min_db: float = Field(
+        10.0, description="Least margin in dB between a line's level and the ambience beds under it, before "
+        "ducking (ducking only adds to it): less, and the ambience masks the dialogue.")
+    mouth_min_change: float = Field(
+        2.0, ge=0, description="Mean absolute change (0..255) of a speaking animatic character's mouth region "
+        "across its line under which the mouth is still.")
 
 
 TABLES = ("run", "llm", "backends", "audit")  # the top-level tables of microdrama.toml
@@ -201,6 +219,7 @@ class BackendSettings:
     video: str = _BACKENDS.video
     voice: str = _BACKENDS.voice
     music: str = _BACKENDS.music
+    sfx: str = _BACKENDS.sfx
     options: dict[str, dict[str, Any]] = field(default_factory=dict)  # as written: part of cache keys
     routes: tuple[Route, ...] = ()
 
@@ -344,7 +363,7 @@ class _Check:
         options = options if isinstance(options, dict) else {}
         # The selected backends, and the animatic, which draws title cards whatever the settings say.
         selected = {"animatic": ("backends",)}
-        for kind in ("video", "voice", "music"):
+        for kind in ("video", "voice", "music", "sfx"):
             name = table.get(kind, getattr(_BACKENDS, kind))
             if isinstance(name, str) and not (kind == "voice" and name == "auto"):
                 cls = self.backend(name, kind, ("backends", kind))
@@ -367,7 +386,7 @@ class _Check:
         if parsed is None:
             return BackendSettings()
         return BackendSettings(
-            video=parsed.video, voice=parsed.voice, music=parsed.music,
+            video=parsed.video, voice=parsed.voice, music=parsed.music, sfx=parsed.sfx,
             options={name: dict(values) for name, values in table.get("options", {}).items()},
             routes=tuple(Route(route.video, tuple(t.value for t in route.shot_types), dict(raw.get("options", {})))
                          for route, raw in zip(parsed.routes, table.get("routes", []), strict=True)),

@@ -258,6 +258,22 @@ class DialogueLine(PlanModel):
         return self.offset_frames + self.duration_frames
 
 
+class SoundEffect(PlanModel):
+    """A sound the shot's action makes, placed where the action places it."""
+
+    sound: Label = Field(min_length=1, description="What is heard, in a few words ('knock', 'door "
+                         "slams', '敲门'); the foley backend reads its kind from these words and a "
+                         "text-to-audio model takes them as its prompt.")
+    offset_frames: ShotFrames = Field(0, ge=0, description="Where the sound starts within its shot.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_words(cls, data):
+        """A bare string ('thunder') is a sound at the start of the shot: how plans written
+        before offsets existed, and quick hand edits, say it."""
+        return {"sound": data} if isinstance(data, str) else data
+
+
 class FramedCharacter(PlanModel):
     character: BibleId = Field(description="Character id.")
     position: ScreenPosition = Field(description="Where the character stands in the frame.")
@@ -281,8 +297,9 @@ class Shot(PlanModel):
     dialogue: list[DialogueLine] = Field(
         default_factory=list, max_length=limits.MAX_LINES_PER_SHOT, description="Lines heard during this shot."
     )
-    sfx: list[Label] = Field(default_factory=list, max_length=limits.MAX_SFX_PER_SHOT,
-                             description="Sound effects heard in the shot.")
+    sfx: list[SoundEffect] = Field(
+        default_factory=list, max_length=limits.MAX_SFX_PER_SHOT,
+        description="Sound effects heard in the shot, each at its frame within the shot.")
     prompt: str = Field("", max_length=limits.MAX_PROMPT_CHARS,
                         description="Generator prompt, composed from the bible.")
     seed: Seed = Field(description="Seed for every generator of this shot.")
@@ -311,6 +328,10 @@ class Scene(PlanModel):
     shots: list[Shot] = Field(default_factory=list, max_length=limits.MAX_SHOTS_PER_SCENE,
                               description="The shot list, in order.")
     music: MusicCue = Field(description="Score cue for the scene.")
+    ambience: list[Label] = Field(
+        default_factory=list, max_length=limits.MAX_SFX_PER_SHOT,
+        description="Beds of sound under the whole scene ('rain', 'city hum', 'room tone'), from the "
+        "place's description and the time of day; empty is silence under the dialogue.")
     source_line: SourceLine | None = Field(None, description="Line of the heading in the screenplay.")
     source_digest: Label = Field(
         "",
@@ -503,5 +524,9 @@ class ShotDraft(PlanModel):
         description="Ids of the screenplay lines heard in this shot, in order; every line of the "
         "scene belongs to exactly one shot.",
     )
-    sfx: list[Label] = Field(default_factory=list, max_length=limits.MAX_SFX_PER_SHOT,
-                             description="Sound effects heard in the shot.")
+    sfx: list[Label] = Field(
+        default_factory=list, max_length=limits.MAX_SFX_PER_SHOT,
+        description="Sounds the action makes, in the order it makes them, each in a few words of the "
+        "screenplay's language ('knock', 'door slams', 'footsteps', 'phone rings', '雷声'): each is "
+        "placed at the frame where the action text mentions it. Not the music, not the dialogue, not "
+        "the place's ambience (rain, city hum: the scene's ambience holds those).")

@@ -14,10 +14,21 @@ class LineRender(BaseModel):
     error: str | None = None
 
 
+class SoundRender(BaseModel):
+    """A sound effect's take (placed within its shot) or an ambience bed's (under its scene)."""
+
+    sound: str = Field(description="The sound in the plan's words.")
+    offset_frames: int = Field(0, description="Start within the shot; 0 for a bed.")
+    path: str | None = Field(None, description="WAV, relative to the series folder.")
+    seconds: float = 0.0
+    error: str | None = None
+
+
 class ShotRender(BaseModel):
     id: str
     video: str | None = Field(None, description="Silent segment, relative to the series folder.")
     lines: list[LineRender] = Field(default_factory=list)
+    effects: list[SoundRender] = Field(default_factory=list, description="The shot's sound effects.")
     error: str | None = None
     cached: bool = Field(False, description="Nothing was rendered: every artifact was in the cache.")
     selected: bool = Field(True, description="The request asked for this shot (else it was stale and its "
@@ -27,18 +38,19 @@ class ShotRender(BaseModel):
 
     @property
     def failed(self) -> bool:
-        return self.error is not None or any(line.error for line in self.lines)
+        return self.error is not None or any(part.error for part in [*self.lines, *self.effects])
 
 
 class CueRender(BaseModel):
     id: str
     path: str | None = None
+    ambience: list[SoundRender] = Field(default_factory=list, description="The scene's ambience beds.")
     error: str | None = None
     cached: bool = False
 
     @property
     def failed(self) -> bool:
-        return self.error is not None
+        return self.error is not None or any(bed.error for bed in self.ambience)
 
 
 class EpisodeOutput(BaseModel):

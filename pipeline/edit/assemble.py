@@ -3,8 +3,8 @@ out/eNN.srt.
 
 The picture is the shots' segments concatenated with stream copy (each was encoded once, with
 the same settings); the sound is built once: dialogue lines placed at their frames, the scenes'
-music cues under them, the music ducked by the dialogue, loudness normalised to -16 LUFS, one AAC
-encode. Why voices are not muxed into the segments first: AAC encoder priming at every segment
+music cues and ambience beds under them (ducked by the dialogue), the sound effects at their
+frames, loudness normalised to -16 LUFS, one AAC encode. Why voices are not muxed into the segments first: AAC encoder priming at every segment
 boundary would add up to audible drift over an episode; one audio pass from the timeline has none.
 """
 
@@ -32,7 +32,7 @@ from .audio import frames_to_samples, place, read_wav
 from .timeline import Timeline, build_timeline, to_srt, write_timeline
 
 SLATE_VERSION = "1"
-MASTER_VERSION = "2"  # bump when the mix or the encode settings change
+MASTER_VERSION = "3"  # bump when the mix or the encode settings change
 
 
 def track(timeline: Timeline, clips, total: int) -> np.ndarray:
@@ -127,15 +127,16 @@ def master(timeline: Timeline, folder: SeriesFolder) -> tuple[Path, Path, bool]:
             return mp4_path, srt_path, False
     with tempfile.TemporaryDirectory(dir=folder.out_dir, prefix=f"{WORK_PREFIX}{os.getpid()}-") as work:
         work_dir = Path(work)
-        dialogue, music = work_dir / "dialogue.wav", work_dir / "music.wav"
+        dialogue, bed, effects = work_dir / "dialogue.wav", work_dir / "bed.wav", work_dir / "effects.wav"
         ffmpeg.write_wav(dialogue, track(timeline, timeline.dialogue, total), ffmpeg.AUDIO_RATE)
-        ffmpeg.write_wav(music, track(timeline, timeline.music, total), ffmpeg.AUDIO_RATE)
+        ffmpeg.write_wav(bed, track(timeline, [*timeline.music, *timeline.ambience], total), ffmpeg.AUDIO_RATE)
+        ffmpeg.write_wav(effects, track(timeline, timeline.effects, total), ffmpeg.AUDIO_RATE)
         srt = to_srt(timeline)
         (work_dir / "episode.srt").write_text(srt or "", encoding="utf-8")
         video_args = ffmpeg.concat_copy([clip.path for clip in timeline.video], work_dir / "segments.txt")
         temp = work_dir / "episode.mp4"
         soft = work_dir / "episode.srt" if srt and timeline.soft_subtitles else None
-        ffmpeg.master_episode(video_args, dialogue, music, soft, timeline.language, temp)
+        ffmpeg.master_episode(video_args, dialogue, bed, effects, soft, timeline.language, temp)
         os.replace(temp, mp4_path)
     atomic_write_text(srt_path, srt)
     atomic_write_text(record, json.dumps({"key": key, "bytes": mp4_path.stat().st_size}))

@@ -32,6 +32,10 @@ H264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv
         "-profile:v", "high", "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709"]
 LOUDNESS_TARGET_LUFS = -16.0
 TRUE_PEAK_TARGET_DB = -1.5  # 0.5 dB below the -1 dBTP ceiling leaves room for AAC overshoot
+# loudnorm normalises linearly (one gain, exactly to the target) only when the mix's loudness
+# range is within this; a wider one falls back to its dynamic mode, which undershoots the target
+# by a LU or more. Effects and beds widen a mix's range past the broadcast 11 LU.
+LOUDNESS_RANGE_LU = 20
 
 
 PR_SET_PDEATHSIG = 1
@@ -146,37 +150,39 @@ def read_audio(path: Path, rate: int = AUDIO_RATE, channels: int = 1) -> np.ndar
 
 
 def _duck_and_mix(loudnorm: str) -> str:
-    """Dialogue (input 1) and music (input 2): the music is ducked under the dialogue by a
-    sidechain compressor keyed on the dialogue, then both are summed and loudness-normalised."""
+    """Dialogue (input 1), the bed of music and ambience (input 2) and the sound effects (input 3):
+    the bed is ducked under the dialogue by a sidechain compressor keyed on the dialogue, then all
+    three are summed and loudness-normalised. Effects are not ducked: a knock during a line is
+    part of the scene."""
     return ("[1:a]asplit=2[dialogue][key];"
             "[2:a][key]sidechaincompress=threshold=0.02:ratio=10:attack=15:release=350:makeup=1[ducked];"
-            f"[dialogue][ducked]amix=inputs=2:normalize=0:duration=first,{loudnorm}[mix]")
+            f"[dialogue][ducked][3:a]amix=inputs=3:normalize=0:duration=first,{loudnorm}[mix]")
 
 
-def measure_mix(dialogue: Path, music: Path) -> dict[str, str]:
+def measure_mix(dialogue: Path, bed: Path, effects: Path) -> dict[str, str]:
     """First loudnorm pass over the mix: its measured loudness, for the exact second pass."""
-    graph = _duck_and_mix(f"loudnorm=I={LOUDNESS_TARGET_LUFS}:TP={TRUE_PEAK_TARGET_DB}:LRA=11:print_format=json")
-    done = run(["-i", str(dialogue), "-i", str(dialogue), "-i", str(music),
+    graph = _duck_and_mix(f"loudnorm=I={LOUDNESS_TARGET_LUFS}:TP={TRUE_PEAK_TARGET_DB}:LRA={LOUDNESS_RANGE_LU}:print_format=json")
+    done = run(["-i", str(dialogue), "-i", str(dialogue), "-i", str(bed), "-i", str(effects),
                 "-filter_complex", graph, "-map", "[mix]", "-f", "null", "-"])
     text = done.stderr.decode("utf-8", "replace")
     return json.loads(text[text.rindex("{"): text.rindex("}") + 1])
 
 
-def master_episode(video_args: list[str], dialogue: Path, music: Path, subtitles: Path | None,
+def master_episode(video_args: list[str], dialogue: Path, bed: Path, effects: Path, subtitles: Path | None,
                    language: str, out: Path) -> None:
     """Mux the concatenated video (stream copy) with the mixed, ducked, normalised audio (the one
     audio encode) and soft subtitles into a faststart MP4."""
-    m = measure_mix(dialogue, music)
-    loudnorm = (f"loudnorm=I={LOUDNESS_TARGET_LUFS}:TP={TRUE_PEAK_TARGET_DB}:LRA=11"
+    m = measure_mix(dialogue, bed, effects)
+    loudnorm = (f"loudnorm=I={LOUDNESS_TARGET_LUFS}:TP={TRUE_PEAK_TARGET_DB}:LRA={LOUDNESS_RANGE_LU}"
                 f":measured_I={m['input_i']}:measured_TP={m['input_tp']}:measured_LRA={m['input_lra']}"
                 f":measured_thresh={m['input_thresh']}:offset={m['target_offset']}:linear=true,"
                 f"aresample={AUDIO_RATE}")
-    # Input 0 is the video; inputs 1 and 2 are dialogue and music, matching _duck_and_mix.
-    args = [*video_args, "-i", str(dialogue), "-i", str(music)]
+    # Input 0 is the video; inputs 1 to 3 are dialogue, bed and effects, matching _duck_and_mix.
+    args = [*video_args, "-i", str(dialogue), "-i", str(bed), "-i", str(effects)]
     maps = ["-map", "0:v", "-map", "[mix]"]
     if subtitles is not None:
         args += ["-i", str(subtitles)]
-        maps += ["-map", "3:s", "-c:s", "mov_text", "-metadata:s:s:0", f"language={_iso639_2(language)}"]
+        maps += ["-map", "4:s", "-c:s", "mov_text", "-metadata:s:s:0", f"language={_iso639_2(language)}"]
     run(["-loglevel", "error", *args, "-filter_complex", _duck_and_mix(loudnorm), *maps,
          "-c:v", "copy", "-c:a", "aac", "-b:a", "192k", "-ar", str(AUDIO_RATE), "-ac", "2",
          "-movflags", "+faststart", "-y", str(out)])

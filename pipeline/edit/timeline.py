@@ -1,7 +1,7 @@
 """An episode's cut, built once from the approved plan and the render results, and written to
 `out/eNN.timeline.json`: which segment plays at which frame (and which backend made it, or the
 slate standing in for it), where each dialogue line sits with its measured length, where each
-music cue sits. Mastering, subtitles, the audit, the storyboard, the editor export and status
+music cue, sound effect and ambience bed sits. Mastering, subtitles, the audit, the storyboard, the editor export and status
 all read this one file; none of them derives the cut again.
 
 Paths are absolute in memory and relative to the series folder in the file, so a moved series
@@ -74,6 +74,20 @@ class MusicClip(Clip):
     scene_id: str
 
 
+class EffectClip(Clip):
+    """A sound effect at its frame: its window is where the audit looks for it."""
+
+    shot_id: str
+    sound: str
+
+
+class AmbienceClip(Clip):
+    """An ambience bed under its scene."""
+
+    scene_id: str
+    sound: str
+
+
 class Timeline(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -89,6 +103,8 @@ class Timeline(BaseModel):
     video: tuple[VideoClip, ...]
     dialogue: tuple[LineClip, ...]
     music: tuple[MusicClip, ...]
+    effects: tuple[EffectClip, ...] = ()
+    ambience: tuple[AmbienceClip, ...] = ()
 
     @property
     def duration_frames(self) -> int:
@@ -112,13 +128,16 @@ def build_timeline(episode: Episode, series: Series, root: Path, snapshot: str,
     """Lay out the episode. `shots` and `cues` are render results by id (paths relative to the
     series folder); `slates` maps a failed shot to its slate and the reason."""
     slates = slates or {}
-    video, dialogue, music = [], [], []
+    video, dialogue, music, effects, ambience = [], [], [], [], []
     frame = 0
     for scene in episode.scenes:
         cue = cues.get(scene.id)
         if cue and cue.path:
             music.append(MusicClip(scene_id=scene.id, path=root / cue.path, start_frame=frame,
                                    duration_frames=scene.duration_frames))
+        ambience += [AmbienceClip(scene_id=scene.id, sound=bed.sound, path=root / bed.path, start_frame=frame,
+                                  duration_frames=scene.duration_frames)
+                     for bed in (cue.ambience if cue else []) if bed.path]
         for shot in scene.shots:
             render = shots.get(shot.id)
             placed = {"shot_id": shot.id, "scene_id": scene.id, "start_frame": frame,
@@ -139,10 +158,15 @@ def build_timeline(episode: Episode, series: Series, root: Path, snapshot: str,
                         duration_frames=spoken_frames(voiced.seconds, series.fps), seconds=voiced.seconds,
                         planned_end_frame=frame + shot.duration_frames,
                     ))
+            effects += [EffectClip(shot_id=shot.id, sound=effect.sound, path=root / effect.path,
+                                   start_frame=frame + effect.offset_frames,
+                                   duration_frames=spoken_frames(effect.seconds, series.fps))
+                        for effect in (render.effects if render and shot.id not in slates else []) if effect.path]
             frame += shot.duration_frames
     return Timeline(episode_id=episode.id, title=episode.title, snapshot=snapshot, fps=series.fps,
                     width=series.width, height=series.height, language=series.language, subtitles=subtitles,
-                    video=tuple(video), dialogue=tuple(dialogue), music=tuple(music))
+                    video=tuple(video), dialogue=tuple(dialogue), music=tuple(music), effects=tuple(effects),
+                    ambience=tuple(ambience))
 
 
 def timeline_path(out_dir: Path, episode_id: str) -> Path:

@@ -1,7 +1,8 @@
 """The render graph's nodes: an approved snapshot and a request -> cached artifacts -> episodes.
 
     invalidate (--force: the selection's cached artifacts are dropped, once per run)
-    dispatch -> render_shot (one per shot: voices, then picture) + render_cue (one per scene)
+    dispatch -> render_shot (one per shot: voices, sound effects, then picture)
+             + render_cue (one per scene: music and ambience beds)
              -> assemble (the cut, written to out/eNN.timeline.json, and the episode files)
              -> publish (audit, storyboard, editor export: each reads the timeline file)
 
@@ -16,10 +17,14 @@ from langgraph.types import Send
 
 from ..core.config import Settings
 from ..core.errors import RenderError
+from ..core.results import SoundRender
 from ..core.snapshot import Snapshot, load_snapshot
 from ..core.store import SeriesFolder
 from ..edit.assemble import assemble_episode
+from ..edit.audio import wav_seconds
+from ..render.backends import SfxRequest
 from ..render.renderer import Renderer
+from ..render.requests import ambience_requests, effect_requests
 from ..review.publish import publish_episode
 from .state import CueJob, CueRender, LineRender, RenderState, ShotJob, ShotRender
 
@@ -41,8 +46,12 @@ def invalidate(state: RenderState, runtime: Runtime[Settings]) -> dict:
     for episode_id in touched_episodes(state, snapshot):
         for scene in snapshot.episode(episode_id).scenes:
             chosen = [shot for shot in scene.shots if state.request.selects(shot.id)]
-            if chosen and (music := renderer.music(scene, snapshot.series, render=False)):
-                music.path.unlink(missing_ok=True)
+            sounds = [*(ambience_requests(scene, snapshot.series) if chosen else []),
+                      *(r for shot in chosen for r in effect_requests(shot, scene, snapshot.series))]
+            for take in [renderer.music(scene, snapshot.series, render=False) if chosen else None,
+                         *(renderer.sound(request, render=False) for request in sounds)]:
+                if take:
+                    take.path.unlink(missing_ok=True)
             for shot in chosen:
                 voices, picture = renderer.cached_shot(shot, scene, snapshot.series)
                 for path in [*voices, *([picture.path] if picture else [])]:
@@ -75,10 +84,13 @@ def render_shot(job: ShotJob, runtime: Runtime[Settings]) -> dict:
         try:
             take = renderer.voice(shot, line, snapshot.series)
             lines.append(LineRender(id=line.id, path=renderer.relative(take.path), seconds=take.seconds))
-            voiced[line.id], cached = take.seconds, cached and take.cached
+            voiced[line.id], cached = (take.path, take.seconds), cached and take.cached
         except RenderError as exc:
             lines.append(LineRender(id=line.id, error=str(exc)))
-    result = ShotRender(id=shot.id, lines=lines, selected=job.selected)
+    effects = [sound_render(renderer, request, effect.sound, effect.offset_frames)
+               for effect, request in zip(shot.sfx, effect_requests(shot, scene, snapshot.series), strict=True)]
+    cached = cached and all(take_cached for _, take_cached in effects)
+    result = ShotRender(id=shot.id, lines=lines, effects=[e for e, _ in effects], selected=job.selected)
     try:
         picture = renderer.picture(shot, scene, snapshot.series, voiced)
         result = result.model_copy(update={"video": renderer.relative(picture.path), "cached": cached and picture.cached,
@@ -88,13 +100,29 @@ def render_shot(job: ShotJob, runtime: Runtime[Settings]) -> dict:
     return {"renders": [result]}
 
 
-def render_cue(job: CueJob, runtime: Runtime[Settings]) -> dict:
-    snapshot, renderer = _snapshot(runtime, job.snapshot), Renderer(runtime.context)
+def sound_render(renderer: Renderer, request: SfxRequest, sound: str, offset_frames: int = 0) -> tuple[SoundRender, bool]:
+    """A sound effect or bed, and whether the cache had it; a failure is recorded on it."""
     try:
-        take = renderer.music(snapshot.scene(job.scene_id), snapshot.series)
-        return {"cues": [CueRender(id=job.scene_id, path=renderer.relative(take.path), cached=take.cached)]}
+        take = renderer.sound(request)
     except RenderError as exc:
-        return {"cues": [CueRender(id=job.scene_id, error=str(exc))]}
+        return SoundRender(sound=sound, offset_frames=offset_frames, error=str(exc)), False
+    return SoundRender(sound=sound, offset_frames=offset_frames, path=renderer.relative(take.path),
+                       seconds=wav_seconds(take.path)), take.cached
+
+
+def render_cue(job: CueJob, runtime: Runtime[Settings]) -> dict:
+    """The scene's music cue and its ambience beds."""
+    snapshot, renderer = _snapshot(runtime, job.snapshot), Renderer(runtime.context)
+    scene = snapshot.scene(job.scene_id)
+    beds = [sound_render(renderer, request, bed)
+            for bed, request in zip(scene.ambience, ambience_requests(scene, snapshot.series), strict=True)]
+    ambience, beds_cached = [b for b, _ in beds], all(c for _, c in beds)
+    try:
+        take = renderer.music(scene, snapshot.series)
+        return {"cues": [CueRender(id=job.scene_id, path=renderer.relative(take.path), ambience=ambience,
+                                   cached=take.cached and beds_cached)]}
+    except RenderError as exc:
+        return {"cues": [CueRender(id=job.scene_id, ambience=ambience, error=str(exc))]}
 
 
 def assemble(state: RenderState, runtime: Runtime[Settings]) -> dict:

@@ -43,6 +43,7 @@ from ..core.models import (
     ShotType,
     is_off_screen,
 )
+from . import sfx
 from .shot_prompt import compose_prompt, stable_seed
 from .timing import time_scene
 
@@ -220,8 +221,11 @@ def _off(line: ScriptLine) -> bool:
 
 
 def draft_scene(scene: ScriptScene, establishing: bool, introduced: set[str]) -> list[ShotDraft]:
-    """The rule-based planner for one scene."""
-    return _RulePlanner(scene, establishing, introduced).plan()
+    """The rule-based planner for one scene; each shot's sounds come from its action."""
+    drafts = _RulePlanner(scene, establishing, introduced).plan()
+    for draft in drafts:
+        draft.sfx = draft.sfx or sfx.effect_labels(draft.action)
+    return drafts
 
 
 def finalize_scene(script: ScriptScene, drafts: list[ShotDraft], series: Series, mood: Mood | None = None) -> Scene:
@@ -252,7 +256,7 @@ def finalize_scene(script: ScriptScene, drafts: list[ShotDraft], series: Series,
         shots.append(Shot(
             id=shot_id, type=draft.type, move=draft.move, duration_frames=1,
             characters=draft.characters, action=draft.action, title_card=draft.title_card,
-            dialogue=dialogue, sfx=draft.sfx,
+            dialogue=dialogue,
             seed=stable_seed(series.slug, shot_id),
         ))
     scene = Scene(
@@ -263,8 +267,10 @@ def finalize_scene(script: ScriptScene, drafts: list[ShotDraft], series: Series,
                        seed=stable_seed(series.slug, script.id, "music")),
     )
     time_scene(scene, series)
-    for shot in scene.shots:
+    for shot, draft in zip(scene.shots, drafts, strict=True):
         shot.prompt = compose_prompt(shot, scene, series)
+        shot.sfx = sfx.place_effects(draft.sfx, draft.action, shot.duration_frames)
+    scene.ambience = sfx.scene_ambience(script, series.location(script.location))
     return scene
 
 

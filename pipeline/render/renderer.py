@@ -22,9 +22,23 @@ from ..core.models import DialogueLine, Scene, Series, Shot
 from ..core.store import SeriesFolder
 from ..edit import ffmpeg
 from ..edit.audio import wav_seconds
-from .backends import AudioClip, Backend, MusicRequest, VideoFrames, VideoRequest, VoiceRequest, load_backend
+from .backends import (
+    AudioClip,
+    Backend,
+    MusicRequest,
+    SfxRequest,
+    VideoFrames,
+    VideoRequest,
+    VoiceRequest,
+    load_backend,
+)
 from .conform import conform_frames
-from .requests import line_slot_frames, music_request, video_request, voice_request
+from .requests import (
+    line_slot_frames,
+    music_request,
+    video_request,
+    voice_request,
+)
 from .routing import voice_backend_for
 
 # A voiced line longer than its slot is spoken again faster, by at most this factor.
@@ -154,7 +168,7 @@ class Renderer:
         while True:
             request = voice_request(line, series, self.folder.root, factor)
             if render:
-                take = self._cached_or_render("voice", loaded, request, "wav", write_voice)
+                take = self._cached_or_render("voice", loaded, request, "wav", write_audio)
             else:
                 path = self._path("voice", loaded, request, "wav")
                 if not path.is_file():
@@ -166,13 +180,13 @@ class Renderer:
                 return VoiceTake(take.path, cached_all, seconds)
             factor = min(MAX_SPEEDUP, factor * seconds / slot * 1.03)
 
-    def picture(self, shot: Shot, scene: Scene, series: Series, voiced: dict[str, float],
+    def picture(self, shot: Shot, scene: Scene, series: Series, takes: dict[str, tuple[Path, float]],
                 render: bool = True) -> PictureTake | None:
         """The shot's silent segment, made by the backend its route names (or the default, with
-        the reason). `voiced`: the measured seconds of its lines. Without `render`, None when it
-        is not cached."""
+        the reason). `takes`: its lines' voice takes (path, measured seconds). Without `render`,
+        None when it is not cached."""
         loaded, fallback = video_backend(shot, self.settings)
-        request = video_request(shot, scene, series, self.folder.root, voiced,
+        request = video_request(shot, scene, series, self.folder.root, takes,
                                 burn_subtitles=self.settings.subtitles in ("burned", "both"))
         if render:
             take = self._cached_or_render("video", loaded, request, "mp4", write_video)
@@ -186,8 +200,21 @@ class Renderer:
     def music(self, scene: Scene, series: Series, render: bool = True) -> Take | None:
         loaded, request = self._music_backend(), music_request(scene, series)
         if render:
-            return self._cached_or_render("music", loaded, request, "wav", write_music)
+            return self._cached_or_render("music", loaded, request, "wav", write_audio)
         path = self._path("music", loaded, request, "wav")
+        return Take(path, True) if path.is_file() else None
+
+    def _sfx_backend(self) -> Loaded:
+        name = self.settings.backends.sfx
+        return load(name, "sfx", self.settings.backends.options_for(name))
+
+    def sound(self, request: SfxRequest, render: bool = True) -> Take | None:
+        """A sound effect or ambience bed (requests.effect_requests, ambience_requests). Without
+        `render`, None when it is not cached."""
+        loaded = self._sfx_backend()
+        if render:
+            return self._cached_or_render("sfx", loaded, request, "wav", write_audio)
+        path = self._path("sfx", loaded, request, "wav")
         return Take(path, True) if path.is_file() else None
 
     def cached_shot(self, shot: Shot, scene: Scene, series: Series) -> tuple[list[Path], PictureTake | None]:
@@ -198,13 +225,14 @@ class Renderer:
             take = self.voice(shot, line, series, render=False)
             if take is None:
                 return paths, None
-            voiced[line.id] = take.seconds
+            voiced[line.id] = (take.path, take.seconds)
             paths.append(take.path)
         return paths, self.picture(shot, scene, series, voiced, render=False)
 
 
 def request_target(request: Any) -> str:
-    return getattr(request, "shot_id", None) or getattr(request, "line_id", None) or request.cue_id
+    return (getattr(request, "shot_id", None) or getattr(request, "line_id", None)
+            or getattr(request, "target", None) or request.cue_id)
 
 
 def write_video(result: VideoFrames, path: Path, request: VideoRequest) -> None:
@@ -214,9 +242,5 @@ def write_video(result: VideoFrames, path: Path, request: VideoRequest) -> None:
         raise RenderError(request.shot_id, "encoder", f"wrote {count} frames, expected {request.num_frames}")
 
 
-def write_voice(clip: AudioClip, path: Path, request: VoiceRequest) -> None:
-    ffmpeg.write_wav(path, clip.samples, clip.sample_rate)
-
-
-def write_music(clip: AudioClip, path: Path, request: MusicRequest) -> None:
+def write_audio(clip: AudioClip, path: Path, request: VoiceRequest | MusicRequest | SfxRequest) -> None:
     ffmpeg.write_wav(path, clip.samples, clip.sample_rate)

@@ -15,10 +15,21 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ..core import limits
 from ..core.models import DialogueLine, Scene, Series, Shot, VoiceSpec
 from ..core.paths import series_file
+from ..plan.sfx import effect_seconds, sound_kind
 from ..plan.shot_prompt import compose_prompt
-from .backends import CharacterRef, LocationRef, MusicRequest, Subtitle, VideoRequest, VoiceRequest
+from .backends import (
+    CharacterRef,
+    LocationRef,
+    MusicRequest,
+    SfxRequest,
+    Subtitle,
+    VideoRequest,
+    VoicePlacement,
+    VoiceRequest,
+)
 
 
 def file_digest(root: Path, path: str | None, field: str | None = None) -> str | None:
@@ -58,13 +69,29 @@ def subtitle_end(shot: Shot, line: DialogueLine, fps: int, seconds: float | None
     return cue_end_frame(line.offset_frames, spoken, shot.duration_frames)
 
 
+def voice_placements(shot: Shot, fps: int, takes: dict[str, tuple[Path, float]]) -> list[VoicePlacement]:
+    """Where each voiced line of the shot plays, and its take (`takes`: line id -> WAV path and
+    measured seconds)."""
+    placements = []
+    for line in shot.dialogue:
+        if line.id in takes:
+            path, seconds = takes[line.id]
+            placements.append(VoicePlacement(
+                line_id=line.id, speaker=line.speaker, start_frame=line.offset_frames,
+                end_frame=subtitle_end(shot, line, fps, seconds), off_screen=line.off_screen,
+                voice_clip=str(path), voice_digest=hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]))
+    return placements
+
+
 def video_request(shot: Shot, scene: Scene, series: Series, root: Path,
-                  voiced: dict[str, float] | None = None, burn_subtitles: bool = True) -> VideoRequest:
-    """The shot's picture request. `voiced` holds the measured seconds of its lines (rendered
-    first), so burned-in subtitles follow the voice as the SRT does."""
+                  takes: dict[str, tuple[Path, float]] | None = None, burn_subtitles: bool = True) -> VideoRequest:
+    """The shot's picture request. `takes` holds its lines' voice takes (rendered first: path
+    and measured seconds), so burned-in subtitles follow the voice as the SRT does, and a
+    generator that hears the voice (the animatic's mouths) gets it."""
     location = series.location(scene.location)
     names = {c.id: c.name for c in series.characters}
-    voiced = voiced or {}
+    takes = takes or {}
+    voiced = {line_id: seconds for line_id, (_, seconds) in takes.items()}
 
     characters = []
     for framed in shot.characters:
@@ -88,7 +115,7 @@ def video_request(shot: Shot, scene: Scene, series: Series, root: Path,
         characters=characters, action=shot.action, title_card=shot.title_card, language=series.language,
         subtitles=[Subtitle(speaker=names.get(l.speaker, l.speaker), text=l.text, start_frame=l.offset_frames,
                             end_frame=subtitle_end(shot, l, series.fps, voiced.get(l.id))) for l in shot.dialogue],
-        burn_subtitles=burn_subtitles,
+        voices=voice_placements(shot, series.fps, takes), burn_subtitles=burn_subtitles,
     )
 
 
@@ -111,3 +138,21 @@ def music_request(scene: Scene, series: Series) -> MusicRequest:
                         intensity=scene.music.intensity, num_frames=scene.duration_frames, fps=series.fps,
                         seed=scene.music.seed, prompt=f"{scene.music.mood.value} film score, "
                         f"{scene.music.tempo_bpm} bpm, for: {scene.summary}")
+
+
+def effect_requests(shot: Shot, scene: Scene, series: Series) -> list[SfxRequest]:
+    """One request per sound effect of the shot, as long as its kind lasts."""
+    return [SfxRequest(target=f"{shot.id}x{number}", prompt=effect.sound, kind=sound_kind(effect.sound),
+                       setting=scene.setting, time_of_day=scene.time_of_day, fps=series.fps,
+                       num_frames=max(1, round(effect_seconds(sound_kind(effect.sound) or "") * series.fps)),
+                       seed=(shot.seed + number) % (limits.MAX_SEED + 1))
+            for number, effect in enumerate(shot.sfx, start=1)]
+
+
+def ambience_requests(scene: Scene, series: Series) -> list[SfxRequest]:
+    """One request per ambience bed of the scene, as long as the scene."""
+    return [SfxRequest(target=f"{scene.id}:{bed}", prompt=f"{bed}, {scene.setting.value} {scene.time_of_day.value}",
+                       kind=sound_kind(bed, ambience=True), bed=True, setting=scene.setting,
+                       time_of_day=scene.time_of_day, fps=series.fps, num_frames=scene.duration_frames,
+                       seed=(scene.music.seed + number) % (limits.MAX_SEED + 1))
+            for number, bed in enumerate(scene.ambience, start=1)]

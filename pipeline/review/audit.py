@@ -118,6 +118,8 @@ def audit_episode(timeline: Timeline, episode: Episode, series: Series, video: P
     `backend_by_shot` names the video backend that drew each shot (`ShotRender.backend`); a shot
     not named, or every shot when it is None, counts as drawn by the animatic. `series_dir` is
     where the bible's keyframe paths start (default: the folder above `video`'s out/)."""
+    from .sound_audit import check_sound  # it builds its checks on this module's Check
+
     shots = {shot.id: shot for shot in episode.shots}
     size = analysis_size(timeline.width, timeline.height, options.analysis_short_side)
     with ThreadPoolExecutor(max_workers=3) as pool:
@@ -142,6 +144,7 @@ def audit_episode(timeline: Timeline, episode: Episode, series: Series, video: P
         *check_lines(heard, timeline, read_srt(subtitles), options),
         *check_av(timeline, frame_count, len(mix) / ffmpeg.AUDIO_RATE, heard, options),
         *check_loudness(timeline.episode_id, loudness.result(), options),
+        *check_sound(timeline, mix, options),
     ]
     return AuditReport(episode_id=timeline.episode_id, checks=checks)
 

@@ -179,7 +179,9 @@ def scene_section(scene: Scene, series: Series, fps: int, notes: dict[str, list[
                                 clips.get(shot.id)) for shot in scene.shots)
     return (f'<section class="scene" data-scene="{escape(scene.id)}">\n'
             f'<div class="scene-head"><h2><span class="id">{escape(scene.id)}</span> {escape(scene.heading)}</h2>\n'
-            f'<p class="facts">{escape(facts)}</p>\n{notes_list(notes.get(scene.id, []))}</div>\n'
+            f'<p class="facts">{escape(facts)}</p>\n'
+            + (f'<p class="ambience">ambience: {escape(", ".join(scene.ambience))}</p>\n' if scene.ambience else "")
+            + f'{notes_list(notes.get(scene.id, []))}</div>\n'
             f'<div class="shots">\n{cards}\n</div>\n</section>')
 
 
@@ -205,7 +207,8 @@ def shot_card(shot: Shot, series: Series, fps: int, notes: list[Note], thumb: st
             + (f'<p class="action">{escape(shot.action)}</p>\n' if shot.action else "")
             + (f'<ul class="cast">{cast}</ul>\n' if cast else "")
             + (f'<div class="dialogue">{lines}</div>\n' if lines else "")
-            + (f'<p class="sfx">sfx: {escape(", ".join(shot.sfx))}</p>\n' if shot.sfx else "")
+            + (f'<p class="sfx">sfx: {escape(", ".join(f"{e.sound} at {e.offset_frames / fps:.1f} s" for e in shot.sfx))}</p>\n'
+               if shot.sfx else "")
             + f'{notes_list(notes)}</div>\n</article>')
 
 
@@ -277,7 +280,7 @@ header.episode h1 { font-size: 26px; margin: 2px 0 6px; }
 .line .ext, .line .paren { color: var(--muted); font-style: italic; }
 .line.vo .text { font-style: italic; }
 .line.dual { border-left: 2px solid var(--line); padding-left: 5px; }  /* over the previous line */
-.sfx, .render-failed { font-size: 12px; color: var(--muted); }
+.sfx, .ambience, .render-failed { font-size: 12px; color: var(--muted); }
 .render-failed { color: var(--error); font-weight: 600; }
 .notes { list-style: none; padding: 0; display: flex; flex-direction: column; gap: 4px; margin-top: 4px; }
 .note { font-size: 12px; border-left: 4px solid var(--skipped); padding: 3px 6px; background: #f1f1f3;

@@ -24,7 +24,7 @@ from ...core.errors import BackendUnavailable, ConfigError
 from ...core.models import CameraMove, Facing, Mood, ScreenPosition, Setting, ShotType, TimeOfDay, VoiceSpec
 
 ENTRY_POINT_GROUP = "microdrama.backends"
-Kind = Literal["video", "voice", "music"]
+Kind = Literal["video", "voice", "music", "sfx"]
 
 
 class Request(BaseModel):
@@ -59,6 +59,19 @@ class Subtitle(Request):
     end_frame: int = Field(gt=0, description="Frame after the last frame of the cue.")
 
 
+class VoicePlacement(Request):
+    """A line's voice take as the picture hears it: who speaks, from which frame, in which clip
+    (an audio-conditioned generator, the animatic's mouths and a lip-sync pass read it)."""
+
+    line_id: str
+    speaker: str = Field(description="Character id of the speaker.")
+    start_frame: int = Field(ge=0, description="Where the voice starts, within the shot.")
+    end_frame: int = Field(gt=0, description="Frame after the voice ends, within the shot.")
+    off_screen: bool = Field(False, description="V.O. or O.S.: heard, not seen speaking.")
+    voice_clip: str = Field(description="Absolute path of the take (48 kHz WAV).")
+    voice_digest: str = Field(description="Hash of the take's content (the key holds this, not the path).")
+
+
 class VideoRequest(Request):
     """One shot's picture: exactly `num_frames` frames of `width` x `height` at `fps`."""
 
@@ -80,6 +93,8 @@ class VideoRequest(Request):
     title_card: str | None = None
     subtitles: list[Subtitle] = Field(
         default_factory=list, description="The shot's lines with their times (who speaks, and when).")
+    voices: list[VoicePlacement] = Field(
+        default_factory=list, description="The shot's voice takes and where they play.")
     burn_subtitles: bool = Field(True, description="Draw the subtitles into the picture (the series' "
                                                    "`subtitles` setting is burned or both).")
     language: str = "en"
@@ -109,6 +124,21 @@ class MusicRequest(Request):
     fps: int = Field(gt=0)
     seed: int
     prompt: str = Field("", description="Text description for text-to-music models.")
+
+
+class SfxRequest(Request):
+    """One sound effect, or one scene's ambience bed (`bed`), `num_frames / fps` seconds long."""
+
+    target: str = Field(description="The shot id and effect number (e01s01k02x1), or the scene id of a bed.")
+    prompt: str = Field(description="The sound in words, as the plan writes it (the text-to-audio prompt).")
+    kind: str | None = Field(None, description="The vocabulary's kind of the sound (plan/sfx.py); None "
+                                               "when the words name none of them.")
+    bed: bool = Field(False, description="An ambience bed under a scene, not a one-off effect.")
+    setting: Setting
+    time_of_day: TimeOfDay
+    num_frames: int = Field(gt=0)
+    fps: int = Field(gt=0)
+    seed: int
 
 
 # --- results -----------------------------------------------------------------------------------
@@ -189,6 +219,10 @@ class VoiceBackend(Backend, Protocol):
 
 class MusicBackend(Backend, Protocol):
     def render(self, request: MusicRequest) -> AudioClip: ...
+
+
+class SfxBackend(Backend, Protocol):
+    def render(self, request: SfxRequest) -> AudioClip: ...
 
 
 # --- the registry ------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ light of the scene, figures that are a pure function of each character's id and 
 tags, and a text layer per subtitle state. The frames are then cut from that painting with cheap
 numpy work (a crop of a canvas larger than the frame for pans, tilts and handheld shake, a
 nearest-neighbour resize for push-ins), so making them costs less than the x264 encode that
-follows (bench/animatic_speed.py). Nothing is drawn per frame.
+follows (bench/animatic_speed.py). Nothing is drawn per frame: a speaking mouth is one of a few
+patches painted once per shot (mouths.py).
 
 Pillow draws without anti-aliasing, so backdrops and figures are painted at twice the size and
 reduced. Figures keep the exact colours of `character_signature` in their fills, whatever the

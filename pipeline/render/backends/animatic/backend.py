@@ -14,16 +14,18 @@ from .colour import readable_on_dark
 from .fonts import CJK_INSTALL_HINT, Fonts, MissingFontError, system_cjk_font
 from .framing import place_figures
 from .looks import character_look
+from .mouths import plan_mouths
 from .scene import paint_scene
 from .text import caption, paint_title_card, subtitle_box
 
 
 class AnimaticVideo:
     """Procedural previs: a stable backdrop per location, a stable figure per character, framing
-    by shot type, camera moves, burned-in subtitles. No weights, no GPU; deterministic."""
+    by shot type, camera moves, burned-in subtitles, mouths that move with the voice. No weights,
+    no GPU; deterministic."""
 
     name = "animatic"
-    version = "2"
+    version = "3"
     kind = "video"
     capabilities = Capabilities(seed=True, reference_image=False)
     extra = None
@@ -33,6 +35,7 @@ class AnimaticVideo:
 
         caption: bool = Field(True, description="Show the shot id, framing and move in a corner.")
         name_tags: bool = Field(True, description="Label each figure with the character's name.")
+        mouths: bool = Field(True, description="Move the speaking character's mouth with their voice.")
         font: str | None = Field(
             None,
             description="Font file for all text; it must have the glyphs of the series' language. "
@@ -78,12 +81,14 @@ class AnimaticVideo:
     def _paint(self, request: VideoRequest) -> PaintedShot:
         """Everything drawn once, before the first frame: the picture and every text layer."""
         fonts = Fonts.find(self.options.font)
+        mouths = None
         if request.title_card is not None:
             world, move, focus = paint_title_card(request, fonts), CameraMove.STATIC, (0.5, 0.5)
         else:
             figures = place_figures(request)
             world, move = paint_scene(request, figures, fonts, self.options.name_tags), request.move
             focus = (_clamp(figures[0].x), _clamp(figures[0].y)) if figures else (0.5, 0.45)
+            mouths = plan_mouths(request, figures, world) if self.options.mouths else None
         world.flags.writeable = False
         camera = Camera(
             world, Image.fromarray(world), request.width, request.height, move, request.fps,
@@ -97,7 +102,7 @@ class AnimaticVideo:
         overlays = {
             state: self._overlays(request, fonts, [cues[k] for k in state]) for state in set(states)
         }
-        return PaintedShot(camera, states, overlays)
+        return PaintedShot(camera, states, overlays, mouths)
 
     def _overlays(self, request: VideoRequest, fonts: Fonts, cues: list[Subtitle]) -> list[Overlay]:
         width, height = request.width, request.height

@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from ....core.models import CameraMove
+from .mouths import Mouths
 
 PUSH_ZOOM = 1.18  # magnification at the end of a push-in (and start of a pull-out)
 
@@ -82,15 +83,17 @@ class Camera:
 
         return sway(phases[0], phases[1]), sway(phases[2], phases[3])
 
-    def shoot(self, window: Window) -> np.ndarray:
+    def shoot(self, window: Window, world: np.ndarray | None = None) -> np.ndarray:
+        """The frame at `window`, cut from the painted world (or from `world`, a variant of it:
+        the same painting with mouths open)."""
         left, top, zoom = window
+        source = self.world if world is None else world
         if zoom == 1.0:
-            return self.world[
-                int(top) : int(top) + self.height, int(left) : int(left) + self.width
-            ].copy()
+            return source[int(top) : int(top) + self.height, int(left) : int(left) + self.width].copy()
         box = (left, top, left + self.width / zoom, top + self.height / zoom)
+        image = self.image if world is None else Image.fromarray(world)
         # Pillow's nearest-neighbour resize measured twice as fast as a numpy gather here.
-        return np.array(self.image.resize((self.width, self.height), Image.NEAREST, box=box))
+        return np.array(image.resize((self.width, self.height), Image.NEAREST, box=box))
 
 
 @dataclass(frozen=True)
@@ -127,16 +130,21 @@ class PaintedShot:
     camera: Camera
     states: list[tuple[int, ...]]  # per frame: indices of the subtitles showing
     overlays: dict[tuple[int, ...], list[Overlay]]  # per subtitle state: what lies on the picture
+    mouths: Mouths | None = None  # the speaking figures' mouths, frame by frame
 
     def frames(self) -> Iterator[np.ndarray]:
         """Read-only frames; consecutive identical frames (a static shot) share one array."""
-        previous, frame = None, None
+        previous, frame, world = None, None, None
+        closed: tuple[int, ...] = ()
         for index, state in enumerate(self.states):
             window = self.camera.window(index, len(self.states))
-            if (window, state) != previous:
-                frame = self.camera.shoot(window)
+            openings = self.mouths.openings[index] if self.mouths else closed
+            if (window, state, openings) != previous:
+                if previous is None or openings != previous[2]:
+                    world = self.mouths.world(self.camera.world, openings) if self.mouths else None
+                frame = self.camera.shoot(window, world)
                 for overlay in self.overlays[state]:
                     overlay.apply(frame)
                 frame.flags.writeable = False
-                previous = (window, state)
+                previous = (window, state, openings)
             yield frame

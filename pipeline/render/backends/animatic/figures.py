@@ -17,6 +17,7 @@ from .looks import CharacterLook
 SHOES: RGB = (40, 36, 36)
 EYES: RGB = (44, 32, 30)
 FRAMES: RGB = (30, 30, 34)  # of glasses
+MOUTH: RGB = (58, 22, 28)  # inside an open mouth
 HAIR_MASSES = {  # the hair around and behind the face, per style
     "short": (-0.43, -0.56, 0.43, 0.22),
     "bun": (-0.43, -0.56, 0.43, 0.22),
@@ -207,11 +208,30 @@ def _draw_face(pen: Pen, look: CharacterLook, turn: int) -> None:
         pen.line([(shift - 0.02, 0.0), (shift + 0.02, 0.0)], FRAMES, 0.025)
     nose, mouth = turn * 0.14, turn * 0.1
     pen.ellipse(nose - 0.04, 0.15, nose + 0.04, 0.21, scale(look.skin, 0.8))
-    lips = mix(scale(look.skin, 0.7), (170, 60, 60), 0.35)
+    lips = _lips(look)
     if detailed:
         pen.chord((mouth - 0.1, 0.24, mouth + 0.1, 0.34), 0, 180, lips)
     else:
         pen.line([(mouth - 0.08, 0.29), (mouth + 0.08, 0.29)], lips, 0.03)
+
+
+def _lips(look: CharacterLook) -> RGB:
+    return mix(scale(look.skin, 0.7), (170, 60, 60), 0.35)
+
+
+def mouth_area(turn: int) -> tuple[float, float, float, float]:
+    """The part of the face (head units) a moving mouth draws over, open as wide as it goes."""
+    mouth = turn * 0.1
+    return (mouth - 0.16, 0.2, mouth + 0.16, 0.5)
+
+
+def draw_open_mouth(pen: Pen, look: CharacterLook, turn: int, openness: float) -> None:
+    """The mouth open by `openness` (0..1 of its widest) over the closed one of `_draw_face`:
+    lips around a dark opening that deepens with the voice."""
+    mouth, depth = turn * 0.1, 0.04 + 0.12 * openness
+    half = 0.09 + 0.015 * openness
+    pen.ellipse(mouth - half, 0.245, mouth + half, 0.29 + depth, _lips(look))
+    pen.ellipse(mouth - half + 0.025, 0.262, mouth + half - 0.025, 0.275 + depth, MOUTH)
 
 
 def _draw_pattern(pen: Pen, area: tuple[float, float, float, float], colour: RGB) -> None:

@@ -1,0 +1,136 @@
+"""The audit of the sound stage: every planned effect is in the mix at its frame, every ambience
+bed is under its scene, and no bed masks a line.
+
+Presence is measured on the episode's own mix: the effect's own audio is looked for near its
+planned place, and the mix is projected on it there: the gain of the part of the mix that is
+the clip says whether it is heard, whatever else plays (a missing lane, a shifted clip or an
+effect mixed far under its level fails). Other sounds add little to the projection, and what they
+add by chance is measured: the same projection at places the clip is not (the mix shifted
+round) gives the chance level the clip's own must stand clear of. Masking is measured on the stems as the
+mix places them: a line's level against the beds under it before ducking, the worst case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.config import AuditOptions
+from ..edit import ffmpeg
+from ..edit.audio import frames_to_samples, read_wav
+from ..edit.timeline import AmbienceClip, Clip, EffectClip, LineClip, Timeline
+from .audit import Check, Verdict, _check, best_offset, rms_db
+
+
+def check_sound(timeline: Timeline, mix: np.ndarray, options: AuditOptions) -> list[Check]:
+    """All the sound stage's checks of one episode, in timeline order per kind."""
+    whiten = whitener(mix) if timeline.effects or timeline.ambience else None
+    white = whiten(mix) if whiten else mix
+    return [
+        *[check_effect(clip, white, whiten, timeline.fps, options) for clip in timeline.effects],
+        *[check_bed(clip, white, whiten, timeline.fps, options) for clip in timeline.ambience],
+        *[check_masking(line, timeline, options) for line in timeline.dialogue],
+    ]
+
+
+WHITENED_HZ = (30.0, 12000.0)  # AAC drops the top octave: a band the mix has lost must not count
+
+
+def whitener(mix: np.ndarray, bands: int = 40) -> Callable[[np.ndarray], np.ndarray]:
+    """A filter flattening the mix's long-term spectrum (in log-spaced bands), applied alike to
+    the mix and to each clip: where the music is loud the comparison counts less, so a quiet bed
+    in a band the music leaves free is still found (a matched filter in coloured noise)."""
+    power = np.abs(np.fft.rfft(mix.astype(np.float64))) ** 2
+    freqs = np.fft.rfftfreq(len(mix), 1 / ffmpeg.AUDIO_RATE)
+    edges = np.geomspace(*WHITENED_HZ, bands + 1)
+    centres = np.sqrt(edges[:-1] * edges[1:])
+    level = np.array([power[(freqs >= lo) & (freqs < hi)].mean() if np.any((freqs >= lo) & (freqs < hi)) else 0.0
+                      for lo, hi in zip(edges[:-1], edges[1:], strict=True)])
+    level = np.maximum(level, level.max() * 1e-6 + 1e-30)  # at most 60 dB of boost
+
+    def whiten(samples: np.ndarray) -> np.ndarray:
+        f = np.fft.rfftfreq(len(samples), 1 / ffmpeg.AUDIO_RATE)
+        weight = 1 / np.sqrt(np.interp(np.clip(f, centres[0], centres[-1]), centres, level))
+        weight[(f < WHITENED_HZ[0]) | (f > WHITENED_HZ[1])] = 0.0
+        return np.fft.irfft(np.fft.rfft(samples.astype(np.float64)) * weight, len(samples))
+
+    return whiten
+
+
+CHANCE_SHIFTS_S = tuple(0.25 * k for k in range(-16, 17) if k)
+
+
+@dataclass(frozen=True)
+class Found:
+    offset_s: float  # where the clip fits the mix best, from its planned start
+    gain_db: float  # the clip's gain in the mix there
+    z: float  # how far that gain stands above its gains at shifted places (chance)
+
+
+def gain(reference: np.ndarray, placed: np.ndarray) -> float:
+    """The gain of the clip's own audio in the mix: the mix projected on the clip."""
+    n = min(len(reference), len(placed))
+    a, b = reference[:n].astype(np.float64), placed[:n].astype(np.float64)
+    return float(np.dot(a, b) / (np.dot(a, a) + 1e-20))
+
+
+def found_in_mix(clip: Clip, mix: np.ndarray, whiten: Callable[[np.ndarray], np.ndarray] | None, fps: int,
+                 search_s: float) -> Found:
+    """Where the clip's audio fits the (whitened) mix best near its planned place, its gain
+    there, and how that gain compares with the clip's gains at places it is not (the mix
+    shifted round)."""
+    reference, _ = read_wav(clip.path)
+    reference = reference[: frames_to_samples(clip.duration_frames, fps)]
+    reference = whiten(reference) if whiten else reference
+    planned, search = frames_to_samples(clip.start_frame, fps), round(search_s * ffmpeg.AUDIO_RATE)
+    low = max(0, planned - search)
+    start = low + best_offset(reference, mix[low: planned + len(reference) + search]) if search else planned
+    here = gain(reference, mix[start: start + len(reference)])
+    chance = np.array([gain(reference, np.take(mix, np.arange(len(reference)) + start + round(s * ffmpeg.AUDIO_RATE),
+                                               mode="wrap")) for s in CHANCE_SHIFTS_S])
+    z = (here - chance.mean()) / (chance.std() + 1e-12)
+    return Found((start - planned) / ffmpeg.AUDIO_RATE, 20 * np.log10(max(here, 1e-6)), float(z))
+
+
+def heard(found: Found, options: AuditOptions) -> bool:
+    return found.gain_db >= options.effect_min_gain_db and found.z >= options.effect_min_z
+
+
+def check_effect(clip: EffectClip, mix: np.ndarray, whiten, fps: int, options: AuditOptions) -> Check:
+    found = found_in_mix(clip, mix, whiten, fps, options.effect_search_s)
+    window = f"{clip.start_frame / fps:.2f}-{(clip.start_frame + clip.duration_frames) / fps:.2f} s"
+    present = heard(found, options) and abs(found.offset_s) <= 1 / fps + 1e-9
+    return _check("sfx-present", clip.shot_id, options.effect_min_gain_db, found.gain_db,
+                  Verdict.PASS if present else Verdict.ERROR,
+                  f"'{clip.sound}' in {window}: in the mix at {found.gain_db:+.1f} dB of its own level "
+                  f"({found.z:.0f} sd over chance), {found.offset_s * 1000:+.0f} ms from its frame"
+                  + ("" if present else " (not heard where planned)"))
+
+
+def check_bed(clip: AmbienceClip, mix: np.ndarray, whiten, fps: int, options: AuditOptions) -> Check:
+    found = found_in_mix(clip, mix, whiten, fps, 0)  # a bed lies where the scene starts: nothing to search
+    present = heard(found, options)
+    return _check("ambience-present", clip.scene_id, options.effect_min_gain_db, found.gain_db,
+                  Verdict.PASS if present else Verdict.ERROR,
+                  f"'{clip.sound}' under the scene, in the mix at {found.gain_db:+.1f} dB of its own level "
+                  f"({found.z:.0f} sd over chance)" + ("" if present else " (not heard)"))
+
+
+def check_masking(line: LineClip, timeline: Timeline, options: AuditOptions) -> Check:
+    """The line's level against the sum of the beds under it, over the line's own samples."""
+    voice, _ = read_wav(line.path)
+    start = frames_to_samples(line.start_frame, timeline.fps)
+    bed = np.zeros(len(voice), dtype=np.float32)
+    for clip in timeline.ambience:
+        audio, _ = read_wav(clip.path)
+        offset = start - frames_to_samples(clip.start_frame, timeline.fps)
+        lo, hi = max(0, offset), max(0, min(len(audio), offset + len(voice)))
+        bed[lo - offset: hi - offset] += audio[lo:hi]
+    margin = rms_db(voice) - rms_db(bed)
+    enough = margin >= options.dialogue_over_ambience_min_db
+    return _check("ambience-margin", line.line_id, options.dialogue_over_ambience_min_db, margin,
+                  Verdict.PASS if enough else Verdict.ERROR,
+                  f"the line is {margin:.1f} dB over the ambience under it"
+                  + ("" if enough else ": the ambience masks it; lower the bed or remove it from the scene"))

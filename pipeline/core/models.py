@@ -168,7 +168,8 @@ class Garment(PlanModel):
     details: Label = Field("", description="Pattern, fit or wear: 'oversized', 'floral', 'paint-stained'.")
 
     def text(self) -> str:
-        return " ".join(part for part in (self.details, self.colour or "", self.item) if part)
+        colour = "" if not self.colour or self.colour in self.item else self.colour
+        return " ".join(part for part in (self.details, colour, self.item) if part)
 
 
 Fact = Annotated[str, Field(max_length=limits.MAX_LABEL_CHARS)]
@@ -226,11 +227,16 @@ class Character(PlanModel):
         (their override), else composed from the fields, so no copy of a fact goes stale."""
         if self.description:
             return self.description
-        age = f"{self.age}" if self.age is not None else (self.age_band.value if self.age_band else "")
-        who = " ".join(part for part in (age, self.gender.value if self.gender else "") if part)
+        age = f"{self.age}-year-old" if self.age is not None else str(self.age_band or "")
+        person = PERSON.get((self.gender, self.band in (AgeBand.CHILD, AgeBand.TEEN)), "")
+        who = " ".join(part for part in (age, person) if part)
         parts = [who, self.build, self.face, self.skin and f"{self.skin} skin", self.hair,
                  *(garment.text() for garment in self.wardrobe), *self.accessories, self.notes]
         return ", ".join(part for part in parts if part)
+
+
+PERSON = {(Gender.FEMALE, False): "woman", (Gender.MALE, False): "man", (Gender.FEMALE, True): "girl",
+          (Gender.MALE, True): "boy", (Gender.NONBINARY, False): "person", (Gender.NONBINARY, True): "kid"}
 
 
 def age_band_of(age: int) -> AgeBand:

@@ -11,11 +11,17 @@ share of the 4-8 kHz band (`python bench/voice_casting.py --compare`).
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 # Analysis range of the pitch tracker: wide enough for a deep man and a small child.
 PITCH_FLOOR_HZ = 60.0
 PITCH_CEILING_HZ = 600.0
+# PSOLA fills unvoiced stretches with randomly spaced pulses from Praat's one global generator:
+# seeded before each change, under a lock, the same line gives the same samples in any thread.
+RANDOM_SEED = 1
+_praat_random = threading.Lock()
 
 
 def median_f0(samples: np.ndarray, sample_rate: int) -> float | None:
@@ -40,7 +46,7 @@ def transform(samples: np.ndarray, sample_rate: int, pitch_hz: float | None = No
     if pitch_hz is None and semitones == 0.0 and formant_shift == 1.0:
         return samples
     import parselmouth
-    from parselmouth.praat import call
+    from parselmouth.praat import call, run
 
     own = median_f0(samples, sample_rate)
     if own is None:  # nothing voiced (a whisper, a hiss): only the tract can change
@@ -48,6 +54,8 @@ def transform(samples: np.ndarray, sample_rate: int, pitch_hz: float | None = No
     else:
         new_median = float(np.clip(target_pitch(own, pitch_hz, semitones), PITCH_FLOOR_HZ, PITCH_CEILING_HZ))
     sound = parselmouth.Sound(samples.astype(np.float64), sample_rate)
-    changed = call(sound, "Change gender", PITCH_FLOOR_HZ, PITCH_CEILING_HZ, formant_shift, new_median, 1.0, 1.0)
+    with _praat_random:
+        run(f"random_initializeWithSeedUnsafelyButPredictably ({RANDOM_SEED})")
+        changed = call(sound, "Change gender", PITCH_FLOOR_HZ, PITCH_CEILING_HZ, formant_shift, new_median, 1.0, 1.0)
     out = np.asarray(changed.values[0], dtype=np.float32)
     return out[: len(samples)] if len(out) >= len(samples) else np.pad(out, (0, len(samples) - len(out)))

@@ -72,7 +72,7 @@ def video_request(shot: Shot, scene: Scene, series: Series, root: Path,
         path, field = character.keyframe if character else None, f"characters ({framed.character}).keyframe"
         characters.append(CharacterRef(
             id=framed.character, name=character.name if character else framed.character,
-            description=character.description if character else "", position=framed.position,
+            description=character.appearance if character else "", position=framed.position,
             facing=framed.facing, keyframe=reference_path(root, path, field),
             keyframe_digest=file_digest(root, path, field),
         ))

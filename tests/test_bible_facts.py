@@ -1,0 +1,114 @@
+"""The bible is faithful: an edit to one character fact reaches exactly the requests and the figure
+region it should, and no stale copy of a description reaches a generator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from microdrama.pipeline.core.models import Episode, Garment, Series
+from microdrama.pipeline.core.store import SeriesFolder
+from microdrama.pipeline.plan.casting import cast_voices
+from microdrama.pipeline.render.backends.animatic import AnimaticVideo, character_look
+from microdrama.pipeline.render.requests import video_request, voice_request
+from pathlib import Path
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "episodes" / "rooftop-frequencies"
+
+
+@pytest.fixture(scope="module")
+def plan() -> tuple[Series, list[Episode]]:
+    return SeriesFolder(EXAMPLE).load_plan()
+
+
+def requests_json(series: Series, episodes: list[Episode]) -> dict[str, str]:
+    """Every generator request of the plan (pictures and voices), as the JSON a backend is sent."""
+    found = {}
+    for episode in episodes:
+        for scene in episode.scenes:
+            for shot in scene.shots:
+                found[shot.id] = video_request(shot, scene, series, EXAMPLE).model_dump_json()
+                for line in shot.dialogue:
+                    found[line.id] = voice_request(line, series, EXAMPLE).model_dump_json()
+    return found
+
+
+def edited(series: Series, character_id: str, **fields) -> Series:
+    series = series.model_copy(deep=True)
+    for name, value in fields.items():
+        setattr(series.character(character_id), name, value)
+    return series
+
+
+def test_editing_one_wardrobe_colour_rerenders_only_that_characters_shots_and_figure(plan):
+    series, episodes = plan
+    red = edited(series, "eli", wardrobe=[Garment(item="hoodie", colour="red", details="paint-stained")])
+    before, after = requests_json(series, episodes), requests_json(red, episodes)
+    changed = {key for key in before if before[key] != after[key]}
+    with_eli = {shot.id for e in episodes for shot in e.shots if any(c.character == "eli" for c in shot.characters)}
+    assert changed == with_eli and with_eli
+
+    old, new = (character_look("eli", s.character("eli").appearance) for s in (series, red))
+    assert [field for field in old.__dataclass_fields__ if getattr(old, field) != getattr(new, field)] == ["top"]
+
+    shot, scene = next((shot, scene) for e in episodes for scene in e.scenes for shot in scene.shots
+                       if {c.character for c in shot.characters} >= {"eli", "nora"})
+    painter = AnimaticVideo(AnimaticVideo.Options(caption=False, name_tags=False))
+    grey, red_frame = (next(iter(painter.render(video_request(shot, scene, s, EXAMPLE)).frames)) for s in (series, red))
+    difference = np.any(grey != red_frame, axis=2)
+    was_hoodie = np.all(grey == np.array(old.top, dtype=np.uint8), axis=2)
+    assert difference.any() and was_hoodie.any()
+    # What changed is Eli's figure: the hoodie's fill, its shading and hood, around the hoodie.
+    rows, columns = np.flatnonzero(was_hoodie.any(axis=1)), np.flatnonzero(was_hoodie.any(axis=0))
+    margin = (columns[-1] - columns[0]) // 2
+    changed_rows, changed_columns = np.flatnonzero(difference.any(axis=1)), np.flatnonzero(difference.any(axis=0))
+    assert columns[0] - margin <= changed_columns[0] and changed_columns[-1] <= columns[-1] + margin
+    assert rows[0] - 2 * margin <= changed_rows[0] and changed_rows[-1] <= rows[-1] + 2 * margin
+    assert (difference & was_hoodie).sum() == was_hoodie.sum()
+
+
+@pytest.mark.parametrize("field, old, new", [
+    ("hair", "cropped silver hair", "long black braids"),
+    ("wardrobe", [Garment(item="work jacket", colour="orange", details="oversized")],
+     [Garment(item="raincoat", colour="yellow")]),
+    ("age", 28, 41),
+    ("skin", "", "olive"),
+    ("notes", "", "a scar over the left eyebrow"),
+])
+def test_every_generator_request_holds_the_current_character_fields_only(plan, field, old, new):
+    series, episodes = plan
+    assert getattr(series.character("nora"), field) == old
+    now = edited(series, "nora", **{field: new})
+    text = "\n".join(requests_json(now, episodes).values())
+    old_text = {"wardrobe": "orange work jacket", "age": "28-year-old"}.get(field, old)
+    new_text = {"wardrobe": "yellow raincoat", "age": "41-year-old"}.get(field, new)
+    assert new_text in text
+    if old_text:
+        assert old_text not in text
+
+
+def test_no_introduction_text_survives_in_an_action(plan):
+    series, episodes = plan
+    actions = " ".join(shot.action for e in episodes for shot in e.shots)
+    for character in series.characters:
+        for item in [character.hair, *(g.text() for g in character.wardrobe), *character.accessories]:
+            if item:
+                assert item not in actions
+
+
+def test_casting_puts_women_above_men_and_keeps_a_hand_set_voice(plan):
+    series, _ = plan
+    voices = {c.id: c.voice for c in series.characters}
+    assert min(voices["nora"].pitch_hz, voices["mrs-okafor"].pitch_hz) > voices["eli"].pitch_hz
+    assert voices["nora"].formant_shift > voices["eli"].formant_shift
+    hand_set = series.character("eli").voice.model_copy(update={"pitch_hz": 95.0})
+    recast = cast_voices([series.character("eli").model_copy(update={"voice": hand_set})])
+    assert recast[0].voice.pitch_hz == 95.0
+
+
+def test_two_men_of_one_age_get_different_voices():
+    from microdrama.pipeline.core.models import Character
+
+    men = cast_voices([Character(id=name, name=name.upper(), gender="male", age=40) for name in ("ann", "bo")])
+    assert men[0].voice.pitch_hz != men[1].voice.pitch_hz
+    assert men[0].voice.formant_shift != men[1].voice.formant_shift

@@ -112,3 +112,45 @@ def test_two_men_of_one_age_get_different_voices():
     men = cast_voices([Character(id=name, name=name.upper(), gender="male", age=40) for name in ("ann", "bo")])
     assert men[0].voice.pitch_hz != men[1].voice.pitch_hz
     assert men[0].voice.formant_shift != men[1].voice.formant_shift
+
+
+# --- a screenplay written blind ------------------------------------------------------------------
+
+NIGHT_BUS = Path(__file__).resolve().parent / "fixtures" / "night_bus.fountain"
+
+
+def test_facts_of_a_screenplay_written_blind():
+    from microdrama.pipeline.ingest.screenplay import ingest
+
+    series, screenplay = ingest([NIGHT_BUS])
+    darius, june = series.character("darius-okon"), series.character("june-park")
+    assert (darius.gender, darius.band, darius.build, darius.face) == ("male", "elder", "stocky", "grey beard")
+    assert (june.gender, june.age, june.band, [g.text() for g in june.wardrobe]) == ("female", 16, "teen", ["yellow raincoat"])
+    assert darius.voice.pitch_hz < june.voice.pitch_hz and darius.voice.formant_shift < june.voice.formant_shift
+    # A prop held in the introduction is that shot's action, never costume.
+    assert "oranges" not in june.appearance
+    actions = [b.text for e in screenplay.episodes for s in e.scenes for b in s.beats if b.kind == "action"]
+    assert any("holding a paper bag of oranges" in a for a in actions) and not any("raincoat" in a for a in actions)
+    # 'June' in the action is JUNE PARK: in the scene, and no description of the depot.
+    depot = screenplay.episodes[0].scenes[1]
+    assert set(depot.characters) == {"june-park", "darius-okon"}
+    assert {l.id: (l.description, l.described_at) for l in series.locations} == {
+        "city-bus": ("Cracked vinyl seats under green strip lights. Rain streaks the windows.", 8),
+        "bus-depot": ("Floodlights buzz over rows of empty buses.", 24),
+        "stairwell": ("", None),  # 'June climbs. Her sneakers squeak...' is about June
+    }
+
+
+def test_review_prints_cast_and_places_with_origin_and_warns_of_an_undescribed_place(tmp_path):
+    import subprocess
+    import sys
+
+    microdrama = str(Path(sys.executable).with_name("microdrama"))
+    done = subprocess.run([microdrama, "plan", str(NIGHT_BUS), "--root", str(tmp_path)], env={"COLUMNS": "200", "PATH": ""},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert out.index("cast (series.yaml characters)") < out.index("places (series.yaml") < out.index("e01s01k01")
+    assert "16-year-old girl, yellow raincoat" in out and "228 Hz formant x1.2" in out
+    assert "night_bus.fountain:24" not in out and "screenplay.fountain:24" in out  # the copy in the folder
+    assert "warning series.yaml:" in out and "location 'STAIRWELL' has no description" in out

@@ -218,11 +218,31 @@ def without_introductions(text: str, is_character: Callable[[str], bool]) -> str
 
 def place_description(paragraphs: list[str], named_in: Callable[[str], list[str]]) -> tuple[str, int | None]:
     """A place described by its first scene: the sentences of the first action paragraph that
-    has any naming no character ('A narrow kitchen lit by a single bulb.'), and that paragraph's
-    index; ('', None) when every sentence is about a person."""
+    has any naming no character, by name or pronoun ('A narrow kitchen lit by a single bulb.'),
+    and that paragraph's index; ('', None) when every sentence is about a person."""
     for index, paragraph in enumerate(paragraphs):
         sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+|(?<=[。！？])", paragraph) if s.strip()]
-        about_place = [s for s in sentences if not named_in(s)]
+        about_place = [s for s in sentences if not named_in(s) and not PRONOUNS.search(s)]
         if about_place:
             return " ".join(about_place), index
     return "", None
+
+
+TITLES = re.compile(r"^(?:MRS|MR|MS|MISS|DR|SIR|LADY|AUNT|UNCLE)\.?$", re.IGNORECASE)
+
+
+def given_names(characters: list[Character], actions: list[str]) -> dict[str, str]:
+    """Character id -> the first word of a full name ('JUNE' for 'JUNE PARK'), as the action
+    calls them ('June climbs.'); only where no other character shares it, it is no title, and the
+    action never writes it in lower case (then it is a word, as in 'RADIO VOICE': 'the radio')."""
+    firsts: dict[str, list[str]] = {}
+    taken = {n.upper() for c in characters for n in (c.name, *c.aliases)}
+    text = "\n".join(actions)
+    for character in characters:
+        words = character.name.split()
+        if len(words) < 2 or TITLES.match(words[0]) or words[0].upper() in taken:
+            continue
+        if words[0].isascii() and re.search(rf"(?<![\w-]){re.escape(words[0].lower())}(?![\w-])", text):
+            continue
+        firsts.setdefault(words[0].upper(), []).append(character.id)
+    return {ids[0]: name for name, ids in firsts.items() if len(ids) == 1}

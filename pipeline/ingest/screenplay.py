@@ -286,6 +286,12 @@ class _Cast:
             self.first_seen.append(char_id)
         return char_id
 
+    def add_alias(self, char_id: str, alias: str) -> None:
+        character = self.characters[char_id]
+        if alias.upper() not in self.by_name and len(character.aliases) < limits.MAX_ALIASES:
+            character.aliases.append(alias)
+            self.by_name[alias.upper()] = char_id
+
     def named_in(self, text: str) -> list[str]:
         """Ids of the known characters that an action text mentions by name or alias."""
         found = []
@@ -540,6 +546,8 @@ def ingest(paths: list[Path], existing: Series | None = None, slug: str | None =
 
     _introduce_silent(cast, all_actions)
     _introduce(cast, all_actions)
+    for char_id, given in facts.given_names(list(cast.characters.values()), [a.text for a in all_actions]).items():
+        cast.add_alias(char_id, given)
     _cast_scenes(episodes, cast, origin)
     _describe_locations(episodes, locations, cast.named_in)
     _bible_facts(episodes, cast, [a.text for a in all_actions])

@@ -16,6 +16,7 @@ from ..core.ids import contains
 from ..core.models import Episode, Finding, FindingOrigin, Scene, Series, Severity
 from ..core.paths import reference_problem
 from ..render.routing import voice_findings
+from .bible_checks import bible_findings
 
 Rule = Callable[[Series, list[Episode]], Iterator[Finding]]
 
@@ -184,8 +185,8 @@ def blocking(findings: list[Finding]) -> list[Finding]:
 
 def review_findings(series: Series, episodes: list[Episode], backends: BackendSettings,
                     root: Path | None = None) -> list[Finding]:
-    """Everything review shows: the continuity rules, whether every speaker can be voiced, and
+    """Everything review shows: the continuity rules, whether every speaker can be voiced,
     whether the bible's reference files lie inside the series folder `root` (give it: without it
-    only the paths' text is judged)."""
+    only the paths' text is judged), and the bible's missing facts."""
     return (check_plan(series, episodes) + voice_findings(series, episodes, backends)
-            + list(reference_files(series, episodes, root)))
+            + list(reference_files(series, episodes, root)) + bible_findings(series, episodes))

@@ -227,11 +227,17 @@ class Character(PlanModel):
         (their override), else composed from the fields, so no copy of a fact goes stale."""
         if self.description:
             return self.description
+        facts = [self.build, self.face, self.skin, self.hair, *(garment.text() for garment in self.wardrobe),
+                 *self.accessories, self.notes]
+        young = self.band in (AgeBand.CHILD, AgeBand.TEEN)
+        if any(re.search(r"[\u3400-\u9fff]", fact) for fact in facts):  # written in Chinese: said in Chinese
+            age = f"{self.age}岁" if self.age is not None else ""
+            who = age + {Gender.FEMALE: "女孩" if young else "女性", Gender.MALE: "男孩" if young else "男性"}.get(self.gender, "")
+            return "，".join(part for part in (who, *facts) if part)
         age = f"{self.age}-year-old" if self.age is not None else str(self.age_band or "")
-        person = PERSON.get((self.gender, self.band in (AgeBand.CHILD, AgeBand.TEEN)), "")
-        who = " ".join(part for part in (age, person) if part)
-        parts = [who, self.build, self.face, self.skin and f"{self.skin} skin", self.hair,
-                 *(garment.text() for garment in self.wardrobe), *self.accessories, self.notes]
+        who = " ".join(part for part in (age, PERSON.get((self.gender, young), "")) if part)
+        skin = self.skin and f"{self.skin} skin"
+        parts = [who, self.build, self.face, skin, self.hair, *facts[4:]]
         return ", ".join(part for part in parts if part)
 
 

@@ -55,9 +55,10 @@ FEMALE_WORDS = re.compile(r"\b(?:she|her|hers|herself|woman|girl|lady|mother|mom
                           r"|她|女|妈|奶奶|姐|妹|阿姨|太太", re.IGNORECASE)
 MALE_WORDS = re.compile(r"\b(?:he|him|his|himself|man|boy|father|dad|grandfather|husband|brother|son)\b"
                         r"|他|男|爸|爷爷|哥|弟|叔|先生", re.IGNORECASE)
-FEMALE_TITLES = re.compile(r"^(?:MRS|MS|MISS|MADAM|LADY|AUNT|GRANDMA|GRANNY|SISTER)\b\.?|女士|太太|小姐|阿姨|奶奶|大妈",
-                           re.IGNORECASE)
-MALE_TITLES = re.compile(r"^(?:MR|SIR|LORD|UNCLE|GRANDPA|FATHER|BROTHER)\b\.?|先生|叔|爷爷|大爷", re.IGNORECASE)
+FEMALE_TITLES = re.compile(r"^(?:MRS|MS|MISS|MADAM|LADY|AUNT|GRANDMA|GRANNY|SISTER|MOTHER|MOM)\b\.?"
+                           r"|女士|太太|小姐|阿姨|奶奶|大妈|母亲|妈|姐|妹|婆|娘", re.IGNORECASE)
+MALE_TITLES = re.compile(r"^(?:MR|SIR|LORD|UNCLE|GRANDPA|FATHER|BROTHER|DAD)\b\.?|先生|叔|爷爷|大爷|父亲|爸|哥|弟",
+                         re.IGNORECASE)
 BANDS = {
     AgeBand.CHILD: ("child", "kid", "toddler", "little", "小孩", "孩子", "儿童"),
     AgeBand.TEEN: ("teen", "teenage", "teenager", "adolescent", "少年", "少女"),
@@ -67,7 +68,16 @@ BANDS = {
 DECADE = re.compile(r"^(?:(early|mid|late)[- ]?)?(\d)0s$", re.IGNORECASE)
 YEARS = re.compile(r"^(\d{1,3})(?:\s*(?:years? old|yo|y/o))?$|^(\d{1,3})\s*岁$", re.IGNORECASE)
 CJK_DECADE = re.compile(r"^([二三四五六七八九])十(?:多|来|几)岁")
-CJK_DIGITS = {"二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+CJK_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+CJK_YEARS = re.compile(r"^([一二两三四五六七八九]?十[一二三四五六七八九]?|[一二两三四五六七八九])岁")
+
+
+def cjk_number(text: str) -> int:
+    """'十九' -> 19, '二十五' -> 25, '七' -> 7 (one to ninety-nine)."""
+    tens, _, ones = text.partition("十")
+    if not _:
+        return CJK_DIGITS[text]
+    return CJK_DIGITS.get(tens, 1) * 10 + CJK_DIGITS.get(ones, 0)
 WITHIN_DECADE = {"early": 2, "mid": 5, "late": 8, None: 5}
 
 
@@ -99,6 +109,8 @@ def age_of(item: str) -> tuple[int | None, AgeBand | None] | None:
         return int(match.group(1) or match.group(2)), None
     if match := CJK_DECADE.match(item):
         return CJK_DIGITS[match.group(1)] * 10 + 5, None
+    if match := CJK_YEARS.match(item):
+        return cjk_number(match.group(1)), None
     for band, words in BANDS.items():
         if _names(item, [w for w in words if w.isascii()], [w for w in words if not w.isascii()]):
             return None, band
@@ -173,7 +185,10 @@ def gender_of_title(name: str) -> Gender | None:
 # person is mostly somebody else ("Nora reaches him").
 PRONOUN_WEIGHTS = {"she": 2, "he": 2, "她": 2, "他": 2, "her": 1, "hers": 1, "herself": 1, "his": 1,
                    "himself": 1, "him": 0}
-PRONOUNS = re.compile(r"\b(?:she|he|her|hers|herself|his|himself|him)\b|她|他", re.IGNORECASE)
+# Chinese 她/他 are subject and object alike: only a clause's first word or a possessive (她的) counts.
+PRONOUNS = re.compile(r"\b(?:she|he|her|hers|herself|his|himself|him)\b|(?:^|(?<=[，,；;：:]))[她他]|[她他](?=的)",
+                      re.IGNORECASE)
+ANY_PRONOUN = re.compile(r"\b(?:she|he|her|hers|herself|his|himself|him|they|them|their)\b|她|他", re.IGNORECASE)
 FEMININE = {"she", "her", "hers", "herself", "她"}
 
 
@@ -222,7 +237,7 @@ def place_description(paragraphs: list[str], named_in: Callable[[str], list[str]
     and that paragraph's index; ('', None) when every sentence is about a person."""
     for index, paragraph in enumerate(paragraphs):
         sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+|(?<=[。！？])", paragraph) if s.strip()]
-        about_place = [s for s in sentences if not named_in(s) and not PRONOUNS.search(s)]
+        about_place = [s for s in sentences if not named_in(s) and not ANY_PRONOUN.search(s)]
         if about_place:
             return " ".join(about_place), index
     return "", None

@@ -154,3 +154,26 @@ def test_review_prints_cast_and_places_with_origin_and_warns_of_an_undescribed_p
     assert "16-year-old girl, yellow raincoat" in out and "228 Hz formant x1.2" in out
     assert "night_bus.fountain:24" not in out and "screenplay.fountain:24" in out  # the copy in the folder
     assert "warning series.yaml:" in out and "location 'STAIRWELL' has no description" in out
+
+
+def test_a_pronoun_whose_referent_is_unambiguous_frames_that_character(plan):
+    series, episodes = plan
+    reach = next(shot for e in episodes for shot in e.shots if shot.action.startswith("Nora reaches him"))
+    sides = {f.character: f.position for f in reach.characters}
+    assert set(sides) == {"nora", "eli", "mrs-okafor"}
+    # On the scene's axis: where Eli stands in the scene's other shots.
+    eli_elsewhere = {f.position for e in episodes for s in e.scenes if reach in s.shots
+                     for shot in s.shots for f in shot.characters if f.character == "eli"}
+    assert eli_elsewhere == {sides["eli"]}
+
+
+def test_a_shot_whose_action_names_someone_not_in_frame_is_flagged(plan):
+    from microdrama.pipeline.plan.checks import check_plan
+
+    series, episodes = plan
+    assert not [f for f in check_plan(series, episodes) if f.code == "named-not-framed"]
+    episodes = [e.model_copy(deep=True) for e in episodes]
+    reach = next(shot for e in episodes for shot in e.shots if shot.action.startswith("Nora reaches him"))
+    reach.characters = [f for f in reach.characters if f.character != "mrs-okafor"]
+    flagged = [f for f in check_plan(series, episodes) if f.code == "named-not-framed"]
+    assert [(f.where, f.severity) for f in flagged] == [(reach.id, "warning")] and "MRS. OKAFOR" in flagged[0].message

@@ -261,3 +261,21 @@ def given_names(characters: list[Character], actions: list[str]) -> dict[str, st
             continue
         firsts.setdefault(words[0].upper(), []).append(character.id)
     return {ids[0]: name for name, ids in firsts.items() if len(ids) == 1}
+
+
+FEMALE_PRONOUNS = re.compile(r"\b(?:she|her|hers|herself)\b|她", re.IGNORECASE)
+MALE_PRONOUNS = re.compile(r"\b(?:he|him|his|himself)\b|他", re.IGNORECASE)
+
+
+def pronoun_referents(text: str, named: list[str], present: list[str], genders: dict[str, Gender | None]) -> list[str]:
+    """Characters an action refers to by pronoun only: 'Nora reaches him' in a scene whose one
+    man is Eli means Eli. A pronoun whose gender matches a character the action names is theirs;
+    one that could be two people present is ambiguous and adds nobody."""
+    found = []
+    for gender, pattern in ((Gender.FEMALE, FEMALE_PRONOUNS), (Gender.MALE, MALE_PRONOUNS)):
+        if not pattern.search(text) or any(genders.get(c) == gender for c in named):
+            continue
+        candidates = [c for c in present if genders.get(c) == gender]
+        if len(candidates) == 1:
+            found.append(candidates[0])
+    return found

@@ -478,11 +478,16 @@ def _cast_scenes(episodes: list[ScriptEpisode], cast: _Cast, origin: dict[str, t
 
 
 def _bible_facts(episodes: list[ScriptEpisode], cast: _Cast, actions: list[str]) -> None:
-    """Genders from titles and pronouns, voices cast from gender and age, and each introduction's
-    look taken out of the action (it lives in the bible now; facts.py)."""
+    """Genders from titles and pronouns, voices cast from gender and age, the characters an action
+    means by pronoun, and each introduction's look taken out of the action (it lives in the
+    bible now; facts.py)."""
     for character in cast.characters.values():
         facts.fill_gender(character, actions, cast.named_in)
     cast.characters = {c.id: c for c in cast_voices(list(cast.characters.values()))}
+    genders = {c.id: c.gender for c in cast.characters.values()}
+    for scene in (s for e in episodes for s in e.scenes):
+        for beat in (b for b in scene.beats if b.kind == "action"):
+            beat.characters += facts.pronoun_referents(beat.text, beat.characters, scene.characters, genders)
     def known(name: str) -> bool:  # an introduction: a known name, in capitals, before the '('
         return ft.is_upper(name.split()[-1]) and _names_known(name.strip(), cast)
 

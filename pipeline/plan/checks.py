@@ -17,6 +17,7 @@ from ..core.models import Episode, Finding, FindingOrigin, Scene, Series, Severi
 from ..core.paths import reference_problem
 from ..render.routing import voice_findings
 from .bible_checks import bible_findings
+from .frame_checks import named_but_unframed
 
 Rule = Callable[[Series, list[Episode]], Iterator[Finding]]
 
@@ -169,7 +170,7 @@ def reference_files(series: Series, episodes: list[Episode], root: Path | None =
 
 
 RULES: list[Rule] = [unknown_names, speaker_absent, dialogue_fits, crossing_the_line, duplicate_ids, empty_scenes,
-                     cue_like_action]
+                     cue_like_action, named_but_unframed]
 
 
 def check_plan(series: Series, episodes: list[Episode], rules: list[Rule] = RULES) -> list[Finding]:

@@ -177,3 +177,20 @@ def test_a_shot_whose_action_names_someone_not_in_frame_is_flagged(plan):
     reach.characters = [f for f in reach.characters if f.character != "mrs-okafor"]
     flagged = [f for f in check_plan(series, episodes) if f.code == "named-not-framed"]
     assert [(f.where, f.severity) for f in flagged] == [(reach.id, "warning")] and "MRS. OKAFOR" in flagged[0].message
+
+
+def test_xtts_picks_a_built_in_speaker_of_the_characters_gender():
+    from microdrama.pipeline.render.backends.coqui import FEMALE_SPEAKERS, MALE_SPEAKERS, speaker_for
+
+    names = sorted(FEMALE_SPEAKERS | MALE_SPEAKERS)
+    for character_id in ("nora", "mrs-okafor", "林雨", "june-park"):
+        assert speaker_for(names, character_id, "female") in FEMALE_SPEAKERS
+        assert speaker_for(names, character_id, "female") == speaker_for(names, character_id, "female")
+    assert {speaker_for(names, c, "male") for c in ("eli", "darius-okon", "ben")} <= MALE_SPEAKERS
+    assert speaker_for(["Tiny Speaker"], "nora", "female") == "Tiny Speaker"  # a model without known names
+
+
+def test_a_voice_request_carries_the_speakers_gender(plan):
+    series, episodes = plan
+    line = next(l for e in episodes for shot in e.shots for l in shot.dialogue if l.speaker == "nora")
+    assert voice_request(line, series, EXAMPLE).gender == "female"

@@ -103,6 +103,7 @@ def voice_request(line: DialogueLine, series: Series, root: Path, speed_factor: 
         update["reference_clip"] = reference_path(root, voice.reference_clip, field)
     return VoiceRequest(line_id=line.id, text=line.text, language=series.language,
                         voice=voice.model_copy(update=update), speaker=line.speaker, parenthetical=line.parenthetical,
+                        gender=str(character.gender) if character and character.gender else None,
                         reference_digest=file_digest(root, voice.reference_clip, field))
 
 

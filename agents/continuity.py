@@ -119,7 +119,7 @@ def _outline_text(series: Series) -> str:
 
 def _bible_text(series: Series) -> str:
     text = ["characters:"]
-    text += [f"- {c.id} ({c.name}): {_flat(c.description) or NONE}" for c in series.characters] or [f"- {NONE}"]
+    text += [f"- {c.id} ({c.name}): {_flat(c.appearance) or NONE}" for c in series.characters] or [f"- {NONE}"]
     text.append("locations:")
     text += [f"- {loc.id} ({loc.name}): {_flat(loc.description) or NONE}" for loc in series.locations] or [f"- {NONE}"]
     return "\n".join(text)

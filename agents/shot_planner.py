@@ -151,7 +151,7 @@ def _cast_text(char_id: str, series: Series) -> str:
     character = series.character(char_id)
     if character is None:
         return f"- {char_id}"
-    return f"- {char_id} ({character.name}): {_flat(character.description) or NONE}"
+    return f"- {char_id} ({character.name}): {_flat(character.appearance) or NONE}"
 
 
 def _line_text(line: ScriptLine) -> str:

@@ -3,7 +3,7 @@
 The planner gives every line `speech_seconds(text, language, speed)` of screen time before any
 audio exists, so that estimate must be an upper bound: a voiced line longer than its slot is cut
 or overlaps the next one. This script voices varied lines (short, long, questions, numbers) with
-each offline backend, at speed 1.0 and at every voice variant the ingest hands out, and prints per
+each offline backend, at speed 1.0 and at voice variants a casting can give, and prints per
 backend and language: the measured characters per second, how many renders overran the estimate
 and by how much, and the largest READING_CPS that keeps the estimate an upper bound.
 
@@ -24,8 +24,10 @@ from microdrama.pipeline.plan import timing
 from microdrama.pipeline.render.backends import NoOptions, VoiceRequest
 from microdrama.pipeline.render.backends.espeak import EspeakVoice
 from microdrama.pipeline.render.backends.piper import PiperVoice
-from microdrama.pipeline.ingest.screenplay import VOICE_VARIANTS
 from microdrama.pipeline.core.models import VoiceSpec
+
+# Speeds and pitches a cast voice can take (pipeline/plan/casting.py: 0.93 to 1.08, a few semitones).
+VOICE_VARIANTS = [(1.0, 0.0), (0.93, -2.0), (1.08, 3.0), (0.96, -4.0), (1.04, 5.0)]
 
 ENGLISH = [
     "Hi.",

@@ -31,6 +31,7 @@ from .plan.checks import blocking
 from .render.backends import backend_statuses
 from .render.renderer import load
 from .render.routing import voice_backend_for
+from .review.bible import cast_table, places_table
 from .review.status import series_status
 
 app = typer.Typer(
@@ -168,6 +169,8 @@ def _show_plan(project: Project, episode: str | None = None) -> list[Finding]:
     if episode is not None and episode not in {e.id for e in plan.episodes}:
         raise InputError(project.folder.root, Problem(
             f"no episode {episode!r}; the plan has {', '.join(e.id for e in plan.episodes)}", field="--episode"))
+    console.print(cast_table(plan.series, plan.places))
+    console.print(places_table(plan.series, plan.episodes, plan.places, project.folder.screenplays()))
     print_review(plan.series, plan.episodes, plan.findings, episode)
     return plan.findings
 

@@ -363,7 +363,7 @@ def test_shot_planner_prompt_shows_the_scene_cast_and_film_grammar():
 
     system, user = (m["content"] for m in llm.calls[0].messages)
     assert "180-degree rule" in system and "OTS over the shoulder" in system and "9:16" in system
-    for expected in ["scene e01s01: EXT. APARTMENT ROOFTOP - NIGHT", "nora (NORA): late 20s, cropped silver hair",
+    for expected in ["scene e01s01: EXT. APARTMENT ROOFTOP - NIGHT", "nora (NORA): 28-year-old woman, cropped silver hair",
                      "e01s01l01 radio-voice [V.O.]: Nora. Can you hear me?",
                      "e01s01l02 nora (whispering): Who is this?", "Director's note for this plan: —"]:
         assert expected in user
@@ -493,7 +493,7 @@ def test_continuity_reviews_each_episode_in_its_own_call():
     assert [call.agent for call in llm.calls] == ["continuity", "continuity"]
     assert "scene e01s01: EXT. APARTMENT ROOFTOP - NIGHT" in first and "scene e02s01" not in first
     assert "scene e02s01: INT. APARTMENT STAIRWELL - NIGHT" in second
-    assert "mrs-okafor (MRS. OKAFOR): 60s, floral headscarf" in second
+    assert "mrs-okafor (MRS. OKAFOR): 65-year-old woman, floral headscarf" in second
     assert "line e02s01l03 mrs-okafor: That antenna was my husband's." in second
     assert "- e01 Static: Nora hears her own name in the static of a dead radio." in second
 

@@ -25,7 +25,12 @@ def test_bundled_example_episodes_characters_locations():
     assert {c.id for c in series.characters} == {"radio-voice", "nora", "eli", "mrs-okafor"}
     nora = series.character("nora")
     assert nora.aliases == ["NORA VANCE"]
-    assert nora.description == "late 20s, cropped silver hair, oversized orange work jacket"
+    assert (nora.gender, nora.age, nora.band, nora.hair) == ("female", 28, "young adult", "cropped silver hair")
+    assert [g.text() for g in nora.wardrobe] == ["oversized orange work jacket"]
+    assert nora.description == ""  # composed from the fields: no second copy to go stale
+    assert nora.appearance == "28-year-old woman, cropped silver hair, oversized orange work jacket"
+    assert series.location("nora-s-apartment-kitchen").description == "A narrow kitchen lit by a single hanging bulb."
+    assert series.location("apartment-stairwell").description == "Flickering fluorescent tubes."
     assert [loc.id for loc in series.locations] == ["apartment-rooftop", "nora-s-apartment-kitchen", "apartment-stairwell"]
     first = screenplay.episodes[0].scenes[0]
     assert (first.id, first.setting, first.location, first.time_of_day) == ("e01s01", Setting.EXT, "apartment-rooftop", TimeOfDay.NIGHT)
@@ -49,8 +54,9 @@ def test_chinese_screenplay_with_forced_cues_and_sections():
     assert [(e.id, e.title, e.logline) for e in screenplay.episodes] == [
         ("e01", "回家", "林雨在雨夜回到老屋。"), ("e02", "真相", "")]
     assert {c.id for c in series.characters} == {"林雨", "母亲", "阿杰"}  # the boneyard's 父亲 is gone
-    assert series.character("林雨").description == "二十多岁，红色雨衣，湿透的短发"
-    assert series.character("母亲").description == "五十多岁，蓝色旗袍"
+    lin, mother = series.character("林雨"), series.character("母亲")
+    assert (lin.age, lin.hair, [g.text() for g in lin.wardrobe]) == (25, "湿透的短发", ["红色雨衣"])
+    assert (mother.age, [g.text() for g in mother.wardrobe]) == (55, ["蓝色旗袍"])
     scene = screenplay.episodes[0].scenes[0]
     assert (scene.setting, scene.location, scene.time_of_day) == (Setting.INT, "老屋-客厅", TimeOfDay.NIGHT)
     mother = next(l for b in scene.beats for l in b.lines if l.speaker == "母亲")
@@ -158,8 +164,8 @@ def test_a_character_introduced_in_capitals_who_never_speaks_is_in_the_bible(tmp
     series, screenplay = ingest([write(tmp_path, "INT. HARBOR OFFICE - NIGHT\n\nMcCLANE (60s, eye patch) taps the desk.\n\n"
                                                  "A GUARD (50s, bald, green uniform) dozes on a stool.\n\n"
                                                  "Rain lashes the window.\n\n@McCLANE\nWake up.\n")])
-    assert {c.id: c.description for c in series.characters} == {"mcclane": "60s, eye patch",
-                                                              "guard": "50s, bald, green uniform"}
+    assert {c.id: c.appearance for c in series.characters} == {"mcclane": "65-year-old, eye patch",
+                                                             "guard": "55-year-old, bald, green uniform"}
     assert screenplay.episodes[0].scenes[0].characters == ["mcclane", "guard"]
     # The place is described by the line about the place, not by a character's introduction.
     assert series.location("harbor-office").description == "Rain lashes the window."

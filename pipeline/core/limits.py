@@ -71,6 +71,8 @@ MAX_LINES_PER_EPISODE = 1000
 MAX_BIBLE_ENTRIES = 200
 # Other cue spellings of one character (MAYA, MAYA CHEN, DR. CHEN, ...).
 MAX_ALIASES = 20
+# Garments and accessories of one character: a costume, not an inventory.
+MAX_WARDROBE_ITEMS = 20
 # Characters present in a scene, and so framed in one of its shots: a vertical frame shows a
 # handful of people; a party or a boardroom names a dozen. Each one framed puts their description
 # into the shot's prompt.
@@ -125,6 +127,13 @@ MIN_VOICE_SPEED = 0.5
 MAX_VOICE_SPEED = 2.0
 # A voice's pitch shift, in semitones either way: an octave turns any voice into a cartoon.
 MAX_VOICE_PITCH = 12.0
+# A voice's median pitch: from a deep bass to a small child.
+MIN_VOICE_PITCH_HZ = 50.0
+MAX_VOICE_PITCH_HZ = 450.0
+# A vocal tract's scale: Praat's own "Change gender" bounds are wider, but beyond these a voice
+# sounds like a cartoon.
+MIN_FORMANT_SHIFT = 0.7
+MAX_FORMANT_SHIFT = 1.5
 # A music cue's tempo: from a slow ballad to a fast chase.
 MIN_TEMPO_BPM = 40
 MAX_TEMPO_BPM = 200

@@ -130,6 +130,49 @@ class VoiceSpec(PlanModel):
         description="Path (relative to the series folder) of a reference recording for voice "
         "cloning backends.",
     )
+    pitch_hz: float | None = Field(
+        None, ge=limits.MIN_VOICE_PITCH_HZ, le=limits.MAX_VOICE_PITCH_HZ,
+        description="Median pitch to speak at, in Hz (casting sets it from gender and age); null "
+        "keeps the voice's own. `pitch` shifts it further.",
+    )
+    formant_shift: float = Field(
+        1.0, ge=limits.MIN_FORMANT_SHIFT, le=limits.MAX_FORMANT_SHIFT,
+        description="Vocal tract scale: above 1 a shorter tract (a woman's or child's voice), below "
+        "1 a longer one; 1.0 is the voice's own.",
+    )
+
+    @property
+    def cast(self) -> bool:
+        """Whether anything chose this voice yet (casting, or a hand edit naming one)."""
+        return self != VoiceSpec()
+
+
+class Gender(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    NONBINARY = "nonbinary"
+
+
+class AgeBand(StrEnum):
+    CHILD = "child"  # under 13
+    TEEN = "teen"  # 13-17
+    YOUNG_ADULT = "young adult"  # 18-29
+    ADULT = "adult"  # 30-44
+    MIDDLE_AGED = "middle-aged"  # 45-59
+    ELDER = "elder"  # 60 and over
+
+
+class Garment(PlanModel):
+    item: Label = Field(min_length=1, description="The garment, e.g. 'work jacket', 'headscarf'.")
+    colour: Label | None = Field(None, description="Its colour, e.g. 'orange'; null when unsaid.")
+    details: Label = Field("", description="Pattern, fit or wear: 'oversized', 'floral', 'paint-stained'.")
+
+    def text(self) -> str:
+        colour = "" if not self.colour or self.colour in self.item else self.colour
+        return " ".join(part for part in (self.details, colour, self.item) if part)
+
+
+Fact = Annotated[str, Field(max_length=limits.MAX_LABEL_CHARS)]
 
 
 class Character(PlanModel):
@@ -150,6 +193,64 @@ class Character(PlanModel):
         None, max_length=limits.MAX_PATH_CHARS,
         description="Reference image (relative path) for identity-preserving backends.",
     )
+    # The facts of the look and the voice, one per field: a generator or the animatic takes each
+    # trait from its own field, so an edit to one changes that trait only.
+    gender: Gender | None = Field(None, description="Gender as presented on screen; null when unknown.")
+    age: int | None = Field(None, ge=0, le=120, description="Apparent age in years, e.g. 28 for 'late 20s'.")
+    age_band: AgeBand | None = Field(
+        None, description="Age band (child, teen, young adult, adult, middle-aged, elder) when no "
+        "exact age is given; derived from `age` when it is.",
+    )
+    build: Fact = Field("", description="Body build, e.g. 'slim', 'broad-shouldered'.")
+    face: Fact = Field("", description="Face and skin, e.g. 'freckled, pale skin'.")
+    skin: Fact = Field("", description="Skin tone, e.g. 'dark brown', 'olive', 'pale'.")
+    hair: Fact = Field("", description="Hair: colour, length, style, e.g. 'cropped silver hair'.")
+    wardrobe: list[Garment] = Field(
+        default_factory=list, max_length=limits.MAX_WARDROBE_ITEMS,
+        description="What they wear in every scene, one garment each with its colour.",
+    )
+    accessories: list[Fact] = Field(
+        default_factory=list, max_length=limits.MAX_WARDROBE_ITEMS,
+        description="Signature accessories always on them, e.g. 'headphones around his neck'.",
+    )
+    notes: str = Field("", max_length=limits.MAX_DESCRIPTION_CHARS,
+                       description="Anything else about the look that has no field of its own.")
+
+    @property
+    def band(self) -> AgeBand | None:
+        """The age band: from `age` when it is known, else as written."""
+        return age_band_of(self.age) if self.age is not None else self.age_band
+
+    @property
+    def appearance(self) -> str:
+        """The look as one display string for prompts: `description` when a person wrote one
+        (their override), else composed from the fields, so no copy of a fact goes stale."""
+        if self.description:
+            return self.description
+        facts = [self.build, self.face, self.skin, self.hair, *(garment.text() for garment in self.wardrobe),
+                 *self.accessories, self.notes]
+        young = self.band in (AgeBand.CHILD, AgeBand.TEEN)
+        if any(re.search(r"[\u3400-\u9fff]", fact) for fact in facts):  # written in Chinese: said in Chinese
+            age = f"{self.age}岁" if self.age is not None else ""
+            who = age + {Gender.FEMALE: "女孩" if young else "女性", Gender.MALE: "男孩" if young else "男性"}.get(self.gender, "")
+            return "，".join(part for part in (who, *facts) if part)
+        age = f"{self.age}-year-old" if self.age is not None else str(self.age_band or "")
+        who = " ".join(part for part in (age, PERSON.get((self.gender, young), "")) if part)
+        skin = self.skin and f"{self.skin} skin"
+        parts = [who, self.build, self.face, skin, self.hair, *facts[4:]]
+        return ", ".join(part for part in parts if part)
+
+
+PERSON = {(Gender.FEMALE, False): "woman", (Gender.MALE, False): "man", (Gender.FEMALE, True): "girl",
+          (Gender.MALE, True): "boy", (Gender.NONBINARY, False): "person", (Gender.NONBINARY, True): "kid"}
+
+
+def age_band_of(age: int) -> AgeBand:
+    for band, below in ((AgeBand.CHILD, 13), (AgeBand.TEEN, 18), (AgeBand.YOUNG_ADULT, 30),
+                        (AgeBand.ADULT, 45), (AgeBand.MIDDLE_AGED, 60)):
+        if age < below:
+            return band
+    return AgeBand.ELDER
 
 
 class Location(PlanModel):
@@ -159,6 +260,10 @@ class Location(PlanModel):
                              description="Canonical visual description of the place.")
     keyframe: str | None = Field(None, max_length=limits.MAX_PATH_CHARS,
                                  description="Reference image (relative path), if any.")
+    described_at: SourceLine | None = Field(
+        None, description="Screenplay line the description was taken from (the first action of the "
+        "first scene set here); null when a person or the writer wrote it.",
+    )
 
 
 class EpisodeOutline(PlanModel):

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from . import facts
 from . import fountain as ft
 from .encoding import Decoded, decode
 from .episodes import cut_episodes, is_act, scene_ending
@@ -43,10 +44,10 @@ from ..core.models import (
     Setting,
     ShotDraft,
     TimeOfDay,
-    VoiceSpec,
     is_off_screen,
 )
 from ..core.store import check_slug, slugify
+from ..plan.casting import cast_voices
 from ..plan.rules import draft_scene, finalize_scene, scene_context
 
 MAX_BYTES = limits.MAX_SCREENPLAY_BYTES
@@ -55,10 +56,6 @@ HOW_TO_SPLIT = ("a micro-drama episode runs minutes: cut the story into episodes
                 "level-1 sections ('# Episode 2: Title' before its first scene), or one file per episode in "
                 "screenplay/")
 COLD_OPEN = "COLD OPEN"  # the heading of what comes before a screenplay's first scene heading
-
-# Distinct, stable voice variants handed out in order of first appearance.
-VOICE_VARIANTS = [(1.0, 0.0), (0.92, -4.0), (1.08, 3.0), (0.96, -7.0), (1.04, 5.0), (0.9, 1.5),
-                  (1.12, -2.0), (0.95, 7.0)]
 
 _SETTINGS = [
     (r"INT[.。]?/EXT[.。]?|INT/EXT|I/E[.。]?|内外景", Setting.INT_EXT),
@@ -293,16 +290,19 @@ class _Cast:
         key = cue.strip().upper()
         if key not in self.by_name:
             char_id = bible_id(cue)
-            speed, pitch = VOICE_VARIANTS[len(self.characters) % len(VOICE_VARIANTS)]
             if char_id not in self.characters:
-                self.characters[char_id] = Character(
-                    id=char_id, name=cue.strip(), voice=VoiceSpec(speed=speed, pitch=pitch)
-                )
+                self.characters[char_id] = Character(id=char_id, name=cue.strip())
             self.by_name[key] = char_id
         char_id = self.by_name[key]
         if char_id not in self.first_seen:
             self.first_seen.append(char_id)
         return char_id
+
+    def add_alias(self, char_id: str, alias: str) -> None:
+        character = self.characters[char_id]
+        if alias.upper() not in self.by_name and len(character.aliases) < limits.MAX_ALIASES:
+            character.aliases.append(alias)
+            self.by_name[alias.upper()] = char_id
 
     def named_in(self, text: str) -> list[str]:
         """Ids of the known characters that an action text mentions by name or alias."""
@@ -344,7 +344,7 @@ def _introduce(cast: _Cast, actions: list[ft.Action]) -> None:
     """Fill empty descriptions from each character's introduction, and record the full capitalised
     name of the introduction ('MAYA CHEN' for cue 'MAYA') as an alias."""
     for char_id, character in cast.characters.items():
-        if character.description:
+        if character.description or character.appearance:  # a person's words, or facts already known
             continue
         names = [character.name, *character.aliases]
         found = _find_mention(actions, names, re.NOFLAG) or _find_mention(actions, names, re.IGNORECASE)
@@ -357,7 +357,7 @@ def _introduce(cast: _Cast, actions: list[ft.Action]) -> None:
                 and len(character.aliases) < limits.MAX_ALIASES:
             character.aliases.append(full)
             cast.by_name[full.upper()] = char_id
-        character.description = _description_after(text, start, end)
+        facts.fill_from_introduction(character, _description_after(text, start, end))
 
 
 def _find_mention(actions: list[ft.Action], names: list[str], flags: int) -> tuple[str, int, int] | None:
@@ -491,15 +491,17 @@ def _build_scene(
         )
 
 
-def _describe_locations(episodes: list[ScriptEpisode], locations: dict[str, Location]) -> None:
-    """A new location's description: the first sentence of the first action in its first scene
-    that names no character (a line about a person describes the person, not the place)."""
+def _describe_locations(episodes: list[ScriptEpisode], locations: dict[str, Location], named_in) -> None:
+    """A new location is described by its first scene (facts.place_description), never by a
+    later one, with the screenplay line it came from."""
     for scene in (s for e in episodes for s in e.scenes):
         location = locations.get(scene.location)
         if location is None or location.description:
             continue
-        plain = next((b.text for b in scene.beats if b.kind == "action" and not b.characters), "")
-        location.description = _sentence_around(plain, 0, 0) if plain else ""
+        actions = [b for b in scene.beats if b.kind == "action"]
+        description, index = facts.place_description([b.text for b in actions], named_in)
+        if index is not None:
+            location.description, location.described_at = description, actions[index].source_line
 
 
 def _cast_scenes(episodes: list[ScriptEpisode], cast: _Cast, origin: dict[str, tuple[Path, int]]) -> None:
@@ -521,6 +523,24 @@ def _cast_scenes(episodes: list[ScriptEpisode], cast: _Cast, origin: dict[str, t
                         present.append(char_id)
             with _at(path, scene.source_line, scene.id):
                 scene.characters = present
+
+
+def _bible_facts(episodes: list[ScriptEpisode], cast: _Cast, actions: list[str]) -> None:
+    """Genders from titles and pronouns, voices cast from gender and age, the characters an action
+    means by pronoun, and each introduction's look taken out of the action (it lives in the
+    bible now; facts.py)."""
+    for character in cast.characters.values():
+        facts.fill_gender(character, actions, cast.named_in)
+    cast.characters = {c.id: c for c in cast_voices(list(cast.characters.values()))}
+    genders = {c.id: c.gender for c in cast.characters.values()}
+    for scene in (s for e in episodes for s in e.scenes):
+        for beat in (b for b in scene.beats if b.kind == "action"):
+            beat.characters += facts.pronoun_referents(beat.text, beat.characters, scene.characters, genders)
+    def known(name: str) -> bool:  # an introduction: a known name, in capitals, before the '('
+        return ft.is_upper(name.split()[-1]) and _names_known(name.strip(), cast)
+
+    for beat in (b for e in episodes for s in e.scenes for b in s.beats if b.kind == "action"):
+        beat.text = facts.without_introductions(beat.text, known)
 
 
 def ingest(paths: list[Path], existing: Series | None = None, slug: str | None = None,
@@ -601,8 +621,11 @@ def ingest(paths: list[Path], existing: Series | None = None, slug: str | None =
 
     _introduce_silent(cast, all_actions)
     _introduce(cast, all_actions)
+    for char_id, given in facts.given_names(list(cast.characters.values()), [a.text for a in all_actions]).items():
+        cast.add_alias(char_id, given)
     _cast_scenes(episodes, cast, origin)
-    _describe_locations(episodes, locations)
+    _describe_locations(episodes, locations, cast.named_in)
+    _bible_facts(episodes, cast, [a.text for a in all_actions])
     language = title_page.get("language") or detect_language("\n".join(text_sample))
     series = _series(paths[0], title_page, existing, slug, language, cast, locations, episodes)
     if cut_at:

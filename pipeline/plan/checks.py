@@ -18,6 +18,8 @@ from ..core.limits import MAX_EPISODE_MINUTES
 from ..core.paths import reference_problem
 from ..ingest.fountain import is_upper
 from ..render.routing import voice_findings
+from .bible_checks import bible_findings
+from .frame_checks import named_but_unframed
 
 Rule = Callable[[Series, list[Episode]], Iterator[Finding]]
 
@@ -185,7 +187,7 @@ def reference_files(series: Series, episodes: list[Episode], root: Path | None =
 
 
 RULES: list[Rule] = [unknown_names, speaker_absent, dialogue_fits, crossing_the_line, duplicate_ids, empty_scenes,
-                     cue_like_action, episode_length]
+                     cue_like_action, episode_length, named_but_unframed]
 
 
 def check_plan(series: Series, episodes: list[Episode], rules: list[Rule] = RULES) -> list[Finding]:
@@ -201,8 +203,8 @@ def blocking(findings: list[Finding]) -> list[Finding]:
 
 def review_findings(series: Series, episodes: list[Episode], backends: BackendSettings,
                     root: Path | None = None) -> list[Finding]:
-    """Everything review shows: the continuity rules, whether every speaker can be voiced, and
+    """Everything review shows: the continuity rules, whether every speaker can be voiced,
     whether the bible's reference files lie inside the series folder `root` (give it: without it
-    only the paths' text is judged)."""
+    only the paths' text is judged), and the bible's missing facts."""
     return (check_plan(series, episodes) + voice_findings(series, episodes, backends)
-            + list(reference_files(series, episodes, root)))
+            + list(reference_files(series, episodes, root)) + bible_findings(series, episodes))

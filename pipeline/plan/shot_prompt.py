@@ -57,8 +57,8 @@ def compose_prompt(shot: Shot, scene: Scene, series: Series) -> str:
         if character:
             # Cue capitals read as shouting in a prompt; a name written in mixed case is kept.
             who = character.name.title() if character.name.isupper() else character.name
-            if character.description:
-                who += f", {character.description.rstrip('.。')}"
+            if character.appearance:
+                who += f", {character.appearance.rstrip('.。')}"
             parts.append(f"{who}, frame {framed.position.value}")
     if shot.action:
         parts.append(" ".join(shot.action.split()))

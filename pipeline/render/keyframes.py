@@ -68,7 +68,7 @@ class Keyframe:
 
 
 def character_prompt(series: Series, character: Character) -> str:
-    who = character.name.title() + (f", {character.description.rstrip('.')}" if character.description else "")
+    who = character.name.title() + (f", {character.appearance.rstrip('.')}" if character.appearance else "")
     return _join(series.visual_style, who, CHARACTER_SHEET)
 
 

@@ -99,7 +99,7 @@ def video_request(shot: Shot, scene: Scene, series: Series, root: Path,
         path, field = character.keyframe if character else None, f"characters ({framed.character}).keyframe"
         characters.append(CharacterRef(
             id=framed.character, name=character.name if character else framed.character,
-            description=character.description if character else "", position=framed.position,
+            description=character.appearance if character else "", position=framed.position,
             facing=framed.facing, keyframe=reference_path(root, path, field),
             keyframe_digest=file_digest(root, path, field),
         ))
@@ -130,6 +130,7 @@ def voice_request(line: DialogueLine, series: Series, root: Path, speed_factor: 
         update["reference_clip"] = reference_path(root, voice.reference_clip, field)
     return VoiceRequest(line_id=line.id, text=line.text, language=series.language,
                         voice=voice.model_copy(update=update), speaker=line.speaker, parenthetical=line.parenthetical,
+                        gender=str(character.gender) if character and character.gender else None,
                         reference_digest=file_digest(root, voice.reference_clip, field))
 
 

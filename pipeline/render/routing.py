@@ -25,7 +25,7 @@ def voice_backend_for(character: Character | None, language: str, backends: Back
             return candidate
     raise ConfigError(
         f"no installed voice speaks {language!r}: the bundled Piper voice speaks English; "
-        f"espeak-ng speaks many languages (apt-get install espeak-ng); or set a voice backend "
+        f"espeak-ng speaks many languages (pip install espeakng-loader); or set a voice backend "
         f"that speaks it in microdrama.toml [backends] voice"
     )
 

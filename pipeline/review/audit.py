@@ -415,7 +415,7 @@ def check_palette(picture: ShotPicture, framed: FramedCharacter, series: Series,
     if picture.shot.type == ShotType.EWS:
         return _check(name, where, threshold, None, Verdict.SKIPPED,
                       f"{who}: figures in an extreme wide shot are too small to measure")
-    top, head, _ = character_signature(framed.character, character.description if character else "")
+    top, head, _ = character_signature(framed.character, character.appearance if character else "")
     colour, part = (head, "hair") if picture.shot.type == ShotType.ECU else (top, "clothes")
     measured = max(palette_share(frame, colour, options.palette_tolerance) for frame in picture.kept)
     if measured < threshold:

@@ -108,6 +108,8 @@ class VoiceRequest(Request):
     language: str
     voice: VoiceSpec
     speaker: str = Field(description="Character id; backends may use it to pick a stable voice.")
+    gender: str | None = Field(None, description="The speaker's gender from the bible, for backends "
+                               "that pick among built-in voices (female, male, nonbinary).")
     parenthetical: str | None = None
     reference_digest: str | None = Field(None, description="Hash of voice.reference_clip's content.")
     seed: int = 0

@@ -10,8 +10,8 @@ vocab.json, and speakers_xtts.pth for the built-in speakers. Nothing is download
 
 Which voice speaks a line: the character's `voice.reference_clip` (an absolute path: the renderer
 resolves the bible's path against the series folder), else the built-in speaker named by
-`voice.voice`, else a built-in speaker picked from the character id, so an unconfigured character
-still keeps one voice. A clone's conditioning latents are computed once per clip and reused.
+`voice.voice`, else a built-in speaker of the character's gender picked from the character id,
+so an unconfigured character still keeps one voice that fits them. A clone's conditioning latents are computed once per clip and reused.
 The clip is read with soundfile rather than XTTS's own loader: that goes through torchaudio.load,
 which since torchaudio 2.9 needs torchcodec and FFmpeg's shared libraries on the system.
 
@@ -130,6 +130,28 @@ class Conditioning:
     speaker_embedding: torch.Tensor
 
 
+# XTTS-v2's built-in speakers by the gender of their voice (speakers_xtts.pth holds names only).
+FEMALE_SPEAKERS = frozenset((
+    "Claribel Dervla", "Daisy Studious", "Gracie Wise", "Tammie Ema", "Alison Dietlinde", "Ana Florence",
+    "Annmarie Nele", "Asya Anara", "Brenda Stern", "Gitta Nikolina", "Henriette Usha", "Sofia Hellen",
+    "Tammy Grit", "Tanja Adelina", "Vjollca Johnnie",
+))
+MALE_SPEAKERS = frozenset((
+    "Andrew Chipper", "Badr Odhiambo", "Dionisio Schuyler", "Royston Min", "Viktor Eka", "Abrahan Mack",
+    "Adde Michal", "Baldur Sanjin", "Craig Gutsy", "Damien Black", "Gilberto Mathias", "Ilkin Urbano",
+    "Kazuhiko Atallah", "Ludvig Milivoj", "Suad Qasim", "Torcull Diarmuid", "Viktor Menelaos",
+    "Zacharie Aimilios",
+))
+SPEAKERS_BY_GENDER = {"female": FEMALE_SPEAKERS, "male": MALE_SPEAKERS}
+
+
+def speaker_for(names: list[str], character_id: str, gender: str | None) -> str:
+    """A stable built-in speaker for a character: one of the speakers of their gender when the
+    model has any (a woman never speaks in a man's voice), else any, picked by the id's hash."""
+    fitting = [name for name in names if name in SPEAKERS_BY_GENDER.get(gender or "", ())] or names
+    return fitting[zlib.crc32(character_id.encode()) % len(fitting)]
+
+
 class CoquiVoice:
     """XTTS through coqui-tts from a local folder; non-commercial weights. Loaded on first use,
     once per process."""
@@ -202,7 +224,7 @@ class CoquiVoice:
             raise RenderError(request.line_id, self.name, "this XTTS model has no built-in speakers "
                               "(no speakers_xtts.pth): give the character a voice.reference_clip")
         names = sorted(speakers)
-        chosen = request.voice.voice or names[zlib.crc32(request.speaker.encode()) % len(names)]
+        chosen = request.voice.voice or speaker_for(names, request.speaker, request.gender)
         if chosen not in speakers:
             raise RenderError(request.line_id, self.name, f"no built-in speaker {chosen!r}; "
                               f"this model has {len(names)}, e.g. {', '.join(names[:5])}")

@@ -1,9 +1,12 @@
 """espeak-ng voices: formant synthesis for the languages the bundled Piper voice cannot speak
 (Mandarin `cmn`, Cantonese `yue`, and every other voice `espeak-ng --voices` lists).
 
-The Debian binary runs as a subprocess; the text goes in on stdin, so a line that starts with a
-dash is never read as an option. espeak-ng is deterministic, and its own rate (`-s`, words per
-minute) and pitch (`-p`, 0-99) carry a VoiceSpec's speed and pitch.
+The library and data come from the `espeakng-loader` wheel (espeak_library.py), so `pip install`
+alone voices a Chinese series; a system espeak-ng binary is the fallback, run as a subprocess
+with the text on stdin, so a line that starts with a dash is never read as an option. Both are
+deterministic. espeak-ng's own rate (words per minute) carries a VoiceSpec's speed; a cast voice
+(pitch_hz, formant_shift) is reached by voice_transform.py as for Piper, else espeak's pitch
+(0-99) carries the semitones.
 """
 
 from __future__ import annotations
@@ -19,11 +22,12 @@ import numpy as np
 
 from ...edit.audio import read_wav
 from ...core.errors import BackendUnavailable, RenderError
-from . import AudioClip, Availability, Capabilities, NoOptions, VoiceRequest
+from . import AudioClip, Availability, Capabilities, NoOptions, VoiceRequest, espeak_library
 from .voice_audio import finish
+from .voice_transform import transform
 
 BINARY = "espeak-ng"
-INSTALL_HINT = "espeak-ng not found: apt-get install espeak-ng"
+INSTALL_HINT = "espeak-ng not found: pip install espeakng-loader (or apt-get install espeak-ng)"
 TIMEOUT_S = 60
 
 DEFAULT_WPM = 175
@@ -46,6 +50,33 @@ def espeak_binary() -> str:
     return path
 
 
+def engine() -> str | None:
+    """'library' (the espeakng-loader wheel), else the system binary's path, else None."""
+    return "library" if espeak_library.available() else shutil.which(BINARY)
+
+
+def voices_of(engine_name: str) -> dict[str, str]:
+    if engine_name == "library":
+        return library_voices()
+    return installed_voices(engine_name)
+
+
+def _best(rows: list[tuple[str, list[tuple[str, int]]]]) -> dict[str, str]:
+    """Language tag (lower case) -> the voice that serves it with the best (lowest) priority."""
+    best: dict[str, tuple[int, str]] = {}
+    for voice, languages in rows:
+        for tag, rank in languages:
+            tag = tag.lower()
+            if tag not in best or rank < best[tag][0]:
+                best[tag] = (rank, voice.lower())
+    return {tag: voice for tag, (_, voice) in best.items()}
+
+
+@functools.cache
+def library_voices() -> dict[str, str]:
+    return _best(espeak_library.library().voices())
+
+
 @functools.cache
 def installed_voices(binary: str) -> dict[str, str]:
     """Language tag (lower case) -> the espeak-ng voice that speaks it best.
@@ -55,17 +86,13 @@ def installed_voices(binary: str) -> dict[str, str]:
     listing = subprocess.run(
         [binary, "--voices"], capture_output=True, text=True, check=True, timeout=TIMEOUT_S
     ).stdout
-    best: dict[str, tuple[int, str]] = {}
+    rows = []
     for row in listing.splitlines()[1:]:
         fields = row.split()
-        if len(fields) < 5:
-            continue
-        voice = fields[1].lower()
-        for tag, rank in [(voice, fields[0]), *_OTHER_LANGUAGE.findall(row)]:
-            tag, rank = tag.lower(), int(rank)
-            if tag not in best or rank < best[tag][0]:
-                best[tag] = (rank, voice)
-    return {tag: voice for tag, (_, voice) in best.items()}
+        if len(fields) >= 5:
+            rows.append((fields[1], [(fields[1], int(fields[0])),
+                                     *((tag, int(rank)) for tag, rank in _OTHER_LANGUAGE.findall(row))]))
+    return _best(rows)
 
 
 def voice_for(language: str, voices: dict[str, str]) -> str | None:
@@ -101,27 +128,39 @@ class EspeakVoice:
 
     @classmethod
     def availability(cls) -> Availability:
-        if shutil.which(BINARY) is None:
+        if engine() is None:
             return Availability(available=False, reason=INSTALL_HINT)
         return Availability(available=True)
 
     @classmethod
     def speaks(cls, language: str) -> bool:
-        binary = shutil.which(BINARY)
-        return binary is not None and voice_for(language, installed_voices(binary)) is not None
+        found = engine()
+        return found is not None and voice_for(language, voices_of(found)) is not None
 
     def render(self, request: VoiceRequest) -> AudioClip:
-        binary = espeak_binary()
-        voice = self._voice(request, installed_voices(binary))
+        found, spec = engine(), request.voice
+        if found is None:
+            raise BackendUnavailable("espeak", INSTALL_HINT)
+        voice = self._voice(request, voices_of(found))
+        cast = spec.pitch_hz is not None or spec.formant_shift != 1.0
+        wpm, pitch = words_per_minute(spec.speed), DEFAULT_PITCH if cast else pitch_value(spec.pitch)
+        if found == "library":
+            try:
+                samples, sample_rate = espeak_library.synthesize(request.text, voice, wpm, pitch, TIMEOUT_S)
+            except espeak_library.EspeakError as exc:
+                raise RenderError(request.line_id, self.name, f"{exc} (voice {voice})") from exc
+        else:
+            samples, sample_rate = self._binary(found, voice, wpm, pitch, request)
+        if cast:
+            samples = transform(samples, sample_rate, spec.pitch_hz, spec.pitch, spec.formant_shift)
+        return finish(samples, sample_rate, request, self.name)
+
+    def _binary(self, binary: str, voice: str, wpm: int, pitch: int, request: VoiceRequest) -> tuple[np.ndarray, int]:
         with tempfile.TemporaryDirectory(prefix="microdrama-espeak-") as folder:
             out = Path(folder) / "line.wav"
-            argv = [
-                binary, "-v", voice, "-s", str(words_per_minute(request.voice.speed)),
-                "-p", str(pitch_value(request.voice.pitch)), "-b", "1", "-w", str(out), "--stdin",
-            ]  # fmt: skip
+            argv = [binary, "-v", voice, "-s", str(wpm), "-p", str(pitch), "-b", "1", "-w", str(out), "--stdin"]
             self._run(argv, request)
-            samples, sample_rate = read_wav(out)
-        return finish(samples, sample_rate, request, self.name)
+            return read_wav(out)
 
     def _voice(self, request: VoiceRequest, voices: dict[str, str]) -> str:
         chosen = request.voice.voice

@@ -1,8 +1,8 @@
 """Piper voice: the bundled neural English voice (`joe`, en_US, medium), offline on the CPU.
 
-Piper has no pitch control, so a character's pitch comes from resampling, which shifts pitch and
-tempo together; the tempo change is undone in advance through Piper's length_scale, so a
-VoiceSpec's speed and pitch stay independent. The voice model draws its noise from an unseeded
+Piper has one voice (a man's) and no pitch control: the speaking rate comes from Piper's
+length_scale, and each character's pitch and vocal tract from voice_transform.py (Praat's
+"Change gender"), so a woman or a child is not a man speaking high. The voice model draws its noise from an unseeded
 generator inside the ONNX graph, so both noise scales are zero: the same request gives the same
 samples, every time.
 
@@ -23,6 +23,7 @@ import numpy as np
 from ...core.errors import RenderError
 from . import AudioClip, Availability, Capabilities, NoOptions, VoiceRequest
 from .voice_audio import finish
+from .voice_transform import transform
 
 if TYPE_CHECKING:
     from piper import PiperVoice as PiperModel
@@ -45,7 +46,7 @@ def next_length_scale(lengths: dict[float, int], target: float) -> float:
     return scale * (target / n) ** (1 / exponent)
 
 
-def semitone_ratio(semitones: float) -> float:
+def semitone_ratio(semitones: float) -> float:  # coqui.py shifts its pitch by resampling
     return 2.0 ** (semitones / 12.0)
 
 
@@ -89,10 +90,10 @@ class PiperVoice:
         return language.split("-")[0].lower() == "en"
 
     def render(self, request: VoiceRequest) -> AudioClip:
-        ratio = semitone_ratio(request.voice.pitch)
-        # Speak `ratio` times slower than wanted; the pitch resampling speeds it back up.
-        samples = self._stretched(request, stretch=ratio / request.voice.speed)
-        return finish(speed_up(samples, ratio), self._loaded().config.sample_rate, request, self.name)
+        voice, rate = request.voice, self._loaded().config.sample_rate
+        samples = self._stretched(request, stretch=1 / voice.speed)
+        samples = transform(samples, rate, voice.pitch_hz, voice.pitch, voice.formant_shift)
+        return finish(samples, rate, request, self.name)
 
     def _stretched(self, request: VoiceRequest, stretch: float) -> np.ndarray:
         """Speech `stretch` times as long as the voice's own. Piper's length_scale is only roughly

@@ -1,7 +1,8 @@
 """How characters and places look, and the light of each time of day.
 
 A character's colours, hair, build and accessories come from colour and garment words in its
-description (English or Chinese), the rest from a hash of its id and description; a location's
+description (English or Chinese; composed from the bible's fields), the rest from a hash of its
+id alone, so editing one phrase changes one trait; a location's
 hue and motif come from its id, name and description. All are pure functions of that text, so a
 look is the same in every shot and every run.
 """
@@ -159,14 +160,16 @@ def character_signature(character_id: str, description: str) -> tuple[RGB, RGB, 
     """The colours the animatic paints a character with, as (top, head, bottom): the clothes on
     the torso, the hair (or a headscarf hiding it), and the trousers or skirt. Colour words in the
     description ("orange jacket", "silver hair", "灰色卫衣") decide them; the rest comes from a
-    hash of the id and description, so it is the same in every shot and every run."""
+    hash of the id, so it is the same in every shot and every run."""
     return character_look(character_id, description).signature
 
 
 @lru_cache(maxsize=256)
 def character_look(character_id: str, description: str) -> CharacterLook:
     text = description.lower()
-    rng = seeded_rng("character", character_id, description)
+    # The traits the description does not name are drawn from the id alone, always in the same
+    # order: an edit to one phrase ("grey hoodie" -> "red hoodie") changes that trait only.
+    rng = seeded_rng("character", character_id)
     hashed = {
         "top": hsv(rng.random(), rng.uniform(0.45, 0.75), rng.uniform(0.55, 0.85)),
         "bottom": rng.choice(BOTTOMS),

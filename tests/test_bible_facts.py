@@ -1,0 +1,196 @@
+"""The bible is faithful: an edit to one character fact reaches exactly the requests and the figure
+region it should, and no stale copy of a description reaches a generator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from microdrama.pipeline.core.models import Episode, Garment, Series
+from microdrama.pipeline.core.store import SeriesFolder
+from microdrama.pipeline.plan.casting import cast_voices
+from microdrama.pipeline.render.backends.animatic import AnimaticVideo, character_look
+from microdrama.pipeline.render.requests import video_request, voice_request
+from pathlib import Path
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "episodes" / "rooftop-frequencies"
+
+
+@pytest.fixture(scope="module")
+def plan() -> tuple[Series, list[Episode]]:
+    return SeriesFolder(EXAMPLE).load_plan()
+
+
+def requests_json(series: Series, episodes: list[Episode]) -> dict[str, str]:
+    """Every generator request of the plan (pictures and voices), as the JSON a backend is sent."""
+    found = {}
+    for episode in episodes:
+        for scene in episode.scenes:
+            for shot in scene.shots:
+                found[shot.id] = video_request(shot, scene, series, EXAMPLE).model_dump_json()
+                for line in shot.dialogue:
+                    found[line.id] = voice_request(line, series, EXAMPLE).model_dump_json()
+    return found
+
+
+def edited(series: Series, character_id: str, **fields) -> Series:
+    series = series.model_copy(deep=True)
+    for name, value in fields.items():
+        setattr(series.character(character_id), name, value)
+    return series
+
+
+def test_editing_one_wardrobe_colour_rerenders_only_that_characters_shots_and_figure(plan):
+    series, episodes = plan
+    red = edited(series, "eli", wardrobe=[Garment(item="hoodie", colour="red", details="paint-stained")])
+    before, after = requests_json(series, episodes), requests_json(red, episodes)
+    changed = {key for key in before if before[key] != after[key]}
+    with_eli = {shot.id for e in episodes for shot in e.shots if any(c.character == "eli" for c in shot.characters)}
+    assert changed == with_eli and with_eli
+
+    old, new = (character_look("eli", s.character("eli").appearance) for s in (series, red))
+    assert [field for field in old.__dataclass_fields__ if getattr(old, field) != getattr(new, field)] == ["top"]
+
+    shot, scene = next((shot, scene) for e in episodes for scene in e.scenes for shot in scene.shots
+                       if {c.character for c in shot.characters} >= {"eli", "nora"})
+    painter = AnimaticVideo(AnimaticVideo.Options(caption=False, name_tags=False))
+    grey, red_frame = (next(iter(painter.render(video_request(shot, scene, s, EXAMPLE)).frames)) for s in (series, red))
+    difference = np.any(grey != red_frame, axis=2)
+    was_hoodie = np.all(grey == np.array(old.top, dtype=np.uint8), axis=2)
+    assert difference.any() and was_hoodie.any()
+    # What changed is Eli's figure: the hoodie's fill, its shading and hood, around the hoodie.
+    rows, columns = np.flatnonzero(was_hoodie.any(axis=1)), np.flatnonzero(was_hoodie.any(axis=0))
+    margin = (columns[-1] - columns[0]) // 2
+    changed_rows, changed_columns = np.flatnonzero(difference.any(axis=1)), np.flatnonzero(difference.any(axis=0))
+    assert columns[0] - margin <= changed_columns[0] and changed_columns[-1] <= columns[-1] + margin
+    assert rows[0] - 2 * margin <= changed_rows[0] and changed_rows[-1] <= rows[-1] + 2 * margin
+    assert (difference & was_hoodie).sum() == was_hoodie.sum()
+
+
+@pytest.mark.parametrize("field, old, new", [
+    ("hair", "cropped silver hair", "long black braids"),
+    ("wardrobe", [Garment(item="work jacket", colour="orange", details="oversized")],
+     [Garment(item="raincoat", colour="yellow")]),
+    ("age", 28, 41),
+    ("skin", "", "olive"),
+    ("notes", "", "a scar over the left eyebrow"),
+])
+def test_every_generator_request_holds_the_current_character_fields_only(plan, field, old, new):
+    series, episodes = plan
+    assert getattr(series.character("nora"), field) == old
+    now = edited(series, "nora", **{field: new})
+    text = "\n".join(requests_json(now, episodes).values())
+    old_text = {"wardrobe": "orange work jacket", "age": "28-year-old"}.get(field, old)
+    new_text = {"wardrobe": "yellow raincoat", "age": "41-year-old"}.get(field, new)
+    assert new_text in text
+    if old_text:
+        assert old_text not in text
+
+
+def test_no_introduction_text_survives_in_an_action(plan):
+    series, episodes = plan
+    actions = " ".join(shot.action for e in episodes for shot in e.shots)
+    for character in series.characters:
+        for item in [character.hair, *(g.text() for g in character.wardrobe), *character.accessories]:
+            if item:
+                assert item not in actions
+
+
+def test_casting_puts_women_above_men_and_keeps_a_hand_set_voice(plan):
+    series, _ = plan
+    voices = {c.id: c.voice for c in series.characters}
+    assert min(voices["nora"].pitch_hz, voices["mrs-okafor"].pitch_hz) > voices["eli"].pitch_hz
+    assert voices["nora"].formant_shift > voices["eli"].formant_shift
+    hand_set = series.character("eli").voice.model_copy(update={"pitch_hz": 95.0})
+    recast = cast_voices([series.character("eli").model_copy(update={"voice": hand_set})])
+    assert recast[0].voice.pitch_hz == 95.0
+
+
+def test_two_men_of_one_age_get_different_voices():
+    from microdrama.pipeline.core.models import Character
+
+    men = cast_voices([Character(id=name, name=name.upper(), gender="male", age=40) for name in ("ann", "bo")])
+    assert men[0].voice.pitch_hz != men[1].voice.pitch_hz
+    assert men[0].voice.formant_shift != men[1].voice.formant_shift
+
+
+# --- a screenplay written blind ------------------------------------------------------------------
+
+NIGHT_BUS = Path(__file__).resolve().parent / "fixtures" / "night_bus.fountain"
+
+
+def test_facts_of_a_screenplay_written_blind():
+    from microdrama.pipeline.ingest.screenplay import ingest
+
+    series, screenplay = ingest([NIGHT_BUS])
+    darius, june = series.character("darius-okon"), series.character("june-park")
+    assert (darius.gender, darius.band, darius.build, darius.face) == ("male", "elder", "stocky", "grey beard")
+    assert (june.gender, june.age, june.band, [g.text() for g in june.wardrobe]) == ("female", 16, "teen", ["yellow raincoat"])
+    assert darius.voice.pitch_hz < june.voice.pitch_hz and darius.voice.formant_shift < june.voice.formant_shift
+    # A prop held in the introduction is that shot's action, never costume.
+    assert "oranges" not in june.appearance
+    actions = [b.text for e in screenplay.episodes for s in e.scenes for b in s.beats if b.kind == "action"]
+    assert any("holding a paper bag of oranges" in a for a in actions) and not any("raincoat" in a for a in actions)
+    # 'June' in the action is JUNE PARK: in the scene, and no description of the depot.
+    depot = screenplay.episodes[0].scenes[1]
+    assert set(depot.characters) == {"june-park", "darius-okon"}
+    assert {l.id: (l.description, l.described_at) for l in series.locations} == {
+        "city-bus": ("Cracked vinyl seats under green strip lights. Rain streaks the windows.", 8),
+        "bus-depot": ("Floodlights buzz over rows of empty buses.", 24),
+        "stairwell": ("", None),  # 'June climbs. Her sneakers squeak...' is about June
+    }
+
+
+def test_review_prints_cast_and_places_with_origin_and_warns_of_an_undescribed_place(tmp_path):
+    import subprocess
+    import sys
+
+    microdrama = str(Path(sys.executable).with_name("microdrama"))
+    done = subprocess.run([microdrama, "plan", str(NIGHT_BUS), "--root", str(tmp_path)], env={"COLUMNS": "200", "PATH": ""},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert out.index("cast (series.yaml characters)") < out.index("places (series.yaml") < out.index("e01s01k01")
+    assert "16-year-old girl, yellow raincoat" in out and "228 Hz formant x1.2" in out
+    assert "night_bus.fountain:24" not in out and "screenplay.fountain:24" in out  # the copy in the folder
+    assert "warning series.yaml:" in out and "location 'STAIRWELL' has no description" in out
+
+
+def test_a_pronoun_whose_referent_is_unambiguous_frames_that_character(plan):
+    series, episodes = plan
+    reach = next(shot for e in episodes for shot in e.shots if shot.action.startswith("Nora reaches him"))
+    sides = {f.character: f.position for f in reach.characters}
+    assert set(sides) == {"nora", "eli", "mrs-okafor"}
+    # On the scene's axis: where Eli stands in the scene's other shots.
+    eli_elsewhere = {f.position for e in episodes for s in e.scenes if reach in s.shots
+                     for shot in s.shots for f in shot.characters if f.character == "eli"}
+    assert eli_elsewhere == {sides["eli"]}
+
+
+def test_a_shot_whose_action_names_someone_not_in_frame_is_flagged(plan):
+    from microdrama.pipeline.plan.checks import check_plan
+
+    series, episodes = plan
+    assert not [f for f in check_plan(series, episodes) if f.code == "named-not-framed"]
+    episodes = [e.model_copy(deep=True) for e in episodes]
+    reach = next(shot for e in episodes for shot in e.shots if shot.action.startswith("Nora reaches him"))
+    reach.characters = [f for f in reach.characters if f.character != "mrs-okafor"]
+    flagged = [f for f in check_plan(series, episodes) if f.code == "named-not-framed"]
+    assert [(f.where, f.severity) for f in flagged] == [(reach.id, "warning")] and "MRS. OKAFOR" in flagged[0].message
+
+
+def test_xtts_picks_a_built_in_speaker_of_the_characters_gender():
+    from microdrama.pipeline.render.backends.coqui import FEMALE_SPEAKERS, MALE_SPEAKERS, speaker_for
+
+    names = sorted(FEMALE_SPEAKERS | MALE_SPEAKERS)
+    for character_id in ("nora", "mrs-okafor", "林雨", "june-park"):
+        assert speaker_for(names, character_id, "female") in FEMALE_SPEAKERS
+        assert speaker_for(names, character_id, "female") == speaker_for(names, character_id, "female")
+    assert {speaker_for(names, c, "male") for c in ("eli", "darius-okon", "ben")} <= MALE_SPEAKERS
+    assert speaker_for(["Tiny Speaker"], "nora", "female") == "Tiny Speaker"  # a model without known names
+
+
+def test_a_voice_request_carries_the_speakers_gender(plan):
+    series, episodes = plan
+    line = next(l for e in episodes for shot in e.shots for l in shot.dialogue if l.speaker == "nora")
+    assert voice_request(line, series, EXAMPLE).gender == "female"

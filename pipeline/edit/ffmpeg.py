@@ -28,7 +28,11 @@ from ..core.errors import FFmpegError
 AUDIO_RATE = 48000
 # Every shot segment is encoded with exactly these settings, so that an episode is a stream-copy
 # concatenation (the concat demuxer needs one codec, size, rate, time base and pixel format).
-H264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+# One encoder thread: x264's bitstream is a function of its thread count, and its default count
+# is 1.5x the CPUs the process may use (sched_getaffinity), so a cgroup, a taskset, a Ray worker
+# or another machine would each give other bytes (and pixels a few levels apart) for the same
+# frames. Shots are encoded in parallel anyway (render_concurrency, Ray actors).
+H264 = ["-c:v", "libx264", "-threads", "1", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
         "-profile:v", "high", "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709"]
 LOUDNESS_TARGET_LUFS = -16.0
 TRUE_PEAK_TARGET_DB = -1.5  # 0.5 dB below the -1 dBTP ceiling leaves room for AAC overshoot

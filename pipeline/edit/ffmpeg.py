@@ -151,9 +151,12 @@ def read_audio(path: Path, rate: int = AUDIO_RATE, channels: int = 1) -> np.ndar
 
 def _duck_and_mix(loudnorm: str) -> str:
     """Dialogue (input 1) and music (input 2): the music is ducked under the dialogue by a
-    sidechain compressor keyed on the dialogue, then both are summed and loudness-normalised."""
-    return ("[1:a]asplit=2[dialogue][key];"
-            "[2:a][key]sidechaincompress=threshold=0.02:ratio=10:attack=15:release=350:makeup=1[ducked];"
+    sidechain compressor keyed on the dialogue, then both are summed and loudness-normalised.
+    The compressor's output depends on how its two inputs arrive cut into frames, which FFmpeg's
+    threads vary from run to run: both are re-cut into frames of one size first, so that one
+    mix always gives the same samples."""
+    return ("[1:a]asetnsamples=n=1024:pad=0,asplit=2[dialogue][key];[2:a]asetnsamples=n=1024:pad=0[music];"
+            "[music][key]sidechaincompress=threshold=0.02:ratio=10:attack=15:release=350:makeup=1[ducked];"
             f"[dialogue][ducked]amix=inputs=2:normalize=0:duration=first,{loudnorm}[mix]")
 
 

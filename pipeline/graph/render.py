@@ -1,7 +1,8 @@
 """The render graph's nodes: an approved snapshot and a request -> cached artifacts -> episodes.
 
     invalidate (--force: the selection's cached artifacts are dropped, once per run)
-    dispatch -> render_shot (one per shot: voices, then picture) + render_cue (one per scene)
+    dispatch -> render_shot (one per shot: voices, then picture) + render_cue (one per scene),
+                the longest shots first (schedule.py)
              -> assemble (the cut, written to out/eNN.timeline.json, and the episode files)
              -> publish (audit, storyboard, editor export: each reads the timeline file)
 
@@ -21,6 +22,7 @@ from ..core.store import SeriesFolder
 from ..edit.assemble import assemble_episode
 from ..render.renderer import Renderer
 from ..review.publish import publish_episode
+from .schedule import longest_first
 from .state import CueJob, CueRender, LineRender, RenderState, ShotJob, ShotRender
 
 
@@ -55,14 +57,15 @@ def dispatch(state: RenderState, runtime: Runtime[Settings]) -> list[Send] | str
     outside the selection is rendered too when it is stale, since its episode is re-assembled
     (it is marked as not selected, and the report says so)."""
     request, snapshot = state.request, _snapshot(runtime, state.snapshot)
-    sends: list[Send] = []
+    shots: list[tuple[int, Send]] = []
+    cues: list[Send] = []
     for episode_id in touched_episodes(state, snapshot):
         for scene in snapshot.episode(episode_id).scenes:
-            sends.append(Send("render_cue", CueJob(snapshot=state.snapshot, scene_id=scene.id)))
+            cues.append(Send("render_cue", CueJob(snapshot=state.snapshot, scene_id=scene.id)))
             for shot in scene.shots:
-                sends.append(Send("render_shot", ShotJob(snapshot=state.snapshot, shot_id=shot.id,
-                                                         selected=request.selects(shot.id))))
-    return sends or "assemble"
+                shots.append((shot.duration_frames, Send("render_shot", ShotJob(
+                    snapshot=state.snapshot, shot_id=shot.id, selected=request.selects(shot.id)))))
+    return longest_first(shots, cues) or "assemble"
 
 
 def render_shot(job: ShotJob, runtime: Runtime[Settings]) -> dict:

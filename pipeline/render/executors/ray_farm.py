@@ -175,8 +175,11 @@ class RayFarm:
                 raise RenderCancelled(f"{job.target}: cancelled")
             if key not in self._pools:
                 resources = self.settings.actors.get(job.backend, ActorResources())
-                options: dict[str, Any] = {"max_restarts": RESTARTS, "max_task_retries": RESTARTS,
-                                           "num_gpus": resources.num_gpus}
+                # Only what is set is passed: an actor given any resource also holds a CPU by
+                # default, where a bare one holds none once placed (Ray's defaults for actors).
+                options: dict[str, Any] = {"max_restarts": RESTARTS, "max_task_retries": RESTARTS}
+                if resources.num_gpus:
+                    options["num_gpus"] = resources.num_gpus
                 if resources.num_cpus is not None:
                     options["num_cpus"] = resources.num_cpus
                 if resources.memory_mb is not None:

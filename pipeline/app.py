@@ -56,6 +56,7 @@ from .edit.assemble import sweep_work_folders
 from .edit.timeline import read_timeline, timeline_path
 from .graph.wiring import Checkpoints
 from .plan.approval import CheckedPlan, approve_files, check_files, refuse_blocking
+from .render.executors import executor_for
 from .render.renderer import Renderer
 from .review.publish import Published, assembled_episodes, publish_episode
 
@@ -356,14 +357,20 @@ class Project:
             config = self._config(thread)
             if on_update:
                 touched = [e for e in snapshot.episodes if any(request.selects(s.id) for s in e.shots)]
-                on_update("start", {"total": sum(len(e.shots) + len(e.scenes) for e in touched)})
+                shots = sum(len(e.shots) for e in touched)
+                scenes = sum(len(e.scenes) for e in touched)
+                on_update("start", {"total": shots + scenes, "shots": shots, "cues": scenes,
+                                    "voices": sum(len(s.dialogue) for e in touched for s in e.shots)})
             this_run: set[str] = set()
-            for chunk in self.graphs.render.stream(payload, config, context=self.settings, durability="sync",
-                                                   stream_mode="updates"):
-                for node, update in chunk.items():
-                    this_run.update(r.id for r in [*(update or {}).get("renders", []), *(update or {}).get("cues", [])])
-                    if on_update:
-                        on_update(node, update)
+            with executor_for(self.settings) as settings:
+                config["max_concurrency"] = settings.render_concurrency
+                for chunk in self.graphs.render.stream(payload, config, context=settings, durability="sync",
+                                                       stream_mode="updates"):
+                    for node, update in chunk.items():
+                        this_run.update(r.id for r in [*(update or {}).get("renders", []),
+                                                       *(update or {}).get("cues", [])])
+                        if on_update:
+                            on_update(node, update)
             values = self.graphs.render.get_state(config).values
             return RenderOutcome(RenderState.model_validate(values), approved_now, frozenset(this_run))
 

@@ -13,7 +13,6 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from microdrama.agents.writer import SeriesFormat
@@ -27,6 +26,7 @@ from .core.snapshot import edited_since_approval
 from .core.store import SeriesFolder
 from .graph.planning import SYNOPSIS_FILE
 from .graph.state import RenderRequest
+from .progress import PlainProgress, RichProgress
 from .plan.checks import blocking
 from .render.backends import backend_statuses
 from .render.renderer import load
@@ -55,6 +55,14 @@ LLMTimeoutOption = Annotated[Optional[float], typer.Option(
     "--llm-timeout", metavar="SECONDS",
     help="Seconds one LLM request may wait for its reply (a timed-out one is retried once); overrides "
     "timeout_s under [llm] in microdrama.toml (default 20).")]
+ExecutorOption = Annotated[Optional[str], typer.Option(
+    "--executor", metavar="local|ray",
+    help="Where backend calls run: local (this process, the default) or ray (Ray actors, per "
+    "[backends.actors]); overrides executor under [run].")]
+RayAddressOption = Annotated[Optional[str], typer.Option(
+    "--ray-address", metavar="ADDRESS",
+    help='The Ray cluster: "auto" (the one this machine is in) or "ray://host:10001"; unset: a Ray started '
+    "here for the run. Overrides ray_address under [run].")]
 
 
 class RenderFailed(MicrodramaError):
@@ -198,28 +206,26 @@ def _approve(project: Project) -> None:
 
 
 def _render(project: Project, request: RenderRequest, yes: bool = False) -> None:
-    """Render and assemble with progress bars; name failed shots and exit non-zero on failure."""
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=console, transient=False)
-    task = progress.add_task("rendering shots, voices, music", total=None)
+    """Render and assemble with progress (bars on a terminal, plain lines in a log); name failed
+    shots and exit non-zero on failure."""
+    progress = (RichProgress(console) if console.is_terminal
+                else PlainProgress(lambda line: console.print(line, highlight=False, soft_wrap=True)))
 
     def on_update(node: str, update: dict | None) -> None:
-        if node == "start":  # the request is valid and the work is known: show the bar from here
-            progress.update(task, total=update["total"])
-            progress.start()
+        if node == "start":  # the request is valid and the work is known: show progress from here
+            progress.start(update)
         elif node in ("render_shot", "render_cue"):
-            progress.advance(task)
+            progress.add(update)
             for result in (update or {}).get("renders", []) + (update or {}).get("cues", []):
                 if result.failed:
-                    progress.console.print(f"[red]failed[/] {result.id}: {escape(result.error or _line_errors(result))}")
+                    console.print(f"[red]failed[/] {result.id}: {escape(result.error or _line_errors(result))}")
         elif node == "assemble":
-            progress.update(task, description="assembled")
+            progress.stop()
 
     try:
         outcome = project.render(request, yes=yes, on_update=on_update)
     finally:
-        if progress.live.is_started:
-            progress.stop()
+        progress.stop()
     state = outcome.state
     if outcome.approved_now:
         console.print("[green]approved[/] the edited plan (--yes)")
@@ -360,6 +366,8 @@ def render(
     force: Annotated[bool, typer.Option(help="Re-render the selection even if its cache is valid.")] = False,
     allow_failed: Annotated[bool, typer.Option(help="Assemble with a labelled slate for each failed shot.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve plan files edited since approval first.")] = False,
+    executor: ExecutorOption = None,
+    ray_address: RayAddressOption = None,
 ) -> None:
     """Render every shot, line and music cue of the approved plan and assemble the episodes.
 
@@ -371,7 +379,7 @@ def render(
 
     Example: microdrama render episodes/rooftop-frequencies --scene e01s02 --force
     """
-    settings = Settings.load(series_dir, allow_failed=allow_failed or None)
+    settings = Settings.load(series_dir, allow_failed=allow_failed or None, executor=executor, ray_address=ray_address)
     with Project(settings) as project:
         _render(project, RenderRequest(scenes=scene, shots=shot, force=force), yes=yes)
 
@@ -385,6 +393,8 @@ def produce(
     root: RootOption = Path("episodes"),
     llm_timeout: LLMTimeoutOption = None,
     episode_minutes: EpisodeMinutesOption = None,
+    executor: ExecutorOption = None,
+    ray_address: RayAddressOption = None,
 ) -> None:
     """Plan, approve, render and assemble in one command; ends with the paths of the MP4 files.
 
@@ -392,7 +402,7 @@ def produce(
     """
     folder, sources = series_folder_for(source, root, slug, episode_minutes)
     settings = Settings.load(folder.root, allow_failed=allow_failed or None, llm_timeout_s=llm_timeout,
-                             episode_minutes=episode_minutes)
+                             episode_minutes=episode_minutes, executor=executor, ray_address=ray_address)
     with Project(settings) as project:
         _start_planning(project, sources, False, None)
         if _after_planning(project, yes):

@@ -14,6 +14,8 @@ problems are reported at once, one a line, as `<path>/microdrama.toml:<line>: <t
     render_attempts = 2
     subtitles = "burned"        # into the picture; "soft" (a subtitle track), "both" or "none"
     episode_minutes = 3         # cut a long screenplay into episodes of about 3 minutes
+    executor = "local"          # or "ray": backend calls run on Ray actors (README: Rendering on a cluster)
+    ray_address = "auto"        # an existing cluster ("auto", "ray://host:10001"); unset: a local Ray
 
     [llm]                       # endpoint and key come from OPENAI_BASE_URL / OPENAI_API_KEY
     model = "qwen2.5:14b"
@@ -30,6 +32,10 @@ problems are reported at once, one a line, as `<path>/microdrama.toml:<line>: <t
 
     [audit]                     # thresholds of the consistency audit (AuditOptions below)
     clip_model = "/models/clip-vit-base-patch32"
+
+    [backends.actors.diffusers]  # executor = "ray": the Ray actors of one backend
+    actors = 2                  # each loads the model once and takes many requests
+    num_gpus = 1
 
     [[backends.routes]]         # first matching route wins; a route whose backend cannot load
     shot_types = ["CU", "MCU"]  # (no extra, no weights) falls back to `video`, and says so
@@ -88,6 +94,15 @@ class RunOptions(BaseModel):
     episode_minutes: float | None = Field(
         None, gt=0, le=MAX_EPISODE_MINUTES, description="Cut a long screenplay at scene boundaries into "
         "episodes of about this many minutes (else the title page's Episode-Minutes:, else its sections).")
+    executor: Literal["local", "ray"] = Field(
+        "local", description="local: backends run in this process; ray: on Ray actors, per [backends.actors].")
+    ray_address: str | None = Field(
+        None, min_length=1, max_length=500, description='The Ray cluster: "auto" (the one this machine belongs '
+        'to), "ray://host:10001", or unset for a Ray started on this machine for the run.')
+    ray_artifacts: Literal["auto", "shared", "driver"] = Field(
+        "auto", description="Where a Ray worker's artifact goes: shared (the worker writes into the series "
+        "folder's cache, mounted at the same path), driver (it returns the bytes and this process writes them), "
+        "auto (shared where the worker sees the series folder).")
 
 
 class RouteTable(BaseModel):
@@ -98,6 +113,18 @@ class RouteTable(BaseModel):
     video: str = Field(description="A registered video backend.")
     shot_types: list[ShotType] = Field(default_factory=list, description="Shot types it takes; empty: all.")
     options: dict[str, Any] = Field(default_factory=dict, description="That backend's options.")
+
+
+class ActorResources(BaseModel):
+    """One `[backends.actors.<backend>]` table: the Ray actors that run that backend."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    actors: int = Field(1, ge=1, le=256, description="Actors of this backend; each loads it once.")
+    num_gpus: float = Field(0, ge=0, le=64, description="GPUs each actor holds (fractions share one).")
+    num_cpus: float | None = Field(
+        None, ge=0, le=256, description="CPUs each actor holds; unset: Ray's default for actors.")
+    memory_mb: int | None = Field(None, ge=1, description="Memory each actor reserves, in MB.")
 
 
 class BackendsTable(BaseModel):
@@ -111,6 +138,8 @@ class BackendsTable(BaseModel):
     sfx: str = "foley"
     options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     routes: list[RouteTable] = Field(default_factory=list)
+    actors: dict[str, ActorResources] = Field(
+        default_factory=dict, description="Ray actors per backend (executor = \"ray\").")
 
 
 class AuditOptions(BaseModel):
@@ -240,11 +269,19 @@ class Settings:
     allow_failed: bool = _RUN.allow_failed
     subtitles: Literal["burned", "soft", "both", "none"] = _RUN.subtitles
     episode_minutes: float | None = _RUN.episode_minutes
+    executor: Literal["local", "ray"] = _RUN.executor
+    ray_address: str | None = _RUN.ray_address
+    ray_artifacts: Literal["auto", "shared", "driver"] = _RUN.ray_artifacts
     backends: BackendSettings = field(default_factory=BackendSettings)
+    # Not part of BackendSettings: how many actors run a backend does not change what it makes.
+    actors: dict[str, ActorResources] = field(default_factory=dict)
     audit: AuditOptions = field(default_factory=AuditOptions)
     llm: LLMSettings = field(default_factory=LLMSettings)
     # A ready client (tests inject a ScriptedLLM); None builds an OpenAI client from `llm`.
     llm_client: LLM | None = None
+    # The open executor of a running render (render/executors: Project.render opens it from
+    # `executor`); None: backend calls run in this process.
+    open_executor: Any = None
 
     @classmethod
     def load(cls, series_dir: Path, environ: Mapping[str, str] | None = None, **flags: Any) -> Settings:
@@ -267,12 +304,13 @@ class Settings:
         tables = {name: check.table(document, name) for name in TABLES}
         run = check.run(tables["run"], environ, flags)
         backends = check.backends(tables["backends"])
+        actors = check.actors(tables["backends"])
         audit = check.model(AuditOptions, tables["audit"], ("audit",))
         llm = check.llm(tables["llm"], environ, llm_timeout_s)
         if check.problems:
             # The file's problems in line order, then the environment's and the flags'.
             raise InvalidSettings(sorted(check.problems, key=lambda p: (p.path != path, p.line or 0)))
-        return cls(series_dir=series_dir, **run.model_dump(), backends=backends, audit=audit, llm=llm)
+        return cls(series_dir=series_dir, **run.model_dump(), backends=backends, actors=actors, audit=audit, llm=llm)
 
 
 class InvalidSettings(ConfigError):
@@ -391,6 +429,19 @@ class _Check:
             routes=tuple(Route(route.video, tuple(t.value for t in route.shot_types), dict(raw.get("options", {})))
                          for route, raw in zip(parsed.routes, table.get("routes", []), strict=True)),
         )
+
+    def actors(self, table: dict[str, Any]) -> dict[str, ActorResources]:
+        """`[backends.actors.<name>]`: each name a registered backend (the tables themselves are
+        checked with the rest of [backends])."""
+        actors = table.get("actors", {})
+        found = {}
+        for name, values in (actors if isinstance(actors, dict) else {}).items():
+            if self.backend(name, None, ("backends", "actors", name)) is not None and isinstance(values, dict):
+                try:
+                    found[name] = ActorResources.model_validate(values)
+                except ValidationError:  # recorded by backends()
+                    pass
+        return found
 
     def backend(self, name: str, kind: str | None, loc: Loc) -> type | None:
         """The registered backend class called `name` (of `kind`, when given), or None."""

@@ -28,7 +28,11 @@ from ..core.errors import FFmpegError
 AUDIO_RATE = 48000
 # Every shot segment is encoded with exactly these settings, so that an episode is a stream-copy
 # concatenation (the concat demuxer needs one codec, size, rate, time base and pixel format).
-H264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+# One encoder thread: x264's bitstream is a function of its thread count, and its default count
+# is 1.5x the CPUs the process may use (sched_getaffinity), so a cgroup, a taskset, a Ray worker
+# or another machine would each give other bytes (and pixels a few levels apart) for the same
+# frames. Shots are encoded in parallel anyway (render_concurrency, Ray actors).
+H264 = ["-c:v", "libx264", "-threads", "1", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
         "-profile:v", "high", "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709"]
 LOUDNESS_TARGET_LUFS = -16.0
 TRUE_PEAK_TARGET_DB = -1.5  # 0.5 dB below the -1 dBTP ceiling leaves room for AAC overshoot
@@ -153,10 +157,13 @@ def _duck_and_mix(loudnorm: str) -> str:
     """Dialogue (input 1), the bed of music and ambience (input 2) and the sound effects (input 3):
     the bed is ducked under the dialogue by a sidechain compressor keyed on the dialogue, then all
     three are summed and loudness-normalised. Effects are not ducked: a knock during a line is
-    part of the scene."""
-    return ("[1:a]asplit=2[dialogue][key];"
-            "[2:a][key]sidechaincompress=threshold=0.02:ratio=10:attack=15:release=350:makeup=1[ducked];"
-            f"[dialogue][ducked][3:a]amix=inputs=3:normalize=0:duration=first,{loudnorm}[mix]")
+    part of the scene. The compressor's output depends on how its inputs arrive cut into frames,
+    which FFmpeg's threads vary from run to run: every input is re-cut into frames of one size
+    first, so that one mix always gives the same samples."""
+    return ("[1:a]asetnsamples=n=1024:pad=0,asplit=2[dialogue][key];[2:a]asetnsamples=n=1024:pad=0[bed];"
+            "[3:a]asetnsamples=n=1024:pad=0[effects];"
+            "[bed][key]sidechaincompress=threshold=0.02:ratio=10:attack=15:release=350:makeup=1[ducked];"
+            f"[dialogue][ducked][effects]amix=inputs=3:normalize=0:duration=first,{loudnorm}[mix]")
 
 
 def measure_mix(dialogue: Path, bed: Path, effects: Path) -> dict[str, str]:

@@ -2,7 +2,8 @@
 
     invalidate (--force: the selection's cached artifacts are dropped, once per run)
     dispatch -> render_shot (one per shot: voices, sound effects, then picture)
-             + render_cue (one per scene: music and ambience beds)
+             + render_cue (one per scene: music and ambience beds),
+                the longest shots first (schedule.py)
              -> assemble (the cut, written to out/eNN.timeline.json, and the episode files)
              -> publish (audit, storyboard, editor export: each reads the timeline file)
 
@@ -26,6 +27,7 @@ from ..render.backends import SfxRequest
 from ..render.renderer import Renderer
 from ..render.requests import ambience_requests, effect_requests
 from ..review.publish import publish_episode
+from .schedule import longest_first
 from .state import CueJob, CueRender, LineRender, RenderState, ShotJob, ShotRender
 
 
@@ -64,14 +66,15 @@ def dispatch(state: RenderState, runtime: Runtime[Settings]) -> list[Send] | str
     outside the selection is rendered too when it is stale, since its episode is re-assembled
     (it is marked as not selected, and the report says so)."""
     request, snapshot = state.request, _snapshot(runtime, state.snapshot)
-    sends: list[Send] = []
+    shots: list[tuple[int, Send]] = []
+    cues: list[Send] = []
     for episode_id in touched_episodes(state, snapshot):
         for scene in snapshot.episode(episode_id).scenes:
-            sends.append(Send("render_cue", CueJob(snapshot=state.snapshot, scene_id=scene.id)))
+            cues.append(Send("render_cue", CueJob(snapshot=state.snapshot, scene_id=scene.id)))
             for shot in scene.shots:
-                sends.append(Send("render_shot", ShotJob(snapshot=state.snapshot, shot_id=shot.id,
-                                                         selected=request.selects(shot.id))))
-    return sends or "assemble"
+                shots.append((shot.duration_frames, Send("render_shot", ShotJob(
+                    snapshot=state.snapshot, shot_id=shot.id, selected=request.selects(shot.id)))))
+    return longest_first(shots, cues) or "assemble"
 
 
 def render_shot(job: ShotJob, runtime: Runtime[Settings]) -> dict:

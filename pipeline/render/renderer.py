@@ -2,7 +2,9 @@
 
 A backend's exception is its own failure, retried and then raised as a RenderError naming the
 shot, line or cue (the render graph records it on the shot and the other shots carry on). Every
-artifact is looked up in the content-addressed cache first (a forced render has dropped it).
+artifact is looked up in the content-addressed cache first (a forced render has dropped it), here,
+in the render's own process; what is missing goes to the render's executor as an ArtifactJob
+(render/executors: in this process, or on Ray actors).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from .backends import (
     load_backend,
 )
 from .conform import conform_frames
+from .executors.local import LocalExecutor
 from .requests import (
     line_slot_frames,
     music_request,
@@ -110,6 +113,28 @@ def call_backend(instance: Backend, target: str, request: Any, attempts: int) ->
 
 
 @dataclass(frozen=True)
+class ArtifactJob:
+    """One backend call and the artifact it makes, as an executor receives it: a backend name,
+    its options and a request, all small and picklable, so that a Ray worker can run it."""
+
+    kind: str  # video, voice or music: the backend's kind and the artifact's
+    backend: str
+    options: dict[str, Any]
+    request: Any
+    attempts: int
+
+    @property
+    def target(self) -> str:
+        return request_target(self.request)
+
+    def make(self, path: Path) -> None:
+        """Call the backend (loaded once per process) and write its artifact to `path`."""
+        loaded = load(self.backend, self.kind, self.options)
+        result = call_backend(loaded.instance, self.target, self.request, self.attempts)
+        WRITERS[self.kind](result, path, self.request)
+
+
+@dataclass(frozen=True)
 class Take:
     """One artifact of a render: where it is and whether the cache already had it."""
 
@@ -136,6 +161,7 @@ class Renderer:
         self.settings = settings
         self.folder = SeriesFolder(settings.series_dir)
         self.cache = ArtifactCache(self.folder.cache_dir)
+        self.executor = settings.open_executor or LocalExecutor()
 
     def relative(self, path: Path) -> str:
         return str(path.relative_to(self.folder.root))
@@ -144,12 +170,12 @@ class Renderer:
         instance = loaded.instance
         return self.cache.path(kind, artifact_key(instance.name, instance.version, loaded.options, request), ext)
 
-    def _cached_or_render(self, kind: str, loaded: Loaded, request: Any, ext: str, write) -> Take:
+    def _cached_or_render(self, kind: str, loaded: Loaded, request: Any, ext: str) -> Take:
         path = self._path(kind, loaded, request, ext)
         if path.is_file():
             return Take(path, True)
-        result = call_backend(loaded.instance, request_target(request), request, self.settings.render_attempts)
-        return Take(self.cache.produce(path, lambda temp: write(result, temp, request)), False)
+        job = ArtifactJob(kind, loaded.instance.name, loaded.options, request, self.settings.render_attempts)
+        return Take(self.executor.produce(job, path, self.cache), False)
 
     def _voice_backend(self, line: DialogueLine, series: Series) -> Loaded:
         name = voice_backend_for(series.character(line.speaker), series.language, self.settings.backends)
@@ -168,7 +194,7 @@ class Renderer:
         while True:
             request = voice_request(line, series, self.folder.root, factor)
             if render:
-                take = self._cached_or_render("voice", loaded, request, "wav", write_audio)
+                take = self._cached_or_render("voice", loaded, request, "wav")
             else:
                 path = self._path("voice", loaded, request, "wav")
                 if not path.is_file():
@@ -189,7 +215,7 @@ class Renderer:
         request = video_request(shot, scene, series, self.folder.root, takes,
                                 burn_subtitles=self.settings.subtitles in ("burned", "both"))
         if render:
-            take = self._cached_or_render("video", loaded, request, "mp4", write_video)
+            take = self._cached_or_render("video", loaded, request, "mp4")
         else:
             path = self._path("video", loaded, request, "mp4")
             if not path.is_file():
@@ -200,7 +226,7 @@ class Renderer:
     def music(self, scene: Scene, series: Series, render: bool = True) -> Take | None:
         loaded, request = self._music_backend(), music_request(scene, series)
         if render:
-            return self._cached_or_render("music", loaded, request, "wav", write_audio)
+            return self._cached_or_render("music", loaded, request, "wav")
         path = self._path("music", loaded, request, "wav")
         return Take(path, True) if path.is_file() else None
 
@@ -213,7 +239,7 @@ class Renderer:
         `render`, None when it is not cached."""
         loaded = self._sfx_backend()
         if render:
-            return self._cached_or_render("sfx", loaded, request, "wav", write_audio)
+            return self._cached_or_render("sfx", loaded, request, "wav")
         path = self._path("sfx", loaded, request, "wav")
         return Take(path, True) if path.is_file() else None
 
@@ -244,3 +270,6 @@ def write_video(result: VideoFrames, path: Path, request: VideoRequest) -> None:
 
 def write_audio(clip: AudioClip, path: Path, request: VoiceRequest | MusicRequest | SfxRequest) -> None:
     ffmpeg.write_wav(path, clip.samples, clip.sample_rate)
+
+
+WRITERS = {"video": write_video, "voice": write_audio, "music": write_audio, "sfx": write_audio}

@@ -54,6 +54,7 @@ from microdrama.agents.llm import ENVIRONMENT as LLM_ENVIRONMENT
 from microdrama.agents.llm import LLM, LLMSettings
 from .errors import ConfigError, Problem
 from .models import ShotType
+from .rates import CostOptions
 
 CONFIG_FILE = "microdrama.toml"
 # The mastering target (edit.ffmpeg.LOUDNESS_TARGET_LUFS; a test keeps them equal): core imports
@@ -168,9 +169,12 @@ class AuditOptions(BaseModel):
     loudness_target_lufs: float = Field(LOUDNESS_TARGET_LUFS, description="Integrated loudness target.")
     loudness_tolerance_lu: float = Field(1.0, ge=0, description="Allowed distance from the loudness target.")
     true_peak_max_db: float = Field(-1.0, description="True-peak ceiling in dBTP.")
+    fix_rounds: int = Field(
+        0, ge=0, le=10, description="Rounds of re-rendering, with the next seed, the shots whose audit failures a "
+        "re-roll can fix (`render --fix` sets 1 when this is 0). 0 for the animatic, which is deterministic.")
 
 
-TABLES = ("run", "llm", "backends", "audit")  # the top-level tables of microdrama.toml
+TABLES = ("run", "llm", "backends", "audit", "cost")  # the top-level tables of microdrama.toml
 
 
 # --- the settings ------------------------------------------------------------------------------
@@ -217,6 +221,7 @@ class Settings:
     subtitles: Literal["burned", "soft", "both", "none"] = _RUN.subtitles
     backends: BackendSettings = field(default_factory=BackendSettings)
     audit: AuditOptions = field(default_factory=AuditOptions)
+    cost: CostOptions = field(default_factory=CostOptions)
     llm: LLMSettings = field(default_factory=LLMSettings)
     # A ready client (tests inject a ScriptedLLM); None builds an OpenAI client from `llm`.
     llm_client: LLM | None = None
@@ -243,11 +248,13 @@ class Settings:
         run = check.run(tables["run"], environ, flags)
         backends = check.backends(tables["backends"])
         audit = check.model(AuditOptions, tables["audit"], ("audit",))
+        cost = check.model(CostOptions, tables["cost"], ("cost",))
         llm = check.llm(tables["llm"], environ, llm_timeout_s)
         if check.problems:
             # The file's problems in line order, then the environment's and the flags'.
             raise InvalidSettings(sorted(check.problems, key=lambda p: (p.path != path, p.line or 0)))
-        return cls(series_dir=series_dir, **run.model_dump(), backends=backends, audit=audit, llm=llm)
+        return cls(series_dir=series_dir, **run.model_dump(), backends=backends, audit=audit, cost=cost,
+                   llm=llm)
 
 
 class InvalidSettings(ConfigError):

@@ -18,6 +18,7 @@ from typing import Any
 from ..core.cache import ArtifactCache, artifact_key
 from ..core.config import Settings
 from ..core.errors import BackendUnavailable, ConfigError, RenderError
+from ..core.ledger import LedgerEntry, Measured, append_entry, device_of, measuring, model_of
 from ..core.models import DialogueLine, Scene, Series, Shot
 from ..core.store import SeriesFolder
 from ..edit import ffmpeg
@@ -96,6 +97,15 @@ def call_backend(instance: Backend, target: str, request: Any, attempts: int) ->
 
 
 @dataclass(frozen=True)
+class Work:
+    """What the ledger files an artifact under: its shot (a cue: its scene) and planned length."""
+
+    shot: str
+    frames: int
+    fps: int
+
+
+@dataclass(frozen=True)
 class Take:
     """One artifact of a render: where it is and whether the cache already had it."""
 
@@ -130,12 +140,34 @@ class Renderer:
         instance = loaded.instance
         return self.cache.path(kind, artifact_key(instance.name, instance.version, loaded.options, request), ext)
 
-    def _cached_or_render(self, kind: str, loaded: Loaded, request: Any, ext: str, write) -> Take:
+    def _cached_or_render(self, kind: str, loaded: Loaded, request: Any, ext: str, write, work: Work) -> Take:
         path = self._path(kind, loaded, request, ext)
+        device = device_of(loaded.instance)
         if path.is_file():
+            self._account(kind, loaded, request, path, work, device, Measured(), cached=True)
             return Take(path, True)
-        result = call_backend(loaded.instance, request_target(request), request, self.settings.render_attempts)
-        return Take(self.cache.produce(path, lambda temp: write(result, temp, request)), False)
+        failure: RenderError | None = None
+        with measuring(device) as measured:
+            try:
+                result = call_backend(loaded.instance, request_target(request), request, self.settings.render_attempts)
+                self.cache.produce(path, lambda temp: write(result, temp, request))
+            except RenderError as exc:
+                failure = exc
+        self._account(kind, loaded, request, path, work, device, measured, error=failure and str(failure))
+        if failure is not None:
+            raise failure
+        return Take(path, False)
+
+    def _account(self, kind: str, loaded: Loaded, request: Any, path: Path, work: Work, device: str,
+                 measured: Measured, cached: bool = False, error: str | None = None) -> None:
+        """The ledger's entry for one artifact asked for (core/ledger.py)."""
+        instance = loaded.instance
+        append_entry(self.folder.state_dir, LedgerEntry(
+            at=time.time(), kind=kind, target=request_target(request), shot=work.shot, artifact=self.relative(path),
+            backend=instance.name, version=instance.version, model=model_of(instance), device=device,
+            frames=work.frames, fps=work.fps, seed=getattr(request, "seed", None), cached=cached,
+            wall_s=round(measured.wall_s, 4), gpu_s=round(measured.gpu_s, 4),
+            peak_memory_mb=round(measured.peak_memory_mb, 1), error=error))
 
     def _voice_backend(self, line: DialogueLine, series: Series) -> Loaded:
         name = voice_backend_for(series.character(line.speaker), series.language, self.settings.backends)
@@ -154,7 +186,8 @@ class Renderer:
         while True:
             request = voice_request(line, series, self.folder.root, factor)
             if render:
-                take = self._cached_or_render("voice", loaded, request, "wav", write_voice)
+                take = self._cached_or_render("voice", loaded, request, "wav", write_voice,
+                                              Work(shot.id, line.duration_frames, series.fps))
             else:
                 path = self._path("voice", loaded, request, "wav")
                 if not path.is_file():
@@ -175,7 +208,8 @@ class Renderer:
         request = video_request(shot, scene, series, self.folder.root, voiced,
                                 burn_subtitles=self.settings.subtitles in ("burned", "both"))
         if render:
-            take = self._cached_or_render("video", loaded, request, "mp4", write_video)
+            take = self._cached_or_render("video", loaded, request, "mp4", write_video,
+                                          Work(shot.id, shot.duration_frames, series.fps))
         else:
             path = self._path("video", loaded, request, "mp4")
             if not path.is_file():
@@ -186,7 +220,8 @@ class Renderer:
     def music(self, scene: Scene, series: Series, render: bool = True) -> Take | None:
         loaded, request = self._music_backend(), music_request(scene, series)
         if render:
-            return self._cached_or_render("music", loaded, request, "wav", write_music)
+            return self._cached_or_render("music", loaded, request, "wav", write_music,
+                                          Work(scene.id, scene.duration_frames, series.fps))
         path = self._path("music", loaded, request, "wav")
         return Take(path, True) if path.is_file() else None
 

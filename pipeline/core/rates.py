@@ -64,6 +64,16 @@ class CostOptions(BaseModel):
     def device_rate(self, device: str) -> float:
         return self.device_hour_usd.get(device, 0.0)
 
+    def price(self, backend: str, device: str, backend_seconds: float, media_seconds: float) -> float:
+        """One backend call: its device time at the hourly rate, plus what a paid API backend
+        charges for the clip and its seconds of media."""
+        api = self.backend_rate(backend)
+        return backend_seconds / 3600 * self.device_rate(device) + api.per_clip_usd + api.per_second_usd * media_seconds
+
+    def tokens_price(self, model: str, prompt_tokens: int, completion_tokens: int) -> float:
+        rate = self.model_rate(model)
+        return (prompt_tokens * rate.input_per_million_usd + completion_tokens * rate.output_per_million_usd) / 1e6
+
     def model_rate(self, model: str) -> ModelRate:
         return next((rate for rate in self.models if rate.model == model), ModelRate(model=model))
 

@@ -169,18 +169,18 @@ class Renderer:
             wall_s=round(measured.wall_s, 4), gpu_s=round(measured.gpu_s, 4),
             peak_memory_mb=round(measured.peak_memory_mb, 1), error=error))
 
-    def _voice_backend(self, line: DialogueLine, series: Series) -> Loaded:
+    def voice_backend(self, line: DialogueLine, series: Series) -> Loaded:
         name = voice_backend_for(series.character(line.speaker), series.language, self.settings.backends)
         return load(name, "voice", self.settings.backends.options_for(name))
 
-    def _music_backend(self) -> Loaded:
+    def music_backend(self) -> Loaded:
         name = self.settings.backends.music
         return load(name, "music", self.settings.backends.options_for(name))
 
     def voice(self, shot: Shot, line: DialogueLine, series: Series, render: bool = True) -> VoiceTake | None:
         """The line in the speaker's voice; a take longer than its slot is spoken again faster
         (at most MAX_SPEEDUP). Without `render`, None when a take it needs is not cached."""
-        loaded = self._voice_backend(line, series)
+        loaded = self.voice_backend(line, series)
         slot = line_slot_frames(shot, line) / series.fps
         factor, cached_all = 1.0, True
         while True:
@@ -218,7 +218,7 @@ class Renderer:
         return PictureTake(take.path, take.cached, loaded.instance.name, fallback or None)
 
     def music(self, scene: Scene, series: Series, render: bool = True) -> Take | None:
-        loaded, request = self._music_backend(), music_request(scene, series)
+        loaded, request = self.music_backend(), music_request(scene, series)
         if render:
             return self._cached_or_render("music", loaded, request, "wav", write_music,
                                           Work(scene.id, scene.duration_frames, series.fps))

@@ -25,7 +25,7 @@ class AnimaticVideo:
     name = "animatic"
     version = "2"
     kind = "video"
-    capabilities = Capabilities(seed=True, reference_image=False)
+    capabilities = Capabilities(seed=True, reference_image=False, signature_palette=True)
     extra = None
 
     class Options(BaseModel):

@@ -370,10 +370,14 @@ class Project:
     def _fix(self, outcome: RenderOutcome, rounds: int) -> RenderOutcome:
         """The fix loop after a render: its report, the latest audits, and the spend of both."""
         audits = {a.id: a for a in outcome.state.audits}
+        budget = outcome.state.request.budget_usd
 
-        def rerender(shots: list[str]) -> None:
-            again = self._render_approved(current_digest(self.folder), RenderRequest(shots=shots), None)
+        def rerender(shots: list[str]) -> bool:
+            left = None if budget is None else max(0.0, budget - spent_since(self.folder, outcome.started,
+                                                                                self.settings.cost).usd)
+            again = self._render_approved(current_digest(self.folder), RenderRequest(shots=shots, budget_usd=left), None)
             audits.update({a.id: a for a in again.state.audits})
+            return not again.deferred
 
         fix = FixLoop(self.folder, self._approve_takes, rerender, self._audit_report).run(
             rounds, [o.id for o in outcome.state.outputs if o.video])
@@ -395,7 +399,7 @@ class Project:
         if unknown:
             raise InputError(self.folder.root, f"no such scene or shot: {', '.join(unknown)}")
         touched = [e for e in snapshot.episodes if any(request.selects(s.id) for s in e.shots)]
-        forecast = estimate(planned_work(snapshot, self.settings, [e.id for e in touched]), self.settings)
+        forecast = estimate(planned_work(snapshot.series, touched, self.settings), self.settings)
         started = time.time()
         thread, payload = self._render_thread(digest, request)
         self._remember(render=thread)
@@ -488,13 +492,17 @@ class Project:
         self._require_series()
         return cost_report(self.folder, self.settings.cost, self.folder.load_series().fps)
 
-    def estimate(self) -> Estimate:
-        """What rendering the approved plan would cost now (what is cached costs nothing)."""
+    def estimate(self, plan: CheckedPlan | None = None) -> Estimate:
+        """What rendering the approved plan (or the plan files as reviewed) would cost now; what
+        is cached costs nothing."""
         self._require_series()
+        if plan is not None:
+            return estimate(planned_work(plan.series, plan.episodes, self.settings), self.settings)
         digest = current_digest(self.folder)
         if digest is None:
             raise InputError(self.folder.root, "no approved plan here to estimate: `microdrama approve` it first")
-        return estimate(planned_work(load_snapshot(self.folder, digest), self.settings), self.settings)
+        snapshot = load_snapshot(self.folder, digest)
+        return estimate(planned_work(snapshot.series, list(snapshot.episodes), self.settings), self.settings)
 
     # --- garbage -------------------------------------------------------------------------------
 

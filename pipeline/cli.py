@@ -172,7 +172,22 @@ def _show_plan(project: Project, episode: str | None = None) -> list[Finding]:
         raise InputError(project.folder.root, Problem(
             f"no episode {episode!r}; the plan has {', '.join(e.id for e in plan.episodes)}", field="--episode"))
     print_review(plan.series, plan.episodes, plan.findings, episode)
+    _print_estimate_line(project, plan)
     return plan.findings
+
+
+def _print_estimate_line(project: Project, plan) -> None:
+    """One line under the review: what rendering these plan files would cost (`cost --estimate`)."""
+    try:
+        total = project.estimate(plan).total
+    except InputError:  # a reference the review has already named: no estimate until it is fixed
+        return
+    if not total.items:
+        console.print("render: everything is cached")
+        return
+    unmeasured = f"; {total.unmeasured} never measured here" if total.unmeasured else ""
+    console.print(f"render estimate: {total.items} artifacts to make, {total.seconds:.0f} s of backend time, "
+                  f"{_money(total.usd, project.settings.cost.currency)}{unmeasured} (`microdrama cost --estimate`)")
 
 
 def _after_planning(project: Project, yes: bool, episode: str | None = None) -> bool:
@@ -281,6 +296,8 @@ def _print_fix(fix: FixReport) -> None:
     for shot_id, problems in fix.unfixed.items():
         console.print(f"[yellow]still failing[/] {shot_id} (kept take {fix.kept[shot_id]}, its best): "
                       f"{escape('; '.join(problems))}")
+    if fix.budget_stop:
+        console.print("[yellow]fix: the budget stopped the re-rolls[/]; `microdrama render --fix` again continues")
     for place, hint in dict.fromkeys(fix.advice):
         console.print(f"[yellow]not a re-roll[/] {place}: {escape(hint)}")
 
@@ -411,9 +428,8 @@ def render(
     """
     settings = Settings.load(series_dir, allow_failed=allow_failed or None)
     rounds = max(settings.audit.fix_rounds, 1) if fix else None
-    budget_usd = budget if budget else None
     with Project(settings) as project:
-        _render(project, RenderRequest(scenes=scene, shots=shot, force=force, budget_usd=budget_usd), yes=yes,
+        _render(project, RenderRequest(scenes=scene, shots=shot, force=force, budget_usd=budget), yes=yes,
                 fix_rounds=rounds)
 
 

@@ -43,3 +43,35 @@ def test_a_budget_stops_scheduling_and_a_second_render_completes(tmp_path: Path)
         second = project.render(RenderRequest(budget_usd=total.usd * 0.6))
     assert not second.deferred and all(o.video for o in second.state.outputs)
     assert {r.id for r in done} <= {r.id for r in second.state.renders if r.cached}  # nothing redone
+
+
+def test_a_bad_cost_table_names_its_line_and_field(tmp_path: Path):
+    import pytest
+
+    from microdrama.pipeline.core.errors import ConfigError
+
+    (tmp_path / "microdrama.toml").write_text(
+        '[cost]\nbudget_usd = -1\ndevice_hour_usd = { cpu = "cheap" }\n\n[[cost.models]]\nmodel = "m"\nprice = 2\n',
+        encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        Settings.load(tmp_path)
+    lines = str(caught.value).splitlines()
+    assert lines[0].endswith("microdrama.toml:2: cost.budget_usd: Input should be greater than or equal to 0 (got -1)")
+    assert "microdrama.toml:3: cost.device_hour_usd.cpu:" in lines[1]
+    assert "microdrama.toml:7: cost.models#1.price: unknown key" in lines[2]
+
+
+def test_the_cost_command_prints_shots_episodes_and_the_cost_per_finished_minute(tmp_path: Path):
+    import subprocess
+    import sys
+
+    folder = rendered_show(tmp_path / "show")
+    (folder / "microdrama.toml").write_text(RATES, encoding="utf-8")
+    microdrama = str(Path(sys.executable).parent / "microdrama")
+    done = subprocess.run([microdrama, "cost", str(folder)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "e01s01k01" in done.stdout and "per finished minute" in done.stdout
+    assert "USD per finished minute" in done.stdout.splitlines()[-1]
+    estimate = subprocess.run([microdrama, "cost", str(folder), "--estimate"], capture_output=True, text=True,
+                              timeout=120)
+    assert estimate.returncode == 0 and "total" in estimate.stdout  # everything cached: 0 artifacts

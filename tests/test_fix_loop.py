@@ -120,3 +120,20 @@ def test_a_take_that_is_not_recorded_is_an_error_naming_the_field(tmp_path: Path
     with pytest.raises(InputError) as caught:
         SeriesFolder(folder).load_episode("e01")
     assert "plan/e01.yaml:" in str(caught.value) and "take 4 is not among the shot's takes" in str(caught.value)
+
+
+def test_failures_a_reroll_cannot_fix_say_what_to_change_and_are_not_rerolled():
+    from microdrama.pipeline.review.audit import Check
+    from microdrama.pipeline.review.fix_loop import advice, judge
+
+    def check(name: str, where: str, verdict: str) -> Check:
+        return Check(name=name, where=where, threshold=None, measured=None, verdict=verdict, message=name)
+
+    report = AuditReport(episode_id="e01", checks=[
+        check("character-identity", "e01s01k01", "error"), check("shot-black", "e01s01k01", "pass"),
+        check("line-in-shot", "e01s01l01", "error"), check("shot-black", "e01s01k02", "pass"),
+    ])
+    assert [c.name for c in judge(report, "e01s01k01").failures] == ["character-identity"]
+    assert judge(report, "e01s01k01").score == 0.5 and judge(report, "e01s01k02").verdict == "pass"
+    assert "shorten the line or lengthen the shot" in advice(report.checks[2])
+    assert advice(report.checks[0]) is None  # re-rollable: the loop handles it

@@ -53,7 +53,7 @@ class CostOptions(BaseModel):
 
     currency: str = Field("USD", min_length=1, max_length=8, description="Label printed with the money.")
     budget_usd: float | None = Field(
-        None, gt=0, description="Most one render may spend: once the projected spend would pass it, no new "
+        None, ge=0, description="Most one render may spend: once the projected spend would pass it, no new "
         "non-cached work is scheduled (cached work still is); a later render continues.")
     device_hour_usd: dict[str, Price] = Field(
         default_factory=dict, description="Price of an hour of backend time by device name ('cpu', or a GPU "

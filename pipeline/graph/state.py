@@ -101,7 +101,7 @@ class RenderRequest(BaseModel):
     scenes: list[str] | None = None
     shots: list[str] | None = None
     force: bool = Field(False, description="Re-render the selection even when its cache is valid.")
-    budget_usd: float | None = Field(None, gt=0, description="Most this render may spend (render/budget.py).")
+    budget_usd: float | None = Field(None, ge=0, description="Most this render may spend (render/budget.py).")
 
     def selects(self, shot_id: str) -> bool:
         if self.scenes is None and self.shots is None:

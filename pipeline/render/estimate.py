@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 
 from ..core.config import Settings
 from ..core.ledger import LedgerEntry, device_of, model_of, read_ledger
-from ..core.models import Scene, Series, Shot
+from ..core.models import Episode, Scene, Series, Shot
 from ..core.rates import CostOptions
-from ..core.snapshot import Snapshot
 from .renderer import Loaded, Renderer, video_backend
 
 Key = tuple[str, str, str, str]  # kind, backend, model, device
@@ -126,16 +125,14 @@ def cue_work(renderer: Renderer, scene: Scene, series: Series) -> list[Work]:
     return [Work(kind, scene.id, scene.id, backend, model, device, scene.duration_frames, series.fps)]
 
 
-def planned_work(snapshot: Snapshot, settings: Settings, episodes: list[str] | None = None) -> list[Work]:
-    """Every artifact of the snapshot (or of those episodes) not in the cache."""
+def planned_work(series: Series, episodes: list[Episode], settings: Settings) -> list[Work]:
+    """Every artifact of the episodes not in the cache."""
     renderer, work = Renderer(settings), []
-    for episode in snapshot.episodes:
-        if episodes is not None and episode.id not in episodes:
-            continue
+    for episode in episodes:
         for scene in episode.scenes:
-            work += cue_work(renderer, scene, snapshot.series)
+            work += cue_work(renderer, scene, series)
             for shot in scene.shots:
-                work += shot_work(renderer, shot, scene, snapshot.series)
+                work += shot_work(renderer, shot, scene, series)
     return work
 
 

@@ -83,6 +83,7 @@ class FixReport:
     kept: dict[str, int] = field(default_factory=dict)  # still failing: shot -> the best take, kept
     unfixed: dict[str, list[str]] = field(default_factory=dict)  # still failing: shot -> what fails
     advice: list[tuple[str, str]] = field(default_factory=list)  # (place, what to change)
+    budget_stop: bool = False  # the budget left a round's re-renders for a later run
 
 
 def record(shot: Shot, judgement: Judgement) -> Shot:
@@ -114,9 +115,10 @@ def best_take(shot: Shot) -> int:
 class FixLoop:
     """One run of the loop over the episodes in out/. `approve` approves the plan files as they
     stand; `rerender(shots)` renders those shots of the new approval and re-assembles and
-    re-audits their episodes."""
+    re-audits their episodes, and says whether it could (False: the budget left work). A take
+    left unrendered stays in the plan unscored: the next run renders and judges it."""
 
-    def __init__(self, folder: SeriesFolder, approve: Callable[[], None], rerender: Callable[[list[str]], None],
+    def __init__(self, folder: SeriesFolder, approve: Callable[[], None], rerender: Callable[[list[str]], bool],
                  audit_of: Callable[[str], AuditReport]):
         self.folder, self.approve, self.rerender, self.audit_of = folder, approve, rerender, audit_of
 
@@ -124,20 +126,23 @@ class FixLoop:
         report = FixReport()
         episodes = [e for e in episodes if e in assembled_episodes(self.folder)]
         for number in range(1, rounds + 1):
-            shots = self._judge_and_record(episodes)
+            shots, _ = self._judge_and_record(episodes)
             failing = [s for s, j in shots.items() if j.failures]
             rerolled = self._switch(failing, next_take)
             if not rerolled:
                 break
             report.rounds, report.rerolled = number, [*report.rerolled, rerolled]
             self.approve()
-            self.rerender(rerolled)
-        shots = self._judge_and_record(episodes)
+            if not self.rerender(rerolled):
+                report.budget_stop = True
+                return report
+        shots, scored = self._judge_and_record(episodes)
         failing = [s for s, j in shots.items() if j.failures]
         back = self._switch(failing, lambda shot: _use(shot, best_take(shot)))
-        if back:  # a shot whose last take is not its best goes back to the best one (from the cache)
+        if back or scored:  # the plan as the episodes now are is approved: what a later render reads
             self.approve()
-            self.rerender(back)
+        if back:  # a shot whose last take is not its best goes back to the best one (from the cache)
+            report.budget_stop = not self.rerender(back)
         for shot_id in failing:
             report.unfixed[shot_id] = [c.message for c in shots[shot_id].failures]
             report.kept[shot_id] = self._shot(shot_id).take or 1
@@ -151,10 +156,12 @@ class FixLoop:
         episode = self.folder.load_episode(ids.episode_of(shot_id))
         return next(s for s in episode.shots if s.id == shot_id)
 
-    def _judge_and_record(self, episodes: list[str]) -> dict[str, Judgement]:
+    def _judge_and_record(self, episodes: list[str]) -> tuple[dict[str, Judgement], bool]:
         """Judge every shot of the episodes by their audits (pinned ones are not re-rolled) and
-        record the scores of those that failed or have takes in the plan."""
+        record the scores of those that failed or have takes in the plan; and whether any
+        score was new."""
         judged: dict[str, Judgement] = {}
+        changed = False
         for episode_id in episodes:
             audit = self.audit_of(episode_id)
 
@@ -164,8 +171,8 @@ class FixLoop:
                     judged[shot.id] = judgement
                 return record(shot, judgement) if judgement.failures or shot.takes else shot
 
-            self._edit_shots(episode_id, scored)
-        return judged
+            changed |= bool(self._edit_shots(episode_id, scored))
+        return judged, changed
 
     def _switch(self, shot_ids: list[str], change: Callable[[Shot], Shot | None]) -> list[str]:
         """Apply `change` to those shots in the plan files; the ids of the shots it changed."""

@@ -116,7 +116,8 @@ def test_a_take_that_is_not_recorded_is_an_error_naming_the_field(tmp_path: Path
     folder = rendered_show(tmp_path / "show")
     path = folder / "plan" / "e01.yaml"
     text = path.read_text("utf-8")
-    path.write_text(text.replace("  seed:", "  take: 4\n  seed:", 1), encoding="utf-8")
+    shot_seed = next(line for line in text.splitlines() if line.startswith("    seed:"))  # the first shot's
+    path.write_text(text.replace(shot_seed, f"{shot_seed}\n    take: 4", 1), encoding="utf-8")
     with pytest.raises(InputError) as caught:
         SeriesFolder(folder).load_episode("e01")
     assert "plan/e01.yaml:" in str(caught.value) and "take 4 is not among the shot's takes" in str(caught.value)

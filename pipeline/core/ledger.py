@@ -92,17 +92,18 @@ class Measured:
 
 
 def device_of(instance: Any) -> str:
-    """Where a backend instance computes: its resolved placement, else its `device` option, else
-    the CPU (the embedded backends). A CUDA device is named by its GPU, as rates are."""
+    """Where a backend instance computes: its resolved placement, else its `device` option (auto:
+    CUDA where torch sees one, as torch_device resolves it), else the CPU (the embedded
+    backends). A CUDA device is named by its GPU, as rates are."""
+    torch = sys.modules.get("torch")  # a backend on a GPU has imported it; nothing here imports it
+    cuda = torch is not None and torch.cuda.is_available()
     placement = getattr(instance, "placement", None)
-    device = getattr(placement, "device", None) or getattr(getattr(instance, "options", None), "device", "cpu")
-    if device in (None, "auto"):
-        device = "cpu"
-    if str(device).startswith("cuda") and "torch" in sys.modules:
-        torch = sys.modules["torch"]
-        if torch.cuda.is_available():
-            return torch.cuda.get_device_name(torch.device(device))
-    return str(device)
+    device = str(getattr(placement, "device", None) or getattr(getattr(instance, "options", None), "device", "cpu"))
+    if device == "auto":
+        device = "cuda" if cuda else "cpu"
+    if device.startswith("cuda") and cuda:
+        return torch.cuda.get_device_name(torch.device(device))
+    return device
 
 
 def model_of(instance: Any) -> str:

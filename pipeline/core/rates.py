@@ -15,6 +15,11 @@ and a second or a clip of a paid API backend cost, and the budget of one render.
     backend = "some-api-video"
     per_second_usd = 0.05                              # of media made
     per_clip_usd = 0.0
+
+    [[cost.throughput]]                                # assumed until measured here (bench/gpu_backends.py)
+    backend = "diffusers"
+    device = "NVIDIA H200"
+    seconds_per_frame = 0.5
 """
 
 from __future__ import annotations
@@ -46,6 +51,17 @@ class BackendRate(BaseModel):
     per_clip_usd: float = Field(0.0, ge=0, description="Price of one call (one shot, line or cue).")
 
 
+class ThroughputFigure(BaseModel):
+    """A backend's speed where no render here has measured it yet, e.g. from bench/gpu_backends.py
+    (seconds per call / frames per call)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    backend: str = Field(description="Backend name.")
+    device: str = Field("cpu", description="Device name, as the ledger records it ('cpu' or the GPU's name).")
+    seconds_per_frame: float = Field(gt=0, description="Backend seconds per frame of media made.")
+
+
 class CostOptions(BaseModel):
     """The `[cost]` table: rates in US dollars, and the budget of one render."""
 
@@ -60,6 +76,8 @@ class CostOptions(BaseModel):
         "name such as 'NVIDIA H200', as `microdrama cost` lists the devices).")
     models: tuple[ModelRate, ...] = Field((), description="Prices of LLM tokens, by model.")
     backends: tuple[BackendRate, ...] = Field((), description="Prices of paid API backends, by backend.")
+    throughput: tuple[ThroughputFigure, ...] = Field(
+        (), description="Backend speeds the estimate assumes until a render here has measured them.")
 
     def device_rate(self, device: str) -> float:
         return self.device_hour_usd.get(device, 0.0)

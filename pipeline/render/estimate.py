@@ -2,7 +2,8 @@
 priced at the throughput measured by earlier renders (the ledger) and the rates of `[cost]`.
 
 Throughput is backend seconds per frame of media, learnt per (kind, backend, model, device) from
-the ledger's rendered entries; where that exact key was never measured, the same backend on any
+the ledger's latest rendered entries (RECENT of them: the machine's load changes, and the latest
+renders saw the conditions now); where that exact key was never measured, the same backend on any
 device or model is used, and the assumption is said. Work with no measurement at all is listed
 as unmeasured: it is not guessed at. The render graph's dispatch uses the same figures for the
 budget (`[cost] budget_usd`).
@@ -20,6 +21,7 @@ from ..core.rates import CostOptions
 from .renderer import Loaded, Renderer, video_backend
 
 Key = tuple[str, str, str, str]  # kind, backend, model, device
+RECENT = 48  # entries per key the throughput is learnt from, the latest first
 
 
 @dataclass(frozen=True)
@@ -48,24 +50,27 @@ class Throughput:
 
     @classmethod
     def measured(cls, entries: list[LedgerEntry]) -> Throughput:
-        seconds: dict[Key, float] = defaultdict(float)
-        frames: dict[Key, int] = defaultdict(int)
-        for entry in entries:
-            if not entry.cached and entry.error is None and entry.frames > 0:
-                key = entry.kind, entry.backend, entry.model, entry.device
-                seconds[key] += entry.wall_s
-                frames[key] += entry.frames
-        return cls({key: seconds[key] / frames[key] for key in seconds})
+        recent: dict[Key, list[LedgerEntry]] = defaultdict(list)
+        for entry in reversed(entries):
+            key = entry.kind, entry.backend, entry.model, entry.device
+            if not entry.cached and entry.error is None and entry.frames > 0 and len(recent[key]) < RECENT:
+                recent[key].append(entry)
+        return cls({key: sum(e.wall_s for e in kept) / sum(e.frames for e in kept) for key, kept in recent.items()})
 
-    def seconds_per_frame(self, work: Work) -> tuple[float | None, str]:
-        """The figure for the work, and where it comes from."""
+    def seconds_per_frame(self, work: Work, rates: CostOptions) -> tuple[float | None, str]:
+        """The figure for the work, and where it comes from: measured here, else [cost]
+        throughput, else the same backend measured on another device or model."""
         if work.key in self.per_frame:
             return self.per_frame[work.key], "measured"
+        given = next((f for f in rates.throughput if f.backend == work.backend and f.device == work.device), None)
+        if given is not None:
+            return given.seconds_per_frame, "assumed: [cost] throughput in microdrama.toml"
         similar = [v for (kind, backend, _, _), v in self.per_frame.items()
                    if kind == work.kind and backend == work.backend]
         if similar:
             return sum(similar) / len(similar), f"assumed from {work.backend} on another device or model"
-        return None, f"unmeasured: no earlier render of {work.backend} {work.kind} here"
+        return None, (f"unmeasured: no earlier render of {work.backend} {work.kind} here "
+                      "(render a shot, or give [cost] throughput)")
 
 
 @dataclass
@@ -138,7 +143,7 @@ def planned_work(series: Series, episodes: list[Episode], settings: Settings) ->
 
 def price(work: Work, throughput: Throughput, rates: CostOptions) -> tuple[float | None, float, str]:
     """Projected backend seconds (None: unmeasured), money, and the basis of the figure."""
-    per_frame, basis = throughput.seconds_per_frame(work)
+    per_frame, basis = throughput.seconds_per_frame(work, rates)
     seconds = per_frame * work.frames if per_frame is not None else None
     return seconds, rates.price(work.backend, work.device, seconds or 0.0, work.frames / work.fps), basis
 

@@ -4,6 +4,8 @@ identity check for the seeds the series' options name and pass for the others.""
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from microdrama.pipeline.core.store import SeriesFolder
 from microdrama.pipeline.graph.state import RenderRequest
 from microdrama.pipeline.review.audit import AuditReport
 from microdrama.pipeline.review.cost import cost_report
-from microdrama.pipeline.review.fix_loop import take_seed
+from microdrama.pipeline.review.fix_loop import FixReport, take_seed
 from tiny_show import rendered_show
 
 
@@ -35,12 +37,11 @@ def identity(folder: Path, shot_id: str) -> list[str]:
     return [c.verdict for c in report.checks if c.where == shot_id and c.name == "character-identity"]
 
 
-@pytest.fixture
-def show(tmp_path: Path, flaky: None) -> tuple[Path, str, str]:
-    """The tiny show rendered by the flaky backend set up so that shot `fixed` fails at take 1 and
-    passes at take 2, and shot `stuck` fails at every take: black at takes 1 and 3 (worse), in
-    other colours at take 2 (its best)."""
-    folder = rendered_show(tmp_path / "show")
+def flaky_show(folder: Path) -> tuple[Path, str, str]:
+    """The tiny show set up for the flaky backend so that shot `fixed` fails at take 1 and passes
+    at take 2, and shot `stuck` fails at takes 1-3: black at 1 and 3 (worse), in other colours at
+    take 2 (its best); take 4 would pass."""
+    rendered_show(folder)
     shots = [s for s in SeriesFolder(folder).load_episode("e01").shots
              if s.characters and s.title_card is None and s.type not in (ShotType.EWS, ShotType.INSERT)]
     fixed, stuck = shots[0], shots[1]
@@ -58,6 +59,25 @@ fix_rounds = 2
     return folder, fixed.id, stuck.id
 
 
+@dataclass(frozen=True)
+class Looped:
+    folder: Path
+    fixed: str
+    stuck: str
+    fix: FixReport
+
+
+@pytest.fixture(scope="module")
+def looped(tmp_path_factory: pytest.TempPathFactory) -> Looped:
+    """The flaky show rendered once with its [audit] fix_rounds = 2 (each test copies it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(FIXTURES / "flaky_backend"))
+        folder, fixed, stuck = flaky_show(tmp_path_factory.mktemp("looped") / "show")
+        with Project(Settings.load(folder)) as project:
+            outcome = project.render(E01)
+    return Looped(folder, fixed, stuck, outcome.fix)
+
+
 def test_the_flaky_backend_is_found_through_the_entry_points(flaky: None):
     from microdrama.pipeline.render.backends import backend_class, backend_names
 
@@ -65,11 +85,8 @@ def test_the_flaky_backend_is_found_through_the_entry_points(flaky: None):
     assert backend_class("flaky").__module__ == "flaky_backend"
 
 
-def test_the_loop_rerenders_exactly_the_failing_shots_to_its_bound_and_keeps_the_best_take(show):
-    folder, fixed, stuck = show
-    with Project(Settings.load(folder)) as project:
-        outcome = project.render(E01)
-    fix = outcome.fix
+def test_the_loop_rerenders_exactly_the_failing_shots_to_its_bound_and_keeps_the_best_take(looped: Looped):
+    folder, fixed, stuck, fix = looped.folder, looped.fixed, looped.stuck, looped.fix
     assert fix.rerolled == [[fixed, stuck], [stuck]]  # round 2: only the shot still failing; no round 3
     assert fix.kept == {stuck: 2} and list(fix.unfixed) == [stuck]
 
@@ -84,23 +101,24 @@ def test_the_loop_rerenders_exactly_the_failing_shots_to_its_bound_and_keeps_the
 
     assert set(identity(folder, fixed)) == {"pass"}  # the episode now cuts in the take that passed
     assert "error" in identity(folder, stuck)
-    assert project.approved()  # the recorded takes are what the last render read
+    with Project(Settings(series_dir=folder)) as project:
+        assert project.approved()  # the recorded takes are what the last render read
 
     # Every take is in the ledger; those not in the cut count apart from the takes used.
-    report = cost_report(SeriesFolder(folder), Settings.load(folder).cost, fps=12)
+    report = cost_report(SeriesFolder(folder), Settings(series_dir=folder).cost, fps=12)
     assert report.shots[stuck].seconds["takes"] > 0 and report.shots[stuck].seconds["used"] > 0
     videos = [e for e in read_ledger(folder / "state") if e.backend == "flaky" and e.shot == stuck and not e.cached]
     assert sorted(e.seed for e in videos) == sorted(t.seed for t in takes)  # no take rendered twice
 
 
-def test_a_later_run_goes_on_from_the_recorded_takes_and_a_pinned_take_is_used(show):
-    folder, fixed, stuck = show
+def test_a_later_run_goes_on_from_the_recorded_takes_and_a_pinned_take_is_used(looped: Looped, tmp_path: Path,
+                                                                                  flaky: None):
+    folder, stuck = shutil.copytree(looped.folder, tmp_path / "show"), looped.stuck
     with Project(Settings.load(folder)) as project:
-        project.render(E01, fix_rounds=1)
         again = project.render(E01, fix_rounds=1)
-        assert again.fix.rerolled == [[stuck]]
+        assert again.fix.rerolled == [[stuck]] and not again.fix.unfixed  # take 4 passes
         shot = next(s for s in SeriesFolder(folder).load_episode("e01").shots if s.id == stuck)
-        assert [t.take for t in shot.takes] == [1, 2, 3]  # take 3 is new: 1 and 2 were not redone
+        assert [t.take for t in shot.takes] == [1, 2, 3, 4] and shot.take == 4  # takes 1-3 were not redone
 
         with pytest.raises(InputError, match="has no take 7"):
             project.use_take(stuck, 7)

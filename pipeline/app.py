@@ -399,7 +399,8 @@ class Project:
         if unknown:
             raise InputError(self.folder.root, f"no such scene or shot: {', '.join(unknown)}")
         touched = [e for e in snapshot.episodes if any(request.selects(s.id) for s in e.shots)]
-        forecast = estimate(planned_work(snapshot.series, touched, self.settings), self.settings)
+        forced = request.selects if request.force else (lambda shot_id: False)
+        forecast = estimate(planned_work(snapshot.series, touched, self.settings, forced), self.settings)
         started = time.time()
         thread, payload = self._render_thread(digest, request)
         self._remember(render=thread)

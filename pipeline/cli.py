@@ -252,7 +252,7 @@ def _render(project: Project, request: RenderRequest, yes: bool = False, fix_rou
     if outcome.fix is not None:
         _print_fix(outcome.fix)
     _print_audits(state.audits, project.folder.root)
-    if outcome.forecast is not None and outcome.spent is not None:
+    if outcome.forecast is not None and outcome.spent is not None and (outcome.forecast.total.items or outcome.spent.seconds):
         _print_forecast(outcome.forecast, outcome.spent, project.settings.cost.currency)
     for output in state.outputs:  # last, so a run ends with the paths of the episodes
         if output.video:

@@ -12,6 +12,7 @@ budget (`[cost] budget_usd`).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..core.config import Settings
@@ -106,12 +107,13 @@ def _described(kind: str, loaded: Loaded) -> tuple[str, str, str, str]:
     return kind, instance.name, model_of(instance), device_of(instance)
 
 
-def shot_work(renderer: Renderer, shot: Shot, scene: Scene, series: Series) -> list[Work]:
+def shot_work(renderer: Renderer, shot: Shot, scene: Scene, series: Series, forced: bool = False) -> list[Work]:
     """What rendering the shot would make: its uncached voice takes and, when anything is
-    missing, its picture (the burned-in subtitles follow the voices' lengths)."""
+    missing, its picture (the burned-in subtitles follow the voices' lengths); all of it when
+    `forced` (render --force drops the cache first)."""
     voiced, work = {}, []
     for line in shot.dialogue:
-        take = renderer.voice(shot, line, series, render=False)
+        take = None if forced else renderer.voice(shot, line, series, render=False)
         if take is None:
             kind, backend, model, device = _described("voice", renderer.voice_backend(line, series))
             work.append(Work(kind, line.id, shot.id, backend, model, device, line.duration_frames, series.fps))
@@ -123,21 +125,22 @@ def shot_work(renderer: Renderer, shot: Shot, scene: Scene, series: Series) -> l
     return work
 
 
-def cue_work(renderer: Renderer, scene: Scene, series: Series) -> list[Work]:
-    if renderer.music(scene, series, render=False) is not None:
+def cue_work(renderer: Renderer, scene: Scene, series: Series, forced: bool = False) -> list[Work]:
+    if not forced and renderer.music(scene, series, render=False) is not None:
         return []
     kind, backend, model, device = _described("music", renderer.music_backend())
     return [Work(kind, scene.id, scene.id, backend, model, device, scene.duration_frames, series.fps)]
 
 
-def planned_work(series: Series, episodes: list[Episode], settings: Settings) -> list[Work]:
-    """Every artifact of the episodes not in the cache."""
+def planned_work(series: Series, episodes: list[Episode], settings: Settings,
+                 forced: Callable[[str], bool] = lambda shot_id: False) -> list[Work]:
+    """Every artifact of the episodes not in the cache (or whose shot is `forced`)."""
     renderer, work = Renderer(settings), []
     for episode in episodes:
         for scene in episode.scenes:
-            work += cue_work(renderer, scene, series)
+            work += cue_work(renderer, scene, series, any(forced(shot.id) for shot in scene.shots))
             for shot in scene.shots:
-                work += shot_work(renderer, shot, scene, series)
+                work += shot_work(renderer, shot, scene, series, forced(shot.id))
     return work
 
 

@@ -57,8 +57,13 @@ from .edit.timeline import read_timeline, timeline_path
 from .graph.wiring import Checkpoints
 from .plan.approval import CheckedPlan, approve_files, check_files, refuse_blocking
 from .render.executors import executor_for
+from .render.estimate import Estimate, estimate, planned_work
 from .render.renderer import Renderer
+from .review.audit import AuditReport
+from .review.cost import CostReport, Spent, cost_report, spent_since
+from .review.fix_loop import FixLoop, FixReport
 from .review.publish import Published, assembled_episodes, publish_episode
+from .core import ids
 
 PlanResult = Literal["started", "resumed", "unchanged"]
 
@@ -80,10 +85,18 @@ class RenderOutcome:
     state: RenderState
     approved_now: bool  # the render approved an edited plan first (render --yes)
     this_run: frozenset[str]  # shots and cues rendered (or found cached) by this process, not a killed one
+    forecast: Estimate | None = None  # what the render was expected to cost, before it started
+    spent: Spent | None = None  # what it cost (backend seconds and money, from the ledger)
+    fix: FixReport | None = None  # the fix loop's rounds, when it ran
+    started: float = 0.0  # when the render started (Unix time)
 
     @property
     def failed(self) -> list[str]:
         return sorted({r.id for r in self.state.renders if r.failed} | {c.id for c in self.state.cues if c.failed})
+
+    @property
+    def deferred(self) -> list[str]:
+        return sorted({r.id for r in self.state.renders if r.deferred} | {c.id for c in self.state.cues if c.deferred})
 
 
 # --- sources ---------------------------------------------------------------------------------
@@ -341,38 +354,78 @@ class Project:
         return approve_files(self.folder, self.settings, self.judged_findings())[0], True
 
     def render(self, request: RenderRequest, yes: bool = False,
-               on_update: Callable[[str, Any], None] | None = None) -> RenderOutcome:
+               on_update: Callable[[str, Any], None] | None = None, fix_rounds: int | None = None) -> RenderOutcome:
         """Render the approved plan (what the request selects, and what the touched episodes
         need) and assemble and audit its episodes. A render killed part-way resumes when the same
-        command runs again; any other request starts its own run."""
+        command runs again; any other request starts its own run. `fix_rounds` (default: [audit]
+        fix_rounds) re-rolls the shots whose audit failures a new seed can fix (review/fix_loop.py).
+        Without a budget in the request, [cost] budget_usd applies."""
         self._require_series()
+        if request.budget_usd is None and self.settings.cost.budget_usd is not None:
+            request = request.model_copy(update={"budget_usd": self.settings.cost.budget_usd})
+        rounds = self.settings.audit.fix_rounds if fix_rounds is None else fix_rounds
         with self.writing():
             digest, approved_now = self.approval_to_render(yes)
-            snapshot = load_snapshot(self.folder, digest)
-            unknown = [i for i in (request.scenes or []) + (request.shots or []) if not snapshot.has(i)]
-            if unknown:
-                raise InputError(self.folder.root, f"no such scene or shot: {', '.join(unknown)}")
-            thread, payload = self._render_thread(digest, request)
-            self._remember(render=thread)
-            config = self._config(thread)
-            if on_update:
-                touched = [e for e in snapshot.episodes if any(request.selects(s.id) for s in e.shots)]
-                shots = sum(len(e.shots) for e in touched)
-                scenes = sum(len(e.scenes) for e in touched)
-                on_update("start", {"total": shots + scenes, "shots": shots, "cues": scenes,
-                                    "voices": sum(len(s.dialogue) for e in touched for s in e.shots)})
-            this_run: set[str] = set()
-            with executor_for(self.settings) as settings:
-                config["max_concurrency"] = settings.render_concurrency
-                for chunk in self.graphs.render.stream(payload, config, context=settings, durability="sync",
-                                                       stream_mode="updates"):
-                    for node, update in chunk.items():
-                        this_run.update(r.id for r in [*(update or {}).get("renders", []),
-                                                       *(update or {}).get("cues", [])])
-                        if on_update:
-                            on_update(node, update)
-            values = self.graphs.render.get_state(config).values
-            return RenderOutcome(RenderState.model_validate(values), approved_now, frozenset(this_run))
+            outcome = self._render_approved(digest, request, on_update, approved_now)
+            return self._fix(outcome, rounds) if rounds and not outcome.deferred else outcome
+
+    def _fix(self, outcome: RenderOutcome, rounds: int) -> RenderOutcome:
+        """The fix loop after a render: its report, the latest audits, and the spend of both."""
+        audits = {a.id: a for a in outcome.state.audits}
+        budget = outcome.state.request.budget_usd
+
+        def rerender(shots: list[str]) -> bool:
+            left = None if budget is None else max(0.0, budget - spent_since(self.folder, outcome.started,
+                                                                                self.settings.cost).usd)
+            again = self._render_approved(current_digest(self.folder), RenderRequest(shots=shots, budget_usd=left), None)
+            audits.update({a.id: a for a in again.state.audits})
+            return not again.deferred
+
+        fix = FixLoop(self.folder, self._approve_takes, rerender, self._audit_report).run(
+            rounds, [o.id for o in outcome.state.outputs if o.video])
+        state = outcome.state.model_copy(update={"audits": list(audits.values())})
+        return RenderOutcome(state, outcome.approved_now, outcome.this_run, outcome.forecast,
+                             spent_since(self.folder, outcome.started, self.settings.cost), fix, outcome.started)
+
+    def _approve_takes(self) -> None:
+        approve_files(self.folder, self.settings, self.judged_findings())
+
+    def _audit_report(self, episode_id: str) -> AuditReport:
+        return AuditReport.model_validate_json((self.folder.out_dir / f"{episode_id}.audit.json").read_text("utf-8"))
+
+    def _render_approved(self, digest: str, request: RenderRequest, on_update: Callable[[str, Any], None] | None,
+                         approved_now: bool = False) -> RenderOutcome:
+        """One run of the render graph over an approved snapshot, with its estimate and its spend."""
+        snapshot = load_snapshot(self.folder, digest)
+        unknown = [i for i in (request.scenes or []) + (request.shots or []) if not snapshot.has(i)]
+        if unknown:
+            raise InputError(self.folder.root, f"no such scene or shot: {', '.join(unknown)}")
+        touched = [e for e in snapshot.episodes if any(request.selects(s.id) for s in e.shots)]
+        forced = request.selects if request.force else (lambda shot_id: False)
+        forecast = estimate(planned_work(snapshot.series, touched, self.settings, forced), self.settings)
+        started = time.time()
+        thread, payload = self._render_thread(digest, request)
+        self._remember(render=thread)
+        config = self._config(thread)
+        if on_update:
+            shots = sum(len(e.shots) for e in touched)
+            scenes = sum(len(e.scenes) for e in touched)
+            on_update("start", {"total": shots + scenes, "shots": shots, "cues": scenes,
+                                "voices": sum(len(s.dialogue) for e in touched for s in e.shots)})
+        this_run: set[str] = set()
+        with executor_for(self.settings) as settings:
+            config["max_concurrency"] = settings.render_concurrency
+            for chunk in self.graphs.render.stream(payload, config, context=settings, durability="sync",
+                                                   stream_mode="updates"):
+                for node, update in chunk.items():
+                    this_run.update(r.id for r in [*(update or {}).get("renders", []),
+                                                   *(update or {}).get("cues", [])])
+                    if on_update:
+                        on_update(node, update)
+        values = self.graphs.render.get_state(config).values
+        spent = spent_since(self.folder, started, self.settings.cost)
+        return RenderOutcome(RenderState.model_validate(values), approved_now, frozenset(this_run), forecast,
+                             spent, started=started)
 
     def _render_thread(self, digest: str, request: RenderRequest) -> tuple[str, RenderState | None]:
         """The thread for this render and its input (None: resume it). A finished run of the same
@@ -418,6 +471,47 @@ class Project:
                 raise InputError(self.folder.root, Problem(
                     f"episode {episode!r} is not assembled; assembled: {', '.join(assembled)}", field="--episode"))
             return [publish_episode(self.folder, e, self.settings) for e in assembled if episode in (None, e)]
+
+    # --- takes and cost ------------------------------------------------------------------------
+
+    def use_take(self, shot_id: str, take: int) -> None:
+        """Pin a shot's take in its plan file (`microdrama take`): the picture of that take is
+        used from the next render on, and the fix loop leaves the shot alone."""
+        self._require_series()
+        with self.writing():
+            if not ids.is_plan_id(shot_id) or ids.parse(shot_id).kind != "shot":
+                raise InputError(self.folder.root, Problem(f"{shot_id!r} is not a shot id (e.g. e01s02k03)", field="shot"))
+            path = self.folder.episode_path(ids.episode_of(shot_id))
+            if not path.is_file():
+                raise InputError(self.folder.root, Problem(f"no episode file for {shot_id}", field="shot"))
+            episode = self.folder.load_episode(ids.episode_of(shot_id))
+            shot = next((s for s in episode.shots if s.id == shot_id), None)
+            if shot is None:
+                raise InputError(path, Problem(f"no shot {shot_id} in the plan", field="shot"))
+            if take != 1 and shot.recorded_take(take) is None:
+                known = ", ".join(str(t.take) for t in shot.takes or []) or "1"
+                raise InputError(path, Problem(f"{shot_id} has no take {take}; its takes: {known}", field="--use"))
+            pinned = shot.model_copy(update={"take": None if take == 1 else take, "pinned": True})
+            scenes = [scene.model_copy(update={"shots": [pinned if s.id == shot_id else s for s in scene.shots]})
+                      for scene in episode.scenes]
+            self.folder.save_episode(episode.model_copy(update={"scenes": scenes}))
+
+    def cost(self) -> CostReport:
+        """What the series has cost so far, from the ledger and the LLM call log."""
+        self._require_series()
+        return cost_report(self.folder, self.settings.cost, self.folder.load_series().fps)
+
+    def estimate(self, plan: CheckedPlan | None = None) -> Estimate:
+        """What rendering the approved plan (or the plan files as reviewed) would cost now; what
+        is cached costs nothing."""
+        self._require_series()
+        if plan is not None:
+            return estimate(planned_work(plan.series, plan.episodes, self.settings), self.settings)
+        digest = current_digest(self.folder)
+        if digest is None:
+            raise InputError(self.folder.root, "no approved plan here to estimate: `microdrama approve` it first")
+        snapshot = load_snapshot(self.folder, digest)
+        return estimate(planned_work(snapshot.series, list(snapshot.episodes), self.settings), self.settings)
 
     # --- garbage -------------------------------------------------------------------------------
 

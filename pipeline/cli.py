@@ -17,6 +17,9 @@ from rich.table import Table
 
 from microdrama.agents.writer import SeriesFormat
 from .app import Project, is_synopsis, series_folder_for
+from .render.estimate import Estimate
+from .review.cost import HEADINGS, CostReport, Spend, Spent
+from .review.fix_loop import FixReport
 from .core import ids
 from .core.config import Settings
 from .core.errors import BackendUnavailable, ConfigError, InputError, MicrodramaError, Problem
@@ -71,6 +74,10 @@ class RenderFailed(MicrodramaError):
 
 class AuditFailed(MicrodramaError):
     """`audit --strict` found errors."""
+
+
+class BudgetReached(MicrodramaError):
+    """The render's budget left work for the next render."""
 
 
 def main() -> None:
@@ -180,7 +187,22 @@ def _show_plan(project: Project, episode: str | None = None) -> list[Finding]:
     console.print(cast_table(plan.series, plan.places))
     console.print(places_table(plan.series, plan.episodes, plan.places, project.folder.screenplays()))
     print_review(plan.series, plan.episodes, plan.findings, episode)
+    _print_estimate_line(project, plan)
     return plan.findings
+
+
+def _print_estimate_line(project: Project, plan) -> None:
+    """One line under the review: what rendering these plan files would cost (`cost --estimate`)."""
+    try:
+        total = project.estimate(plan).total
+    except InputError:  # a reference the review has already named: no estimate until it is fixed
+        return
+    if not total.items:
+        console.print("render: everything is cached")
+        return
+    unmeasured = f"; {total.unmeasured} never measured here" if total.unmeasured else ""
+    console.print(f"render estimate: {total.items} artifacts to make, {total.seconds:.0f} s of backend time, "
+                  f"{_money(total.usd, project.settings.cost.currency)}{unmeasured} (`microdrama cost --estimate`)")
 
 
 def _after_planning(project: Project, yes: bool, episode: str | None = None) -> bool:
@@ -205,7 +227,7 @@ def _approve(project: Project) -> None:
                   f"in {escape(str(project.folder.root))}")
 
 
-def _render(project: Project, request: RenderRequest, yes: bool = False) -> None:
+def _render(project: Project, request: RenderRequest, yes: bool = False, fix_rounds: int | None = None) -> None:
     """Render and assemble with progress (bars on a terminal, plain lines in a log); name failed
     shots and exit non-zero on failure."""
     progress = (RichProgress(console) if console.is_terminal
@@ -223,7 +245,7 @@ def _render(project: Project, request: RenderRequest, yes: bool = False) -> None
             progress.stop()
 
     try:
-        outcome = project.render(request, yes=yes, on_update=on_update)
+        outcome = project.render(request, yes=yes, on_update=on_update, fix_rounds=fix_rounds)
     finally:
         progress.stop()
     state = outcome.state
@@ -240,13 +262,23 @@ def _render(project: Project, request: RenderRequest, yes: bool = False) -> None
                       f"needed to re-assemble their episodes: {', '.join(extra)}")
     for note in sorted({f"{r.id}: route to {r.backend} not used: {r.fallback}" for r in state.renders if r.fallback}):
         console.print(f"[yellow]note[/] {escape(note)}")
+    if outcome.fix is not None:
+        _print_fix(outcome.fix)
     _print_audits(state.audits, project.folder.root)
+    if outcome.forecast is not None and outcome.spent is not None and (outcome.forecast.total.items or outcome.spent.seconds):
+        _print_forecast(outcome.forecast, outcome.spent, project.settings.cost.currency)
     for output in state.outputs:  # last, so a run ends with the paths of the episodes
         if output.video:
             slates = f" [yellow](slates for {', '.join(output.failed_shots)})[/]" if output.failed_shots else ""
             console.print(f"[green]{escape(str(project.folder.root / output.video))}[/]{slates}")
         else:
             console.print(f"[red]{output.id} not assembled[/]: {escape(output.skipped or '')}")
+    if outcome.deferred:
+        done = sum(1 for r in state.renders if not r.deferred and not r.failed)
+        raise BudgetReached(f"budget reached ({request.budget_usd} {project.settings.cost.currency}): {done} of "
+                            f"{len(state.renders)} shots done, {len(outcome.deferred)} shots and cues left "
+                            f"({', '.join(outcome.deferred[:8])}{' ...' if len(outcome.deferred) > 8 else ''}); "
+                            "finished work is cached: `microdrama render` again continues")
     skipped = [o for o in state.outputs if o.skipped]
     if skipped or (outcome.failed and not project.settings.allow_failed):
         raise RenderFailed(f"{len(outcome.failed)} failed: {', '.join(outcome.failed)}; fix and re-run "
@@ -266,6 +298,33 @@ def _print_audits(summaries: list[AuditSummary], root: Path) -> None:
                       f"[yellow]{item.warnings}[/]" if item.warnings else "0", str(item.skipped), str(item.passed),
                       escape(str(root / board)) if board else "")
     console.print(table)
+
+
+def _print_fix(fix: FixReport) -> None:
+    for number, shots in enumerate(fix.rerolled, start=1):
+        console.print(f"fix round {number}: re-rendered {_count(len(shots), 'shot')} with their next take: "
+                      f"{', '.join(shots)}")
+    if not fix.rerolled:
+        console.print("fix: no shot has a failure a re-roll can fix")
+    for shot_id, problems in fix.unfixed.items():
+        console.print(f"[yellow]still failing[/] {shot_id} (kept take {fix.kept[shot_id]}, its best): "
+                      f"{escape('; '.join(problems))}")
+    if fix.budget_stop:
+        console.print("[yellow]fix: the budget stopped the re-rolls[/]; `microdrama render --fix` again continues")
+    for place, hint in dict.fromkeys(fix.advice):
+        console.print(f"[yellow]not a re-roll[/] {place}: {escape(hint)}")
+
+
+def _money(usd: float, currency: str) -> str:
+    return f"{usd:.4f} {currency}" if usd < 1 else f"{usd:.2f} {currency}"
+
+
+def _print_forecast(forecast: Estimate, spent: Spent, currency: str) -> None:
+    total = forecast.total
+    unmeasured = f" ({total.unmeasured} of {total.items} artifacts unmeasured)" if total.unmeasured else ""
+    ratio = f", actual/estimate {spent.seconds / total.seconds:.2f}" if total.seconds else ""
+    console.print(f"backend time: estimated {total.seconds:.1f} s / {_money(total.usd, currency)}{unmeasured}, "
+                  f"actual {spent.seconds:.1f} s / {_money(spent.usd, currency)}{ratio}")
 
 
 def _line_errors(result: ShotRender) -> str:
@@ -368,6 +427,11 @@ def render(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve plan files edited since approval first.")] = False,
     executor: ExecutorOption = None,
     ray_address: RayAddressOption = None,
+    fix: Annotated[bool, typer.Option(help="After the audit, re-render with the next seed the shots whose failures "
+                                      "a re-roll can fix ([audit] fix_rounds rounds, at least 1).")] = False,
+    budget: Annotated[Optional[float], typer.Option(
+        metavar="USD", min=0.0, help="Stop scheduling new work once the projected spend would pass this "
+        "(overrides [cost] budget_usd); a later render continues.")] = None,
 ) -> None:
     """Render every shot, line and music cue of the approved plan and assemble the episodes.
 
@@ -380,8 +444,93 @@ def render(
     Example: microdrama render episodes/rooftop-frequencies --scene e01s02 --force
     """
     settings = Settings.load(series_dir, allow_failed=allow_failed or None, executor=executor, ray_address=ray_address)
+    rounds = max(settings.audit.fix_rounds, 1) if fix else None
     with Project(settings) as project:
-        _render(project, RenderRequest(scenes=scene, shots=shot, force=force), yes=yes)
+        _render(project, RenderRequest(scenes=scene, shots=shot, force=force, budget_usd=budget), yes=yes,
+                fix_rounds=rounds)
+
+
+@app.command()
+def take(
+    series_dir: SeriesDir,
+    shot: Annotated[str, typer.Argument(help="Shot id, e.g. e01s02k03.")],
+    use: Annotated[int, typer.Option("--use", min=1, help="The take to use (1: the shot's own seed).")],
+) -> None:
+    """Pin one of a shot's takes (the fix loop records them in the plan file, with the audit's
+    score): the next render uses its picture, and the fix loop leaves the shot alone.
+
+    Example: microdrama take episodes/rooftop-frequencies e01s02k03 --use 2
+    """
+    with Project(Settings.load(series_dir)) as project:
+        project.use_take(shot, use)
+    console.print(f"[green]pinned[/] take {use} of {shot}; `microdrama render {escape(str(series_dir))} --yes` uses it")
+
+
+@app.command()
+def cost(
+    series_dir: SeriesDir,
+    estimate: Annotated[bool, typer.Option(help="Predict the time and money of rendering the approved plan "
+                                           "(what is cached costs nothing).")] = False,
+) -> None:
+    """What the series has cost: backend seconds, GPU-hours, tokens and money at the [cost] rates
+    of microdrama.toml, per shot, scene, episode and series, and per finished minute.
+
+    Example: microdrama cost episodes/rooftop-frequencies --estimate
+    """
+    settings = Settings.load(series_dir)
+    with Project(settings) as project:
+        if estimate:
+            _print_estimate(project.estimate(), settings.cost.currency)
+        else:
+            _print_cost(project.cost())
+
+
+def _print_estimate(forecast: Estimate, currency: str) -> None:
+    table = Table(title="estimate: rendering the approved plan", title_justify="left")
+    for column in ("backend", "artifacts", "frames", "backend s", "cost", "assumption"):
+        table.add_column(column)
+    for name, line in sorted(forecast.by_backend.items()):
+        table.add_row(escape(name), str(line.items), str(line.frames),
+                      f"{line.seconds:.1f}", _money(line.usd, currency), escape("; ".join(sorted(line.basis))))
+    total = forecast.total
+    table.add_row("total", str(total.items), str(total.frames), f"{total.seconds:.1f}", _money(total.usd, currency), "")
+    console.print(table)
+    console.print("backend seconds per frame of media, per backend and device, from the ledger of earlier renders "
+                  "(state/ledger.jsonl); seconds are summed over parallel branches; assembly and audit not included")
+
+
+def _spend_row(place: str, spend: Spend, report: CostReport, minutes: bool = False) -> list[str]:
+    row = [place, f"{spend.finished_frames / report.fps:.1f}", *(f"{spend.seconds[h]:.1f}" for h in HEADINGS),
+           f"{spend.gpu_s / 3600:.4f}", _money(spend.usd, report.currency)]
+    if minutes:
+        per = report.per_finished_minute(spend)
+        row.append(_money(per, report.currency) if per is not None else "-")
+    return row
+
+
+def _print_cost(report: CostReport) -> None:
+    columns = ("finished s", *(f"{h} s" for h in HEADINGS), "GPU-h", "cost")
+    for title, rows in (("shots", report.shots), ("scenes", report.scenes)):
+        table = Table(title=title, title_justify="left")
+        for column in (title[:-1], *columns):
+            table.add_column(column)
+        for place, spend in rows.items():
+            table.add_row(*_spend_row(place, spend, report))
+        console.print(table)
+    table = Table(title="episodes and series", title_justify="left")
+    for column in ("", *columns, "per finished minute"):
+        table.add_column(column)
+    for place, spend in report.episodes.items():
+        table.add_row(*_spend_row(place, spend, report, minutes=True))
+    table.add_row(*_spend_row("series (render)", report.series, report, minutes=True))
+    console.print(table)
+    for tokens in report.tokens:
+        console.print(f"LLM {escape(tokens.model)}: {tokens.calls} calls, {tokens.prompt} prompt + {tokens.completion} "
+                      f"completion tokens, {_money(tokens.usd, report.currency)}")
+    per = report.per_finished_minute(report.series, report.llm_usd)
+    console.print(f"series total {_money(report.total_usd, report.currency)}"
+                  + (f", {_money(per, report.currency)} per finished minute" if per is not None else
+                     " (nothing assembled yet)"))
 
 
 @app.command()

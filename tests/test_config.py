@@ -45,7 +45,7 @@ def test_file_then_environment_then_flags(tmp_path):
     ("[run]\ncontinuity_rounds = -1\n", 2, "run.continuity_rounds", "greater than or equal to 0"),
     ('[run]\nsubtitles = "hard"\n', 2, "run.subtitles", "'burned', 'soft', 'both' or 'none'"),
     ('[run]\nallow_failed = "maybe"\n', 2, "run.allow_failed", "valid boolean"),
-    ('[runn]\nplanner = "llm"\n', 1, "runn", "unknown key; known tables: run, llm, backends, audit"),
+    ('[runn]\nplanner = "llm"\n', 1, "runn", "unknown key; known tables: run, llm, backends, audit, cost"),
     ('planner = "llm"\n', 1, "planner", "(planner is a [run] setting)"),
     ("run = 3\n", 1, "run", "must be a table ([run]), got an integer"),
     ('[backends]\nvidoe = "animatic"\n', 2, "backends.vidoe",

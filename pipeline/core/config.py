@@ -63,6 +63,7 @@ from microdrama.agents.llm import LLM, LLMSettings
 from .errors import ConfigError, Problem
 from .limits import MAX_EPISODE_MINUTES
 from .models import ShotType
+from .rates import CostOptions
 
 CONFIG_FILE = "microdrama.toml"
 # The mastering target (edit.ffmpeg.LOUDNESS_TARGET_LUFS; a test keeps them equal): core imports
@@ -220,9 +221,12 @@ class AuditOptions(BaseModel):
     mouth_min_change: float = Field(
         2.0, ge=0, description="Mean absolute change (0..255) of a speaking animatic character's mouth region "
         "across its line under which the mouth is still.")
+    fix_rounds: int = Field(
+        0, ge=0, le=10, description="Rounds of re-rendering, with the next seed, the shots whose audit failures a "
+        "re-roll can fix (`render --fix` sets 1 when this is 0). 0 for the animatic, which is deterministic.")
 
 
-TABLES = ("run", "llm", "backends", "audit")  # the top-level tables of microdrama.toml
+TABLES = ("run", "llm", "backends", "audit", "cost")  # the top-level tables of microdrama.toml
 
 
 # --- the settings ------------------------------------------------------------------------------
@@ -276,6 +280,7 @@ class Settings:
     # Not part of BackendSettings: how many actors run a backend does not change what it makes.
     actors: dict[str, ActorResources] = field(default_factory=dict)
     audit: AuditOptions = field(default_factory=AuditOptions)
+    cost: CostOptions = field(default_factory=CostOptions)
     llm: LLMSettings = field(default_factory=LLMSettings)
     # A ready client (tests inject a ScriptedLLM); None builds an OpenAI client from `llm`.
     llm_client: LLM | None = None
@@ -306,11 +311,13 @@ class Settings:
         backends = check.backends(tables["backends"])
         actors = check.actors(tables["backends"])
         audit = check.model(AuditOptions, tables["audit"], ("audit",))
+        cost = check.model(CostOptions, tables["cost"], ("cost",))
         llm = check.llm(tables["llm"], environ, llm_timeout_s)
         if check.problems:
             # The file's problems in line order, then the environment's and the flags'.
             raise InvalidSettings(sorted(check.problems, key=lambda p: (p.path != path, p.line or 0)))
-        return cls(series_dir=series_dir, **run.model_dump(), backends=backends, actors=actors, audit=audit, llm=llm)
+        return cls(series_dir=series_dir, **run.model_dump(), backends=backends, actors=actors, audit=audit,
+                   cost=cost, llm=llm)
 
 
 class InvalidSettings(ConfigError):

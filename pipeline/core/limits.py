@@ -139,3 +139,5 @@ MIN_TEMPO_BPM = 40
 MAX_TEMPO_BPM = 200
 # Seeds fit a signed 32-bit integer, which every generator and backend takes.
 MAX_SEED = 2**31 - 1
+# Takes recorded per shot: the fix loop's rounds (at most 10) over a few runs, and pinned ones.
+MAX_TAKES = 32

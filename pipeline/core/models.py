@@ -385,6 +385,17 @@ class FramedCharacter(PlanModel):
     facing: Facing = Field(Facing.CAMERA, description="Which way the character looks.")
 
 
+class ShotTake(PlanModel):
+    """One rendered take of a shot's picture, as the audit judged it (the fix loop records these)."""
+
+    take: int = Field(ge=1, le=limits.MAX_TAKES, description="Take number; take 1 is the shot's own seed.")
+    seed: Seed = Field(description="Seed the picture was rendered with.")
+    score: float | None = Field(None, ge=0, le=1, description="The audit's score: the share of the shot's "
+                                "picture checks that passed (1 = all).")
+    verdict: Literal["pass", "fail"] | None = Field(
+        None, description="fail: the audit found a failure a re-roll can fix (identity, black, frozen).")
+
+
 class Shot(PlanModel):
     id: str = Field(pattern=SHOT_ID, max_length=limits.MAX_ID_CHARS, description="Shot id, e.g. 'e01s03k02'.")
     type: ShotType = Field(description="Framing, from the fixed vocabulary.")
@@ -408,6 +419,27 @@ class Shot(PlanModel):
     prompt: str = Field("", max_length=limits.MAX_PROMPT_CHARS,
                         description="Generator prompt, composed from the bible.")
     seed: Seed = Field(description="Seed for every generator of this shot.")
+    take: int | None = Field(None, ge=1, le=limits.MAX_TAKES, description="The take whose picture is used "
+                             "(`microdrama take <shot> --use N`); none: take 1, rendered with `seed`.")
+    pinned: bool | None = Field(None, description="A person chose the take: the fix loop leaves the shot alone.")
+    takes: list[ShotTake] | None = Field(None, max_length=limits.MAX_TAKES,
+                                         description="Takes rendered so far, with the audit's judgement.")
+
+    @model_validator(mode="after")
+    def _take_is_recorded(self) -> Shot:
+        if self.take not in (None, 1) and self.recorded_take(self.take) is None:
+            raise ValueError(f"take {self.take} is not among the shot's takes "
+                             f"({', '.join(str(t.take) for t in self.takes or []) or 'none recorded'})")
+        return self
+
+    def recorded_take(self, number: int) -> ShotTake | None:
+        return next((t for t in self.takes or [] if t.take == number), None)
+
+    @property
+    def picture_seed(self) -> int:
+        """The seed of the take in use: the shot's own for take 1, else the take's recorded one."""
+        take = self.recorded_take(self.take) if self.take not in (None, 1) else None
+        return take.seed if take is not None else self.seed
 
 
 class MusicCue(PlanModel):

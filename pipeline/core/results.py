@@ -35,6 +35,8 @@ class ShotRender(BaseModel):
                                              "episode needed it to be assembled).")
     backend: str = Field("", description="Video backend that made the picture.")
     fallback: str | None = Field(None, description="Why the configured route was not used, when it was not.")
+    deferred: str | None = Field(None, description="Why it was not rendered in this run (the budget); the "
+                                                   "next render does it.")
 
     @property
     def failed(self) -> bool:
@@ -47,6 +49,7 @@ class CueRender(BaseModel):
     ambience: list[SoundRender] = Field(default_factory=list, description="The scene's ambience beds.")
     error: str | None = None
     cached: bool = False
+    deferred: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -61,6 +64,7 @@ class EpisodeOutput(BaseModel):
     failed_shots: list[str] = Field(default_factory=list)
     skipped: str | None = Field(None, description="Why the episode was not assembled.")
     mastered: bool = Field(False, description="The file was written by this run (not already up to date).")
+    deferred: list[str] = Field(default_factory=list, description="Shots and cues the budget left for the next run.")
 
 
 class AuditSummary(BaseModel):

@@ -149,6 +149,11 @@ def assemble_episode(episode: Episode, snapshot: Snapshot, shots: dict[str, Shot
     unless allow_failed is set, when each failed shot becomes a slate in the cut."""
     folder = SeriesFolder(settings.series_dir)
     series = snapshot.series
+    deferred = [s.id for s in episode.shots if s.id in shots and shots[s.id].deferred]
+    deferred += [s.id for s in episode.scenes if s.id in cues and cues[s.id].deferred]
+    if deferred:
+        return EpisodeOutput(id=episode.id, deferred=deferred, skipped=f"the budget left {len(deferred)} shots and "
+                             "cues for the next render: `microdrama render` again continues")
     failed = {s.id: (shots[s.id].error or "a dialogue line failed") if s.id in shots else "not rendered"
               for s in episode.shots if s.id not in shots or shots[s.id].failed}
     failed_cues = [s.id for s in episode.scenes if s.id in cues and cues[s.id].failed]

@@ -24,6 +24,7 @@ from ..core.store import SeriesFolder
 from ..edit.assemble import assemble_episode
 from ..edit.audio import wav_seconds
 from ..render.backends import SfxRequest
+from ..render.budget import BudgetPlan, plan_budget
 from ..render.renderer import Renderer
 from ..render.requests import ambience_requests, effect_requests
 from ..review.publish import publish_episode
@@ -66,20 +67,33 @@ def dispatch(state: RenderState, runtime: Runtime[Settings]) -> list[Send] | str
     outside the selection is rendered too when it is stale, since its episode is re-assembled
     (it is marked as not selected, and the report says so)."""
     request, snapshot = state.request, _snapshot(runtime, state.snapshot)
+    episodes = touched_episodes(state, snapshot)
+    budget = budget_for(state, snapshot, episodes, runtime.context)
     shots: list[tuple[int, Send]] = []
     cues: list[Send] = []
-    for episode_id in touched_episodes(state, snapshot):
+    for episode_id in episodes:
         for scene in snapshot.episode(episode_id).scenes:
-            cues.append(Send("render_cue", CueJob(snapshot=state.snapshot, scene_id=scene.id)))
+            cues.append(Send("render_cue", CueJob(snapshot=state.snapshot, scene_id=scene.id,
+                                                  deferred=budget.reason(scene.id) if scene.id in budget.left else None)))
             for shot in scene.shots:
                 shots.append((shot.duration_frames, Send("render_shot", ShotJob(
-                    snapshot=state.snapshot, shot_id=shot.id, selected=request.selects(shot.id)))))
+                    snapshot=state.snapshot, shot_id=shot.id, selected=request.selects(shot.id),
+                    deferred=budget.reason(shot.id) if shot.id in budget.left else None))))
     return longest_first(shots, cues) or "assemble"
+
+
+def budget_for(state: RenderState, snapshot: Snapshot, episodes: list[str], settings: Settings) -> BudgetPlan:
+    """What the request's budget leaves out (nothing without a budget)."""
+    if state.request.budget_usd is None:
+        return BudgetPlan(0.0, 0.0, {})
+    return plan_budget(snapshot, episodes, settings, state.request.budget_usd)
 
 
 def render_shot(job: ShotJob, runtime: Runtime[Settings]) -> dict:
     """Voices first (the picture's burned-in subtitles follow their measured lengths), then the
     picture. A failure is recorded on the shot; the rest of the run goes on."""
+    if job.deferred:
+        return {"renders": [ShotRender(id=job.shot_id, selected=job.selected, deferred=job.deferred)]}
     snapshot, renderer = _snapshot(runtime, job.snapshot), Renderer(runtime.context)
     scene, shot = snapshot.shot(job.shot_id)
     lines, voiced, cached = [], {}, True
@@ -115,6 +129,8 @@ def sound_render(renderer: Renderer, request: SfxRequest, sound: str, offset_fra
 
 def render_cue(job: CueJob, runtime: Runtime[Settings]) -> dict:
     """The scene's music cue and its ambience beds."""
+    if job.deferred:
+        return {"cues": [CueRender(id=job.scene_id, deferred=job.deferred)]}
     snapshot, renderer = _snapshot(runtime, job.snapshot), Renderer(runtime.context)
     scene = snapshot.scene(job.scene_id)
     beds = [sound_render(renderer, request, bed)

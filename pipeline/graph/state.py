@@ -101,6 +101,7 @@ class RenderRequest(BaseModel):
     scenes: list[str] | None = None
     shots: list[str] | None = None
     force: bool = Field(False, description="Re-render the selection even when its cache is valid.")
+    budget_usd: float | None = Field(None, ge=0, description="Most this render may spend (render/budget.py).")
 
     def selects(self, shot_id: str) -> bool:
         if self.scenes is None and self.shots is None:
@@ -121,11 +122,13 @@ class ShotJob(BaseModel):
     snapshot: str
     shot_id: str
     selected: bool = True
+    deferred: str | None = Field(None, description="Why the shot is not rendered in this run (the budget).")
 
 
 class CueJob(BaseModel):
     snapshot: str
     scene_id: str
+    deferred: str | None = None
 
 
 class RenderState(BaseModel):

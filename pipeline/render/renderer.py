@@ -20,6 +20,7 @@ from typing import Any
 from ..core.cache import ArtifactCache, artifact_key
 from ..core.config import Settings
 from ..core.errors import BackendUnavailable, ConfigError, RenderError
+from ..core.ledger import LedgerEntry, Measured, append_entry, device_of, measuring, model_of
 from ..core.models import DialogueLine, Scene, Series, Shot
 from ..core.store import SeriesFolder
 from ..edit import ffmpeg
@@ -132,6 +133,12 @@ class ArtifactJob:
         loaded = load(self.backend, self.kind, self.options)
         result = call_backend(loaded.instance, self.target, self.request, self.attempts)
         WRITERS[self.kind](result, path, self.request)
+class Work:
+    """What the ledger files an artifact under: its shot (a cue: its scene) and planned length."""
+
+    shot: str
+    frames: int
+    fps: int
 
 
 @dataclass(frozen=True)
@@ -170,31 +177,54 @@ class Renderer:
         instance = loaded.instance
         return self.cache.path(kind, artifact_key(instance.name, instance.version, loaded.options, request), ext)
 
-    def _cached_or_render(self, kind: str, loaded: Loaded, request: Any, ext: str) -> Take:
+    def _cached_or_render(self, kind: str, loaded: Loaded, request: Any, ext: str, work: Work) -> Take:
         path = self._path(kind, loaded, request, ext)
+        device = device_of(loaded.instance)
         if path.is_file():
+            self._account(kind, loaded, request, path, work, device, Measured(), cached=True)
             return Take(path, True)
         job = ArtifactJob(kind, loaded.instance.name, loaded.options, request, self.settings.render_attempts)
-        return Take(self.executor.produce(job, path, self.cache), False)
+        failure: RenderError | None = None
+        with measuring(device) as measured:  # on Ray: the driver's wait for the worker
+            try:
+                self.executor.produce(job, path, self.cache)
+            except RenderError as exc:
+                failure = exc
+        self._account(kind, loaded, request, path, work, device, measured, error=failure and str(failure))
+        if failure is not None:
+            raise failure
+        return Take(path, False)
 
-    def _voice_backend(self, line: DialogueLine, series: Series) -> Loaded:
+    def _account(self, kind: str, loaded: Loaded, request: Any, path: Path, work: Work, device: str,
+                 measured: Measured, cached: bool = False, error: str | None = None) -> None:
+        """The ledger's entry for one artifact asked for (core/ledger.py)."""
+        instance = loaded.instance
+        append_entry(self.folder.state_dir, LedgerEntry(
+            at=time.time(), kind=kind, target=request_target(request), shot=work.shot, artifact=self.relative(path),
+            backend=instance.name, version=instance.version, model=model_of(instance), device=device,
+            frames=work.frames, fps=work.fps, seed=getattr(request, "seed", None), cached=cached,
+            wall_s=round(measured.wall_s, 4), gpu_s=round(measured.gpu_s, 4),
+            peak_memory_mb=round(measured.peak_memory_mb, 1), error=error))
+
+    def voice_backend(self, line: DialogueLine, series: Series) -> Loaded:
         name = voice_backend_for(series.character(line.speaker), series.language, self.settings.backends)
         return load(name, "voice", self.settings.backends.options_for(name))
 
-    def _music_backend(self) -> Loaded:
+    def music_backend(self) -> Loaded:
         name = self.settings.backends.music
         return load(name, "music", self.settings.backends.options_for(name))
 
     def voice(self, shot: Shot, line: DialogueLine, series: Series, render: bool = True) -> VoiceTake | None:
         """The line in the speaker's voice; a take longer than its slot is spoken again faster
         (at most MAX_SPEEDUP). Without `render`, None when a take it needs is not cached."""
-        loaded = self._voice_backend(line, series)
+        loaded = self.voice_backend(line, series)
         slot = line_slot_frames(shot, line) / series.fps
         factor, cached_all = 1.0, True
         while True:
             request = voice_request(line, series, self.folder.root, factor)
             if render:
-                take = self._cached_or_render("voice", loaded, request, "wav")
+                take = self._cached_or_render("voice", loaded, request, "wav",
+                                              Work(shot.id, line.duration_frames, series.fps))
             else:
                 path = self._path("voice", loaded, request, "wav")
                 if not path.is_file():
@@ -215,7 +245,8 @@ class Renderer:
         request = video_request(shot, scene, series, self.folder.root, takes,
                                 burn_subtitles=self.settings.subtitles in ("burned", "both"))
         if render:
-            take = self._cached_or_render("video", loaded, request, "mp4")
+            take = self._cached_or_render("video", loaded, request, "mp4",
+                                          Work(shot.id, shot.duration_frames, series.fps))
         else:
             path = self._path("video", loaded, request, "mp4")
             if not path.is_file():
@@ -224,9 +255,10 @@ class Renderer:
         return PictureTake(take.path, take.cached, loaded.instance.name, fallback or None)
 
     def music(self, scene: Scene, series: Series, render: bool = True) -> Take | None:
-        loaded, request = self._music_backend(), music_request(scene, series)
+        loaded, request = self.music_backend(), music_request(scene, series)
         if render:
-            return self._cached_or_render("music", loaded, request, "wav")
+            return self._cached_or_render("music", loaded, request, "wav",
+                                          Work(scene.id, scene.duration_frames, series.fps))
         path = self._path("music", loaded, request, "wav")
         return Take(path, True) if path.is_file() else None
 
@@ -239,7 +271,9 @@ class Renderer:
         `render`, None when it is not cached."""
         loaded = self._sfx_backend()
         if render:
-            return self._cached_or_render("sfx", loaded, request, "wav")
+            # the ledger files an effect under its shot (e01s01k02x1) and a bed under its scene (e01s01:rain)
+            place = request.target.split("x")[0].split(":")[0]
+            return self._cached_or_render("sfx", loaded, request, "wav", Work(place, request.num_frames, request.fps))
         path = self._path("sfx", loaded, request, "wav")
         return Take(path, True) if path.is_file() else None
 

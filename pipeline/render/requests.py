@@ -106,7 +106,7 @@ def video_request(shot: Shot, scene: Scene, series: Series, root: Path,
     place, place_field = location.keyframe if location else None, f"locations ({scene.location}).keyframe"
     return VideoRequest(
         shot_id=shot.id, prompt=compose_prompt(shot, scene, series), width=series.width, height=series.height,
-        fps=series.fps, num_frames=shot.duration_frames, seed=shot.seed, shot_type=shot.type, move=shot.move,
+        fps=series.fps, num_frames=shot.duration_frames, seed=shot.picture_seed, shot_type=shot.type, move=shot.move,
         setting=scene.setting, time_of_day=scene.time_of_day,
         location=LocationRef(id=scene.location, name=location.name if location else scene.location,
                              description=location.description if location else "",

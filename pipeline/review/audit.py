@@ -31,9 +31,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..edit import ffmpeg
 from ..edit.audio import frames_to_samples, read_wav
 from ..render.backends.animatic import character_signature
+from ..render.backends import backend_class
 from ..render.backends.torch_device import package_availability
 from ..core.config import AuditOptions  # the [audit] table; configuration owns it, this name stays
-from ..core.errors import BackendUnavailable, FFmpegError
+from ..core.errors import BackendUnavailable, ConfigError, FFmpegError
 from ..core.paths import series_file
 from ..core.models import CameraMove, Episode, FramedCharacter, ScreenPosition, Series, Shot, ShotType
 from ..core.store import atomic_write_text
@@ -378,12 +379,19 @@ def check_colour(before: ShotPicture, after: ShotPicture, options: AuditOptions)
 
 
 def is_animatic(shot: Shot, backend_by_shot: Mapping[str, str] | None) -> bool:
-    """Whether the animatic drew the shot: `ShotRender.backend` is the backend's name, then any
-    fallback note after a dash (empty for a shot that failed); title cards are always the
-    animatic's."""
+    """Whether the shot is drawn in the animatic's signature palette (by the animatic, or a
+    backend with that capability): `ShotRender.backend` is the backend's name, then any fallback
+    note after a dash (empty for a shot that failed); title cards are always the animatic's."""
     if shot.title_card is not None or backend_by_shot is None:
         return True
-    return (backend_by_shot.get(shot.id) or "animatic").split(" — ")[0].strip() == "animatic"
+    return draws_signature_palette((backend_by_shot.get(shot.id) or "animatic").split(" — ")[0].strip())
+
+
+def draws_signature_palette(backend: str) -> bool:
+    try:
+        return bool(backend_class(backend).capabilities.signature_palette)
+    except (ConfigError, ImportError):  # a backend no longer installed: no palette to check
+        return False
 
 
 def display_name(series: Series, character_id: str) -> str:

@@ -185,6 +185,8 @@ class Capabilities(BaseModel):
     reference_image: bool = Field(False, description="Uses character/location keyframes.")
     max_seconds: float | None = Field(None, description="Longest output per call, if limited.")
     languages: list[str] | None = Field(None, description="Voice languages; None means any.")
+    signature_palette: bool = Field(False, description="Video: draws each character in the animatic's "
+                                    "signature colours, so the audit checks identity by palette.")
 
 
 class NoOptions(BaseModel):

@@ -27,7 +27,7 @@ class AnimaticVideo:
     name = "animatic"
     version = "3"
     kind = "video"
-    capabilities = Capabilities(seed=True, reference_image=False)
+    capabilities = Capabilities(seed=True, reference_image=False, signature_palette=True)
     extra = None
 
     class Options(BaseModel):

@@ -4,6 +4,7 @@ the tests call it. The CLI only parses arguments and prints what these return.
     plan     sources -> plan files, stopping at review (the planning graph's interrupt)
     approve  the plan files -> an approved snapshot (state/approved/<digest>/)
     revise   one scene re-planned with a note (a new planning run; other scenes byte-identical)
+    edit     one shot's fields changed in its plan file, validated as a hand edit is
     render   an approved snapshot + a request -> artifacts, timelines, episodes, audits
     audit    the episode files in out/ measured against the snapshot they were rendered from
     status   each shot planned / rendered / stale / failed, as a render would see it
@@ -21,6 +22,7 @@ state/runs.json remembers the latest planning thread (where review waits) and re
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -44,7 +46,8 @@ from .graph.planning import SYNOPSIS_FILE
 from .ingest import fountain
 from .ingest.screenplay import ingest, read_text
 from .core.lock import current_command, series_lock
-from .core.models import Finding
+from .core import ids
+from .core.models import Finding, Shot
 from .core.snapshot import (
     approved_dir, current_digest, edited_since_approval, load_snapshot, plan_digest, snapshot_digests,
 )
@@ -56,6 +59,7 @@ from .edit.assemble import sweep_work_folders
 from .edit.timeline import read_timeline, timeline_path
 from .graph.wiring import Checkpoints
 from .plan.approval import CheckedPlan, approve_files, check_files, refuse_blocking
+from .plan.shot_edit import ShotEdit, apply_edit, file_digest
 from .render.renderer import Renderer
 from .review.publish import Published, assembled_episodes, publish_episode
 
@@ -318,6 +322,27 @@ class Project:
                 raise InputError(self.folder.root, "nothing awaits review here")
             self._run_planning(Command(resume=ReviewDecision(action="reject", note=note).model_dump()),
                                self._runs()["plan"])
+
+    # --- edits ---------------------------------------------------------------------------------
+
+    def edit_shot(self, shot_id: str, edit: ShotEdit, dry_run: bool = False,
+                  if_unchanged: str | None = None) -> Shot:
+        """Change one shot's fields in its plan file and return the shot as it now reads (prompt
+        recomposed). Validated as a hand edit is: on an error nothing is saved. `dry_run` saves
+        nothing and takes no lock (the studio's live prompt). `if_unchanged` is the file_digest
+        of the plan file the editor was shown: a file changed on disk since is refused."""
+        self._require_series()
+        if not ids.is_plan_id(shot_id) or ids.parse(shot_id).kind != "shot":
+            raise InputError(self.folder.root, Problem(f"{shot_id!r} is not a shot id (e.g. e01s02k03)", field="--shot"))
+        path = self.folder.episode_path(ids.episode_of(shot_id))
+        with contextlib.nullcontext() if dry_run else self.writing():
+            if if_unchanged is not None and file_digest(path) != if_unchanged:
+                raise InputError(path, "changed on disk since it was opened; reload to see the file as it is now "
+                                       "(nothing was saved)")
+            edited = apply_edit(self.folder.load_episode(path.stem), self.folder.load_series(), shot_id, edit, path)
+            if not dry_run:
+                self.folder.save_edit(edited)
+            return next(shot for shot in edited.shots if shot.id == shot_id)
 
     # --- render --------------------------------------------------------------------------------
 

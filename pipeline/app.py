@@ -41,7 +41,7 @@ from microdrama.agents.llm import LLMSettings
 from microdrama.agents.writer import SeriesFormat
 from .core.cache import ArtifactCache
 from .core.config import Settings
-from .core.errors import InputError, Problem
+from .core.errors import ConfigError, InputError, Problem
 from .graph.planning import SYNOPSIS_FILE
 from .ingest import fountain
 from .ingest.screenplay import ingest, read_text
@@ -261,6 +261,16 @@ class Project:
                 return "unchanged"
             self._run_planning(PlanningState(sources=sources, source_digest=digest, format=format), thread)
             return "started"
+
+    def require_llm_planner(self) -> None:
+        """Refuse (ConfigError, saying what to set) a revision the settings cannot make: it
+        re-plans with the LLM shot planner, which needs planner = "llm" and an endpoint."""
+        if self.settings.planner != "llm":
+            raise ConfigError('revise re-plans with the LLM shot planner: set planner = "llm" under [run] in '
+                              f"{self.folder.root / 'microdrama.toml'} (or MICRODRAMA_PLANNER=llm) and configure "
+                              "an endpoint")
+        if self.settings.llm_client is None:
+            self.settings.llm.check_configured()
 
     def revise(self, scene: str, note: str) -> None:
         """Re-plan one scene with a note: a new planning run over the same sources in which only

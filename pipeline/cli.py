@@ -477,13 +477,8 @@ def revise(
 
     Example: microdrama revise episodes/my-show --scene e01s03 --note "open on her hands, fewer close-ups"
     """
-    settings = Settings.load(series_dir, llm_timeout_s=llm_timeout)
-    if settings.planner != "llm":
-        raise ConfigError('revise re-plans with the LLM shot planner: set planner = "llm" under [run] in '
-                          f"{series_dir / 'microdrama.toml'} (or MICRODRAMA_PLANNER=llm) and configure an endpoint")
-    if settings.llm_client is None:
-        settings.llm.check_configured()
-    with Project(settings) as project:
+    with Project(Settings.load(series_dir, llm_timeout_s=llm_timeout)) as project:
+        project.require_llm_planner()
         project.revise(scene, note)
         _after_planning(project, yes, episode=ids.episode_of(scene))
 

@@ -544,6 +544,30 @@ def _line_text(spec: str) -> tuple[str, str]:
 
 
 @app.command()
+def studio(
+    series_dir: SeriesDir,
+    host: Annotated[str, typer.Option(help="Address to listen on; any but loopback needs the printed token.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0: any free one).")] = 8765,
+) -> None:
+    """Open the review studio: a local web app to review the plan (board, shot pages, player),
+    edit shots, approve, render and audit, through the same commands as this CLI.
+
+    Needs the studio extra: pip install 'microdrama[studio]'. Stop it with Ctrl-C.
+
+    Example: microdrama studio episodes/rooftop-frequencies
+    """
+    try:
+        from .web.server import serve
+    except ImportError as exc:
+        raise ConfigError(f"the studio needs its extra: pip install 'microdrama[studio]' ({exc})") from None
+    if not SeriesFolder(series_dir).exists():
+        raise InputError(series_dir, "nothing planned here (no series.yaml); run `microdrama plan` first")
+    Settings.load(series_dir)  # a bad microdrama.toml is named before the server starts
+    serve(series_dir, host, port, lambda url: console.print(f"studio for {escape(str(series_dir))}: {url}"
+                                                            "  (Ctrl-C stops it)", soft_wrap=True))
+
+
+@app.command()
 def keyframes(
     series_dir: SeriesDir,
     model: Annotated[Path, typer.Option(help="Local folder of a diffusers text-to-image pipeline.")],

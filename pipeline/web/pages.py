@@ -29,7 +29,11 @@ class PlanView:
     status: SeriesStatus | None
     review: str  # "approved", "edited since approval", "awaiting review", "not approved"
     digest: str  # of every plan file: the page notices a change on disk by it
-    error: str | None = None
+    failure: MicrodramaError | None = None  # why the plan files do not load
+
+    @property
+    def error(self) -> str | None:
+        return str(self.failure) if self.failure else None
 
     @property
     def series(self) -> Series:
@@ -72,7 +76,7 @@ def plan_view(project: Project) -> PlanView:
     try:
         plan = project.review()
     except MicrodramaError as exc:
-        return PlanView(None, None, review, digest, error=str(exc))
+        return PlanView(None, None, review, digest, failure=exc)
     status = series_status(project.settings, plan.series, plan.episodes, project.last_render(),
                            review == "edited since approval")
     return PlanView(plan, status, review, digest)

@@ -153,6 +153,8 @@ def create_app(series_dir: Path, guard: Guard) -> Starlette:
         shot_id = request.path_params["shot"]
         with project() as p:
             view = plan_view(p)
+            if view.failure is not None:
+                raise view.failure
             shot = shot_view(p, view, shot_id)
             if shot is None:
                 raise InputError(p.folder.root, Problem(f"no shot {shot_id!r} in the plan files", field="shot"))

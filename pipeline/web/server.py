@@ -20,6 +20,7 @@ the page (`MICRODRAMA_DEBUG=1` adds the traceback); a bug is a 500 with the same
 from __future__ import annotations
 
 import os
+import socket
 import traceback
 from pathlib import Path
 
@@ -317,7 +318,9 @@ def _field_errors(exc: InputError, shot_id: str) -> dict[str, str]:
 
 
 def studio_url(host: str, port: int, guard: Guard) -> str:
-    shown = f"[{host}]" if ":" in host else host
+    """The URL to open; a wildcard address is shown as this machine's name, which others can reach."""
+    shown = socket.gethostname() if host in ("0.0.0.0", "::") else host
+    shown = f"[{shown}]" if ":" in shown else shown
     return f"http://{shown}:{port}/" + (f"?token={guard.token}" if guard.token else "")
 
 

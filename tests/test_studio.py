@@ -246,3 +246,33 @@ def test_microdrama_edit_previews_then_changes_a_shot(show):
     shot = SeriesFolder(show).load_episode("e01").scenes[0].shots[0]
     assert (shot.type.value, shot.duration_frames) == ("CU", 24)
     assert [(f.character, f.position.value, f.facing.value) for f in shot.characters] == [("anna", "right", "left")]
+
+
+def test_revise_a_scene_with_a_note_runs_the_llm_planner_as_a_job(tmp_path, monkeypatch):
+    """With an endpoint (a fake OpenAI-compatible server on 127.0.0.1), the revise button runs
+    `microdrama revise` as a job; only that scene is re-planned, and the plan awaits review."""
+    from openai_server import FakeOpenAIServer
+    from test_llm_graph import SCREENPLAY, Writers
+
+    show = tmp_path / "radio"
+    show.mkdir()
+    (show / "screenplay.fountain").write_text("Title: Radio\n\n" + SCREENPLAY, encoding="utf-8")
+    (show / "microdrama.toml").write_text('[run]\nplanner = "llm"\ncontinuity_rounds = 0\n', encoding="utf-8")
+    with FakeOpenAIServer(responder=Writers()) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.setenv("MICRODRAMA_MODEL", "fake-model")
+        with Project(Settings.load(show)) as project:
+            project.plan(["screenplay.fountain"])
+        scene_one = SeriesFolder(show).load_episode("e01").scenes[0]
+        client, _ = studio(show)
+        assert "Revise scene" in client.get("/episode/e01").text and "disabled" not in client.get("/episode/e01").text
+        assert "say what to change" in client.post("/revise", data={"scene": "e01s02", "note": " "}).text
+        started = client.post("/revise", data={"scene": "e01s02", "note": "open on the radio"})
+        assert "microdrama revise" in started.text and "--note" in started.text
+        job = client.app.state.jobs.latest()
+        assert client.app.state.jobs.wait(job, 120) and job.state == "done", job.message
+    episode = SeriesFolder(show).load_episode("e01")
+    assert (episode.scenes[1].shots[0].type.value, episode.scenes[1].shots[0].action) == ("INSERT", "The radio glows.")
+    assert episode.scenes[0] == scene_one
+    assert "awaiting review" in client.get("/episode/e01").text

@@ -30,7 +30,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -38,7 +38,7 @@ from starlette.templating import Jinja2Templates
 from ..app import Project
 from ..core import ids
 from ..core.config import Settings
-from ..core.errors import InputError, MicrodramaError, Problem
+from ..core.errors import ConfigError, InputError, MicrodramaError, Problem
 from ..core.models import CameraMove, Facing, FramedCharacter, ScreenPosition, ShotType
 from ..core.snapshot import plan_digest
 from ..core.store import SeriesFolder
@@ -325,18 +325,19 @@ def studio_url(host: str, port: int, guard: Guard) -> str:
 
 
 def serve(series_dir: Path, host: str, port: int, on_start) -> None:
-    """Run the studio until interrupted; `on_start(url)` is called once it listens."""
+    """Run the studio until interrupted; `on_start(url)` is called once its socket listens (port
+    0: the one the system picked)."""
     import uvicorn
 
     guard = Guard.for_host(host)
-    config = uvicorn.Config(create_app(series_dir, guard), host=host, port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    original = server.startup
-
-    async def startup(sockets=None):
-        await original(sockets)
-        if server.started:
-            on_start(studio_url(host, server.servers[0].sockets[0].getsockname()[1] if port == 0 else port, guard))
-
-    server.startup = startup
-    server.run()
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind((host, port))
+    except OSError as exc:
+        listening.close()
+        raise ConfigError(f"the studio cannot listen on {host}:{port}: {exc.strerror}; pick another --port") from None
+    on_start(studio_url(host, listening.getsockname()[1], guard))
+    server = uvicorn.Server(uvicorn.Config(create_app(series_dir, guard), log_level="warning"))
+    server.run(sockets=[listening])

@@ -123,7 +123,8 @@ def test_actions_need_the_pages_csrf_token_and_a_same_site_origin(show):
 def test_an_edit_is_saved_to_the_plan_file_and_shows_as_edited_since_approval(show):
     client, _ = studio(show)
     saved = client.post(f"/shot/{SHOT}", data=edit_form(show, type="CU", duration="3.5", action="A door."))
-    assert saved.status_code == 200 and saved.headers["hx-trigger"] == "plan-changed"
+    assert saved.status_code == 200 and 'class="saved"' in saved.text
+    assert f"/watch?digest={plan_digest(SeriesFolder(show))}" in saved.text  # its own save is no change on disk
     shot = SeriesFolder(show).load_episode("e01").scenes[0].shots[0]
     assert (shot.type.value, shot.duration_frames, shot.action) == ("CU", 42, "A door.")
     assert shot.prompt.startswith("cinematic") and "close-up" in shot.prompt and "A door." in shot.prompt

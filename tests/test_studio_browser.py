@@ -84,6 +84,7 @@ def test_2_a_negative_duration_is_refused_at_its_field(page, studio, show):
     before = (show / "plan" / "e01.yaml").read_bytes()
     page.goto(f"{studio}/shot/e01s01k01")
     page.fill("input[name=duration]", "-1")
+    page.locator("#shot-form #prompt .field-error").wait_for()  # the live prompt, beside the form
     page.click("button[type=submit]")
     error = page.locator('.field-error[data-field="duration"]')
     error.wait_for()
@@ -92,11 +93,14 @@ def test_2_a_negative_duration_is_refused_at_its_field(page, studio, show):
 
 
 def test_3_an_edited_duration_is_saved_and_its_card_turns_stale(page, studio, show):
+    page.select_option("select[name=move]", "handheld")
     page.fill("input[name=duration]", "3")
-    page.wait_for_function("document.querySelector('#prompt-text') !== null")
+    page.wait_for_function("(document.querySelector('#shot-form #prompt-text') || {}).innerText"
+                           "?.includes('handheld camera')")
     page.click("button[type=submit]")
     page.locator(".saved").wait_for()
-    assert SeriesFolder(show).load_episode("e01").scenes[0].shots[0].duration_frames == 36
+    shot = SeriesFolder(show).load_episode("e01").scenes[0].shots[0]
+    assert (shot.duration_frames, shot.move.value) == (36, "handheld")
     screenshot(page, "studio-shot")
     page.goto(f"{studio}/episode/e01")
     assert card_state(page, "e01s01k01") == "stale"

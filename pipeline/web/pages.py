@@ -64,7 +64,8 @@ class PlanView:
         return character.name if character else character_id
 
 
-def plan_view(project: Project) -> PlanView:
+def plan_view(project: Project, with_status: bool = True) -> PlanView:
+    """The plan files as they stand, checked, and (`with_status`) each shot's status."""
     folder = project.folder
     digest = plan_digest(folder)
     if project.pending_review():
@@ -78,7 +79,7 @@ def plan_view(project: Project) -> PlanView:
     except MicrodramaError as exc:
         return PlanView(None, None, review, digest, failure=exc)
     status = series_status(project.settings, plan.series, plan.episodes, project.last_render(),
-                           review == "edited since approval")
+                           review == "edited since approval") if with_status else None
     return PlanView(plan, status, review, digest)
 
 

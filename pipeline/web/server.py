@@ -153,7 +153,7 @@ def create_app(series_dir: Path, guard: Guard) -> Starlette:
     def _edit(request: Request, form: FormData, dry_run: bool) -> Response:
         shot_id = request.path_params["shot"]
         with project() as p:
-            view = plan_view(p)
+            view = plan_view(p, with_status=not dry_run)  # the live prompt needs only the plan
             if view.failure is not None:
                 raise view.failure
             shot = shot_view(p, view, shot_id)
@@ -172,11 +172,11 @@ def create_app(series_dir: Path, guard: Guard) -> Starlette:
                     message = str(exc)
             if dry_run:
                 return page(request, "_prompt.html", prompt=result.prompt if result else None, errors=errors)
-            headers = {"HX-Trigger": "plan-changed"} if result else None
-            view = plan_view(p) if result else view
+            # The saved form is the response (its watch carries the new digest): no reload after it.
+            view = plan_view(p) if result or view.status is None else view
             fresh = shot_view(p, view, shot_id) if result else shot
             status = view.shot_status(shot_id)
-            return page(request, "_shot_form.html", headers=headers, view=view, s=fresh, status=status,
+            return page(request, "_shot_form.html", view=view, s=fresh, status=status,
                         values=None if result else form, errors=errors, message=message,
                         saved=result is not None, url=relative(p, status.segment) if status else None)
 

@@ -4,6 +4,7 @@ the tests call it. The CLI only parses arguments and prints what these return.
     plan     sources -> plan files, stopping at review (the planning graph's interrupt)
     approve  the plan files -> an approved snapshot (state/approved/<digest>/)
     revise   one scene re-planned with a note (a new planning run; other scenes byte-identical)
+    edit     one shot's fields changed in its plan file, validated as a hand edit is
     render   an approved snapshot + a request -> artifacts, timelines, episodes, audits
     audit    the episode files in out/ measured against the snapshot they were rendered from
     status   each shot planned / rendered / stale / failed, as a render would see it
@@ -21,6 +22,7 @@ state/runs.json remembers the latest planning thread (where review waits) and re
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -39,12 +41,12 @@ from microdrama.agents.llm import LLMSettings
 from microdrama.agents.writer import SeriesFormat
 from .core.cache import ArtifactCache
 from .core.config import Settings
-from .core.errors import InputError, Problem
+from .core.errors import ConfigError, InputError, Problem
 from .graph.planning import SYNOPSIS_FILE
 from .ingest import fountain
 from .ingest.screenplay import ingest, read_text
 from .core.lock import current_command, series_lock
-from .core.models import Finding, FindingOrigin
+from .core.models import Finding, FindingOrigin, Shot
 from .core.snapshot import (
     approved_dir, current_digest, edited_since_approval, load_snapshot, plan_digest, snapshot_digests,
 )
@@ -58,6 +60,7 @@ from .graph.wiring import Checkpoints
 from .plan.approval import CheckedPlan, approve_files, check_files, refuse_blocking
 from .render.executors import executor_for
 from .render.estimate import Estimate, estimate, planned_work
+from .plan.shot_edit import ShotEdit, apply_edit, file_digest
 from .render.renderer import Renderer
 from .review.audit import AuditReport
 from .review.cost import CostReport, Spent, cost_report, spent_since
@@ -273,6 +276,16 @@ class Project:
             self._run_planning(PlanningState(sources=sources, source_digest=digest, format=format), thread)
             return "started"
 
+    def require_llm_planner(self) -> None:
+        """Refuse (ConfigError, saying what to set) a revision the settings cannot make: it
+        re-plans with the LLM shot planner, which needs planner = "llm" and an endpoint."""
+        if self.settings.planner != "llm":
+            raise ConfigError('revise re-plans with the LLM shot planner: set planner = "llm" under [run] in '
+                              f"{self.folder.root / 'microdrama.toml'} (or MICRODRAMA_PLANNER=llm) and configure "
+                              "an endpoint")
+        if self.settings.llm_client is None:
+            self.settings.llm.check_configured()
+
     def revise(self, scene: str, note: str) -> None:
         """Re-plan one scene with a note: a new planning run over the same sources in which only
         that scene is planned; every other scene is carried over from the plan files."""
@@ -333,6 +346,27 @@ class Project:
                 raise InputError(self.folder.root, "nothing awaits review here")
             self._run_planning(Command(resume=ReviewDecision(action="reject", note=note).model_dump()),
                                self._runs()["plan"])
+
+    # --- edits ---------------------------------------------------------------------------------
+
+    def edit_shot(self, shot_id: str, edit: ShotEdit, dry_run: bool = False,
+                  if_unchanged: str | None = None) -> Shot:
+        """Change one shot's fields in its plan file and return the shot as it now reads (prompt
+        recomposed). Validated as a hand edit is: on an error nothing is saved. `dry_run` saves
+        nothing and takes no lock (the studio's live prompt). `if_unchanged` is the file_digest
+        of the plan file the editor was shown: a file changed on disk since is refused."""
+        self._require_series()
+        if not ids.is_plan_id(shot_id) or ids.parse(shot_id).kind != "shot":
+            raise InputError(self.folder.root, Problem(f"{shot_id!r} is not a shot id (e.g. e01s02k03)", field="--shot"))
+        path = self.folder.episode_path(ids.episode_of(shot_id))
+        with contextlib.nullcontext() if dry_run else self.writing():
+            if if_unchanged is not None and file_digest(path) != if_unchanged:
+                raise InputError(path, "changed on disk since it was opened; reload to see the file as it is now "
+                                       "(nothing was saved)")
+            edited = apply_edit(self.folder.load_episode(path.stem), self.folder.load_series(), shot_id, edit, path)
+            if not dry_run:
+                self.folder.save_edit(edited)
+            return next(shot for shot in edited.shots if shot.id == shot_id)
 
     # --- render --------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from .review.fix_loop import FixReport
 from .core import ids
 from .core.config import Settings
 from .core.errors import BackendUnavailable, ConfigError, InputError, MicrodramaError, Problem
-from .core.models import Episode, Finding, Series, Severity
+from .core.models import CameraMove, Episode, Finding, FramedCharacter, Series, Severity, ShotType
 from .core.results import AuditSummary, ShotRender
 from .core.snapshot import edited_since_approval
 from .core.store import SeriesFolder
@@ -31,6 +31,7 @@ from .graph.planning import SYNOPSIS_FILE
 from .graph.state import RenderRequest
 from .progress import PlainProgress, RichProgress
 from .plan.checks import blocking
+from .plan.shot_edit import ShotEdit, edited_frames
 from .render.backends import backend_statuses
 from .render.renderer import load
 from .render.routing import voice_backend_for
@@ -646,15 +647,94 @@ def revise(
 
     Example: microdrama revise episodes/my-show --scene e01s03 --note "open on her hands, fewer close-ups"
     """
-    settings = Settings.load(series_dir, llm_timeout_s=llm_timeout)
-    if settings.planner != "llm":
-        raise ConfigError('revise re-plans with the LLM shot planner: set planner = "llm" under [run] in '
-                          f"{series_dir / 'microdrama.toml'} (or MICRODRAMA_PLANNER=llm) and configure an endpoint")
-    if settings.llm_client is None:
-        settings.llm.check_configured()
-    with Project(settings) as project:
+    with Project(Settings.load(series_dir, llm_timeout_s=llm_timeout)) as project:
+        project.require_llm_planner()
         project.revise(scene, note)
         _after_planning(project, yes, episode=ids.episode_of(scene))
+
+
+@app.command()
+def edit(
+    series_dir: SeriesDir,
+    shot: Annotated[str, typer.Option(help="The shot to change, e.g. e01s02k03.")],
+    type: Annotated[Optional[ShotType], typer.Option(help="Framing: shot type.")] = None,
+    move: Annotated[Optional[CameraMove], typer.Option(help="Camera move.")] = None,
+    duration: Annotated[Optional[float], typer.Option(help="Length in seconds (rounded to frames).")] = None,
+    action: Annotated[Optional[str], typer.Option(help="What happens on screen.")] = None,
+    frame: Annotated[Optional[list[str]], typer.Option(
+        metavar="CHARACTER:POSITION[:FACING]", help="Who is in frame and where (repeatable; replaces the list), "
+        "e.g. nora:left:right.")] = None,
+    line: Annotated[Optional[list[str]], typer.Option(metavar="LINE_ID=TEXT", help="New text of a dialogue line "
+                                                      "(repeatable), e.g. e01s02l01='Not tonight.'")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Validate and print the shot's prompt; save nothing.")] = False,
+) -> None:
+    """Change one shot's fields in its plan file, validated as a hand edit is (a bad value names
+    the file, line and field; nothing is saved). The shot's prompt is recomposed; the edit needs
+    `approve` before it renders.
+
+    Example: microdrama edit episodes/rooftop-frequencies --shot e01s01k02 --type CU --duration 2.5
+    """
+    with Project(Settings.load(series_dir)) as project:
+        changes = ShotEdit(type=type, move=move, action=action, framing=_framing(frame),
+                           lines=dict(_line_text(text) for text in line or []))
+        if duration is not None:
+            changes.duration_frames = edited_frames(duration, project.folder.load_series().fps)
+        if changes.is_empty():
+            raise InputError(None, Problem("nothing to change: pass --type, --move, --duration, --action, --frame "
+                                           "or --line", field="--shot"))
+        edited = project.edit_shot(shot, changes, dry_run=dry_run)
+    verb = "would save (--dry-run)" if dry_run else "saved"
+    console.print(f"{verb} {edited.id}: {edited.type.value}, {edited.move.value}, {edited.duration_frames} frames")
+    console.print(f"prompt: {escape(edited.prompt)}", soft_wrap=True)
+    if not dry_run:
+        console.print("edited since approval: `microdrama approve` to render it")
+
+
+def _framing(specs: list[str] | None) -> list[FramedCharacter] | None:
+    if specs is None:
+        return None
+    framing = []
+    for spec in specs:
+        parts = spec.split(":")
+        keys = ("character", "position", "facing")[:len(parts)]
+        try:
+            framing.append(FramedCharacter(**dict(zip(keys, parts, strict=True))))
+        except (ValueError, ValidationError):
+            raise InputError(None, Problem(f"{spec!r} is not CHARACTER:POSITION[:FACING] with a position of "
+                                           "left, center or right and a facing of left, right or camera",
+                                           field="--frame")) from None
+    return framing
+
+
+def _line_text(spec: str) -> tuple[str, str]:
+    line_id, separator, text = spec.partition("=")
+    if not separator:
+        raise InputError(None, Problem(f"{spec!r} is not LINE_ID=TEXT", field="--line"))
+    return line_id.strip(), text
+
+
+@app.command()
+def studio(
+    series_dir: SeriesDir,
+    host: Annotated[str, typer.Option(help="Address to listen on; any but loopback needs the printed token.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0: any free one).")] = 8765,
+) -> None:
+    """Open the review studio: a local web app to review the plan (board, shot pages, player),
+    edit shots, approve, render and audit, through the same commands as this CLI.
+
+    Needs the studio extra: pip install 'microdrama[studio]'. Stop it with Ctrl-C.
+
+    Example: microdrama studio episodes/rooftop-frequencies
+    """
+    try:
+        from .web.server import serve
+    except ImportError as exc:
+        raise ConfigError(f"the studio needs its extra: pip install 'microdrama[studio]' ({exc})") from None
+    if not SeriesFolder(series_dir).exists():
+        raise InputError(series_dir, "nothing planned here (no series.yaml); run `microdrama plan` first")
+    Settings.load(series_dir)  # a bad microdrama.toml is named before the server starts
+    serve(series_dir, host, port, lambda url: console.print(f"studio for {escape(str(series_dir))}: {url}"
+                                                            "  (Ctrl-C stops it)", soft_wrap=True))
 
 
 @app.command()

@@ -123,13 +123,18 @@ def sweep_atomic_temporaries(folder: Path) -> int:
 
 
 def dump_yaml(model: BaseModel) -> str:
+    return dump_yaml_data(model.model_dump(mode="json", exclude_none=True))
+
+
+def dump_yaml_data(data: dict[str, Any]) -> str:
+    """Plan data (a model's JSON dump, maybe not valid yet) as its plan file holds it."""
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
     yaml.allow_unicode = True
     yaml.sort_base_mapping_type_on_output = False
     yaml.width = 4096  # no folded lines: long prompts stay on one line, without trailing spaces
     buffer = io.StringIO()
-    yaml.dump(model.model_dump(mode="json", exclude_none=True), buffer)
+    yaml.dump(data, buffer)
     return buffer.getvalue()
 
 
@@ -345,6 +350,11 @@ class SeriesFolder:
 
     def save_episode(self, episode: Episode) -> None:
         self._save(self.episode_path(episode.id), episode)
+
+    def save_edit(self, episode: Episode) -> None:
+        """Write a person's edit of an episode (`microdrama edit`, the studio): the plan file
+        only. Like a hand edit, it becomes the last good copy once it passes every rule."""
+        atomic_write_text(self.episode_path(episode.id), dump_yaml(episode))
 
     def episode_ids(self) -> list[str]:
         return sorted(p.stem for p in self.plan_dir.glob("e*.yaml"))

@@ -6,6 +6,7 @@ Failures come from the latest render; an episode's cut from its timeline file.""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from ..core.config import Settings
@@ -25,6 +26,7 @@ class ShotStatus:
     episode_id: str
     state: State
     detail: str = ""
+    segment: Path | None = None  # the picture: the current take when rendered, else the one in the cut
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,8 @@ def series_status(settings: Settings, series: Series, episodes: list[Episode], l
                 else:
                     state, detail = "planned", ""
                 changed |= state != "rendered"
-                shots.append(ShotStatus(shot.id, episode.id, state, detail))
+                segment = picture.path if picture else clip.path if clip and not clip.failed else None
+                shots.append(ShotStatus(shot.id, episode.id, state, detail, segment))
         if changed:
             stale_episodes.append(episode.id)
     return SeriesStatus(shots, cues, stale_episodes, edited, damaged)

@@ -24,6 +24,11 @@ from .prompting import load_prompt
 
 AGENT = "continuity"
 NONE = "—"
+# A review's findings and their size: a reviewer that finds more than a dozen problems in one
+# episode is not reviewing; each bound is part of the decoder's grammar and the token budget.
+MAX_FINDINGS = 12
+MAX_MESSAGE = 300
+MAX_WHERE = 40
 
 
 class Category(StrEnum):
@@ -43,6 +48,7 @@ class ReviewFinding(BaseModel):
         "warning: something doubtful."
     )
     where: str = Field(
+        min_length=1, max_length=MAX_WHERE,
         description="The most specific id from the plan, copied exactly: a line (e01s02l03), a shot "
         "(e01s02k04) or a scene (e01s02)."
     )
@@ -51,6 +57,7 @@ class ReviewFinding(BaseModel):
         "state), timeline (time of day, order of events), names, or other."
     )
     message: str = Field(
+        min_length=1, max_length=MAX_MESSAGE,
         description="What is inconsistent, with the ids involved, and how to fix it; in the series language."
     )
 
@@ -60,7 +67,8 @@ class ReviewAnswer(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    findings: list[ReviewFinding] = Field(description="Continuity problems found, most serious first.")
+    findings: list[ReviewFinding] = Field(max_length=MAX_FINDINGS,
+                                          description="Continuity problems found, most serious first.")
 
 
 def review_plan(series: Series, episodes: list[Episode], llm: LLM) -> list[Finding]:
@@ -72,7 +80,7 @@ def review_episode(series: Series, episode: Episode, llm: LLM) -> list[Finding]:
     """Findings for one episode (one call), each attached to an id of its plan, with origin llm.
     Codes are `llm-<category>`: the code is what review and the storyboard show, and the prefix
     keeps the reviewer's judgement apart from the rules there. Raises LLMError from the client."""
-    system = load_prompt("continuity", series.language).render()
+    system = load_prompt("continuity", series.language).render(max_findings=MAX_FINDINGS, max_message=MAX_MESSAGE)
     user = load_prompt("continuity.episode", series.language).render(
         episode=episode.id, outline=_outline_text(series), bible=_bible_text(series), plan=_plan_text(episode)
     )

@@ -91,6 +91,10 @@ def _as_output(reply: object, output: type[M], number: int, agent: str) -> M:
         raise reply
     if isinstance(reply, output):
         return reply
+    if isinstance(reply, BaseModel) and issubclass(output, type(reply)):
+        # The agent asked for its answer model bounded for this call (bounds.py): the scripted
+        # answer is held to those bounds, as the server's JSON would be.
+        return output.model_validate(reply.model_dump())
     if isinstance(reply, str):
         return output.model_validate_json(reply)
     raise ScriptMismatch(

@@ -10,9 +10,15 @@ Why this is more than a call to the SDK:
 - Every reply is validated with pydantic; a bad one is repaired a bounded number of times by
   quoting the validation errors back to the model.
 - The SDK's own retries are off: ours count, log and write every HTTP attempt to a call log, with
-  its outcome: `ok` only for a reply that validated, `invalid` (and the problem) for any other 200.
+  its outcome: `ok` only for a reply that validated, `truncated` for one cut off at max_tokens,
+  `invalid` (and the problem) for any other 200, `error` for no usable HTTP answer.
 - A server's own faults (a body cut short, a web page, a hang, a reset) end in an LLMError saying
   what to do, never in a traceback. A hung server costs at most two timeouts per request.
+- Every reply has a token budget (max_tokens) sized from its schema's bounds (budget.py), and an
+  endpoint gets at most `concurrency` requests at a time; waiting for a free slot is not part of an
+  attempt's timeout.
+- A validated reply is kept by request digest in the series folder (replies.py), so a run killed
+  inside a node does not send the calls that node had finished again.
 
 The API key lives only in a `SecretStr` and inside the SDK client; it never reaches a log line, the
 call log or an error message.
@@ -33,11 +39,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from microdrama.pipeline.core.errors import BackendUnavailable, ConfigError, MicrodramaError
+
+from . import budget
+from .replies import ReplyCache, call_key
 
 if TYPE_CHECKING:
     import openai
@@ -64,10 +74,18 @@ DEFAULT_TIMEOUT_S = 20.0
 # twice in a row is hung (or too slow for the timeout), and more attempts only multiply the wait.
 TIMEOUT_RETRIES = 1
 TIMEOUT_HINT = (
-    "The server is hung, or the model needs longer than that for one reply (a large local model, a "
-    "reasoning model): raise the limit with --llm-timeout SECONDS or timeout_s under [llm] in "
-    "microdrama.toml."
+    "The server is hung, or the model needs longer than that for one reply of up to {max_tokens} "
+    "tokens (a slow local model, a reasoning model): raise timeout_s (--llm-timeout SECONDS or "
+    "timeout_s under [llm] in microdrama.toml), or lower max_tokens under [llm]. A local server "
+    "queues what exceeds its parallel slots (llama-server -np, OLLAMA_NUM_PARALLEL): keep [llm] "
+    "concurrency (now {concurrency}) at most that."
 )
+# Requests in flight at once to an endpoint on this machine when [llm] concurrency is not set: a
+# local server (llama.cpp, Ollama) usually has one slot, and a request queued behind another
+# would spend its timeout waiting. Hosted APIs take many.
+LOCAL_CONCURRENCY = 1
+REMOTE_CONCURRENCY = 8
+LOCAL_HOSTS = re.compile(r"^(localhost|127(\.\d+){3}|\[::1\]|0\.0\.0\.0)$", re.IGNORECASE)
 INITIAL_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 8.0
 MAX_RETRY_AFTER_S = 60.0
@@ -144,7 +162,17 @@ class LLMSettings(BaseModel):
         2, ge=0, le=10, description="Times a blank or invalid reply is asked again before giving up."
     )
     max_tokens: int | None = Field(
-        None, gt=0, description="Reply token limit sent to the server; None leaves the server's default."
+        None, gt=0, le=1_000_000,
+        description="Reply token limit for every call; None sizes it per call from the reply's schema.",
+    )
+    concurrency: int | None = Field(
+        None, ge=1, le=64,
+        description=f"Requests in flight at once to the endpoint; None: {LOCAL_CONCURRENCY} for a server "
+        f"on this machine, {REMOTE_CONCURRENCY} otherwise. At most the server's parallel slots.",
+    )
+    log_messages: bool = Field(
+        False, description="Also write each request's messages and the reply's text to the call log "
+        "(to replay a run offline); off by default, since they hold the whole story.",
     )
 
     @model_validator(mode="after")
@@ -172,6 +200,15 @@ class LLMSettings(BaseModel):
     def endpoint(self) -> str:
         """The base URL requests go to (safe to show: it holds no key)."""
         return self.base_url or DEFAULT_BASE_URL
+
+    @property
+    def slots(self) -> int:
+        """Requests in flight at once to the endpoint (`concurrency`, or its default)."""
+        if self.concurrency is not None:
+            return self.concurrency
+        host = urlsplit(self.endpoint).hostname or ""
+        local = LOCAL_HOSTS.match(host if ":" not in host else f"[{host}]")
+        return LOCAL_CONCURRENCY if local else REMOTE_CONCURRENCY
 
     @property
     def configured(self) -> bool:
@@ -271,11 +308,14 @@ def extract_json(text: str) -> str:
 
 class CallLog:
     """One JSON line per HTTP attempt (e.g. `<series>/state/llm-calls.jsonl`): who asked, which
-    model and mode, the outcome, tokens and latency. A hash and length stand in for the prompt.
+    model and mode, the outcome, finish_reason, tokens and latency. A hash and length stand in for
+    the prompt, unless `[llm] log_messages` asks for the request and the reply themselves.
 
-    `outcome` is `ok` (a reply that validated), `invalid` (a 200 that could not be used; `problem`
-    says why: malformed_body, html, not_a_completion, no_choices, blank, bad_json, schema,
-    refusal, cut_off), `timeout`, `connection_error` or `http_<status>`."""
+    `outcome` is `ok` (a reply that validated), `truncated` (cut off at max_tokens: finish_reason
+    "length"), `invalid` (a 200 that could not be used; `problem` says why: malformed_body, html,
+    not_a_completion, no_choices, blank, bad_json, schema, refusal) or `error` (no usable answer;
+    `problem` is timeout, connection_error or http_<status>). A call answered from the reply cache
+    is one line with outcome `reused` and no attempt."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -297,19 +337,20 @@ class _Call(Generic[M]):
     model: str
     mode: Mode
     output: type[M]
+    key: str  # replies.call_key: the same for every attempt, repair and mode of the call
 
 
 @dataclass(frozen=True)
 class _Failure:
     """One failed HTTP attempt, classified."""
 
-    outcome: str
+    outcome: Literal["invalid", "error"]
+    problem: str  # what went wrong, as the call log names it
     detail: str
     status: int | None = None
     retryable: bool = False
     retry_after_s: float | None = None
     rejects_response_format: bool = False
-    problem: str | None = None  # what was wrong with a 200 (outcome "invalid")
     hint: str | None = None  # what to do when retrying did not help
 
 
@@ -327,13 +368,15 @@ class _ResponseFormatRejected(Exception):
 
 class OpenAILLM:
     """`LLM` on the openai SDK. One instance per run: it remembers which structured-output mode
-    the endpoint accepts. `sleep` and `rng` are injectable so tests need no real backoff."""
+    the endpoint accepts. `reply_cache` is a folder of validated replies by request (replies.py).
+    `sleep` and `rng` are injectable so tests need no real backoff."""
 
     def __init__(
         self,
         settings: LLMSettings,
         call_log: Path | None = None,
         *,
+        reply_cache: Path | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ):
@@ -347,6 +390,8 @@ class OpenAILLM:
             max_retries=0,
         )
         self._calls = CallLog(call_log) if call_log is not None else None
+        self._replies = ReplyCache(reply_cache) if reply_cache is not None else None
+        self._slots = threading.BoundedSemaphore(settings.slots)
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._ladder: tuple[Mode, ...] = (
@@ -373,12 +418,21 @@ class OpenAILLM:
 
     def complete(self, agent: str, messages: Sequence[Mapping[str, str]], output: type[M]) -> M:
         model = self.settings.model_for(agent)
+        key = call_key(agent, model, messages, output)
+        if self._replies is not None and (kept := self._replies.get(key, output)) is not None:
+            self._log({"agent": agent, "model": model, "call": key, "endpoint": self.settings.endpoint},
+                      "reused", None)
+            return kept
         while True:
-            call = _Call(agent, model, self.mode, output)
+            call = _Call(agent, model, self.mode, output, key)
             try:
-                return self._complete_in_mode(call, messages)
+                result = self._complete_in_mode(call, messages)
             except _ResponseFormatRejected as rejected:
                 self._step_down(call, str(rejected))
+                continue
+            if self._replies is not None:
+                self._replies.put(key, result)
+            return result
 
     def _step_down(self, call: _Call, reason: str) -> None:
         """Drop the rejected rung for this and every later call, or fail if it was the last."""
@@ -440,19 +494,24 @@ class OpenAILLM:
         short, 408, 429 and 5xx. The completion's log line is left to the caller, who judges it."""
         import openai
 
-        request = _request(call, conversation, self.settings.max_tokens)
+        tokens = self.settings.max_tokens or budget.max_tokens(strict_json_schema(call.output))
+        request = _request(call, conversation, tokens)
         record = {
             "agent": call.agent, "model": call.model, "mode": call.mode, "repair": repair,
-            "endpoint": self.settings.endpoint, **_prompt_fingerprint(conversation),
+            "call": call.key, "endpoint": self.settings.endpoint, "max_tokens": tokens,
+            **_prompt_fingerprint(conversation),
         }
+        if self.settings.log_messages:
+            record["request"] = {key: value for key, value in request.items() if key != "model"}
         attempt = timeouts = 0
         while True:
             attempt += 1
-            started = time.monotonic()
             try:
-                completion = self._client.chat.completions.create(**request)
+                with self._slots:  # the timeout starts once a slot is ours, not while queued
+                    started = time.monotonic()
+                    completion = self._client.chat.completions.create(**request)
             except openai.APIConnectionError as exc:  # includes APITimeoutError
-                failure = self._connection_failure(exc)
+                failure = self._connection_failure(exc, tokens)
             except openai.APIStatusError as exc:
                 failure = self._status_failure(exc, call.mode)
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # a 200 said JSON, sent something else
@@ -467,7 +526,7 @@ class OpenAILLM:
                 raise _ResponseFormatRejected(failure.detail)
             if not failure.retryable:
                 raise LLMError(self._refused_message(call, failure))
-            timeouts += failure.outcome == "timeout"
+            timeouts += failure.problem == "timeout"
             if attempt > self.settings.max_retries or timeouts > TIMEOUT_RETRIES:
                 raise LLMError(self._gave_up_message(call, failure, attempt))
             delay = self._backoff(attempt, failure.retry_after_s)
@@ -478,14 +537,15 @@ class OpenAILLM:
             )
             self._sleep(delay)
 
-    def _connection_failure(self, exc: openai.APIConnectionError) -> _Failure:
+    def _connection_failure(self, exc: openai.APIConnectionError, max_tokens: int) -> _Failure:
         import openai
 
         if isinstance(exc, openai.APITimeoutError):
-            return _Failure("timeout", f"no reply within {self.settings.timeout_s:g} s", retryable=True,
-                            hint=TIMEOUT_HINT)
+            hint = TIMEOUT_HINT.format(max_tokens=max_tokens, concurrency=self.settings.slots)
+            return _Failure("error", "timeout", f"no reply within {self.settings.timeout_s:g} s (timeout_s)",
+                            retryable=True, hint=hint)
         cause = f" ({exc.__cause__})" if exc.__cause__ else ""
-        return _Failure("connection_error", self._redact(f"could not connect{cause}"), retryable=True)
+        return _Failure("error", "connection_error", self._redact(f"could not connect{cause}"), retryable=True)
 
     def _malformed_body(self, exc: ValueError) -> _Failure:
         """A 200 labelled JSON whose body does not parse: a web page mislabelled, or (retried, like
@@ -498,10 +558,10 @@ class OpenAILLM:
             where = f"not UTF-8 at byte {exc.start}"
         return _Failure(
             "invalid",
+            "malformed_body",
             f"HTTP 200 with a malformed JSON body ({where}; cut short?)",
             status=200,
             retryable=True,
-            problem="malformed_body",
             hint="The server, or a proxy in front of it, kept sending broken replies: check the server's "
             "log, or try again later.",
         )
@@ -515,9 +575,9 @@ class OpenAILLM:
             return None
         return _Failure(
             "invalid",
+            "not_a_completion",
             "HTTP 200 but not a chat completion (JSON without choices); OPENAI_BASE_URL usually ends in /v1",
             status=200,
-            problem="not_a_completion",
         )
 
     def _web_page(self, body: str) -> _Failure:
@@ -527,18 +587,19 @@ class OpenAILLM:
         looks_like_html = body.lstrip()[:1] == "<"
         return _Failure(
             "invalid",
+            "html" if looks_like_html else "not_a_completion",
             self._redact(
                 f"HTTP 200 but not a chat completion ({excerpt!r}); OPENAI_BASE_URL usually ends in /v1"
             ),
             status=200,
-            problem="html" if looks_like_html else "not_a_completion",
         )
 
     def _status_failure(self, exc: openai.APIStatusError, mode: Mode) -> _Failure:
         status = exc.status_code
         message = self._redact(_server_message(exc))
         return _Failure(
-            outcome=f"http_{status}",
+            outcome="error",
+            problem=f"http_{status}",
             detail=f"HTTP {status}: {message}",
             status=status,
             retryable=status in RETRYABLE_STATUSES or status >= 500,
@@ -573,11 +634,12 @@ class OpenAILLM:
                 f"screenplay or note) or use another model. {RESUME_HINT}"
             )
         if finish_reason == "length":
-            self._log_reply(sent, "invalid", "cut_off")
+            self._log_reply(sent, "truncated")
             raise LLMError(
-                f"{where} was cut off at its token limit before finishing the {call.output.__name__}. "
-                "Raise max_tokens ([llm] max_tokens in microdrama.toml) or the server's context size, "
-                f"or ask for less at once (fewer scenes or episodes). {RESUME_HINT}"
+                f"{where} was cut off at its token limit (max_tokens {sent.record['max_tokens']}) before "
+                f"finishing the {call.output.__name__}: the longest valid reply fits in that, so the "
+                "model was looping or ignoring the format. Try a more capable model, or raise "
+                "max_tokens under [llm] (and the server's context size). " + RESUME_HINT
             )
         content = getattr(message, "content", None)
         return content if isinstance(content, str) else ""
@@ -626,7 +688,14 @@ class OpenAILLM:
         }
 
     def _log_reply(self, sent: _Sent, outcome: str, problem: str | None = None) -> None:
-        self._log(sent.record, outcome, problem)
+        """The attempt's line once its reply is judged: the finish_reason, and with log_messages
+        the reply's text."""
+        choices = sent.completion.choices or [None]
+        record = {**sent.record, "finish_reason": getattr(choices[0], "finish_reason", None)}
+        if self.settings.log_messages:
+            content = getattr(getattr(choices[0], "message", None), "content", None)
+            record["reply"] = content if isinstance(content, str) else None
+        self._log(record, outcome, problem)
 
     def _log(self, record: dict[str, Any], outcome: str, problem: str | None) -> None:
         if self._calls is not None:
@@ -664,10 +733,8 @@ def _with_format_instructions(messages: Sequence[Mapping[str, str]], call: _Call
     return conversation
 
 
-def _request(call: _Call, conversation: list[dict[str, str]], max_tokens: int | None) -> dict[str, Any]:
-    request: dict[str, Any] = {"model": call.model, "messages": conversation}
-    if max_tokens is not None:
-        request["max_tokens"] = max_tokens
+def _request(call: _Call, conversation: list[dict[str, str]], max_tokens: int) -> dict[str, Any]:
+    request: dict[str, Any] = {"model": call.model, "messages": conversation, "max_tokens": max_tokens}
     if call.mode == "json_schema":
         name = re.sub(r"[^A-Za-z0-9_-]", "_", call.output.__name__)[:64]
         request["response_format"] = {

@@ -3,28 +3,40 @@ film grammar the rule-based planner follows (pipeline/plan/rules.py).
 
 The model decides framing, camera move, who is in frame where, what happens and which lines are
 heard in each shot; ids, timing, prompts and seeds are set afterwards by `finalize_scene`, the
-same pass every planner's drafts go through. An answer is accepted only when that pass accepts it
-and the scene's cards and cast are respected; otherwise the model is asked again with the problem
-quoted, a bounded number of times.
+same pass every planner's drafts go through. The answer's schema is built for the scene: its line
+ids, character ids and card texts are enums, so a constrained decoder cannot name an id the scene
+does not have. An answer is accepted only when `finalize_scene` accepts it and the scene's cards
+and order are respected; otherwise the model is asked again with the problem quoted, a bounded
+number of times.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from microdrama.pipeline.core import limits
 from microdrama.pipeline.core.errors import MicrodramaError
-from microdrama.pipeline.core.models import Finding, ScriptLine, ScriptScene, Series, ShotDraft
+from microdrama.pipeline.core.models import FramedCharacter, Finding, ScriptLine, ScriptScene, Series, ShotDraft
 from microdrama.pipeline.plan.rules import DraftError, finalize_scene
 
+from .bounds import with_bounds
 from .llm import LLM
 from .prompting import load_prompt
 
 AGENT = "shot_planner"
 # Shown for an absent note or an empty findings list: a mark that reads the same in every language.
 NONE = "—"
+# What one drafted shot may hold, tighter than the plan's limits: each bound is part of the
+# decoder's grammar and of the reply's token budget, and a shot is a few seconds long.
+MAX_ACTION = 300
+MAX_SFX = 3
+MAX_SFX_CHARS = 40
+# A scene's shots: an establishing shot, a shot per beat and up to two per line (the line and a
+# reaction) is what the film grammar in the prompt can ask for.
+EXTRA_SHOTS = 2
 
 
 class ShotPlanError(MicrodramaError):
@@ -52,6 +64,29 @@ class ShotList(BaseModel):
     )
 
 
+def shot_list_model(scene: ScriptScene) -> type[ShotList]:
+    """ShotList for this scene only: line ids, character ids and card texts are the scene's own
+    (enums), and the number of shots is bounded by its beats and lines, so a constrained decoder
+    cannot produce an unknown id or an empty list."""
+    line_ids = [line.id for beat in scene.beats for line in beat.lines]
+    cards = [beat.text for beat in scene.beats if beat.kind == "card"]
+    framed = with_bounds(
+        FramedCharacter, {"character": Literal[tuple(scene.characters)] if scene.characters else Literal[""]})
+    shot = with_bounds(
+        ShotDraft,
+        {"characters": list[framed],
+         "lines": list[Literal[tuple(line_ids)]] if line_ids else list[str],
+         "title_card": (Literal[tuple(cards)] | None) if cards else None,
+         "sfx": list[Annotated[str, Field(max_length=MAX_SFX_CHARS)]]},
+        characters={"max_length": len(scene.characters)},
+        lines={"max_length": min(len(line_ids), limits.MAX_LINES_PER_SHOT)},
+        action={"max_length": MAX_ACTION},
+        sfx={"max_length": MAX_SFX},
+    )
+    most = min(limits.MAX_SHOTS_PER_SCENE, EXTRA_SHOTS + len(scene.beats) + 2 * len(line_ids))
+    return with_bounds(ShotList, {"shots": list[shot]}, shots={"min_length": max(1, len(cards)), "max_length": most})
+
+
 def plan_scene_shots(
     scene: ScriptScene,
     series: Series,
@@ -66,13 +101,15 @@ def plan_scene_shots(
     from the client."""
     if max_attempts < 1:
         raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
-    messages = _messages(scene, series, note, findings)
+    model = shot_list_model(scene)
+    messages = _messages(scene, series, note, findings, model)
     problems: list[str] = []
     for _ in range(max_attempts):
-        answer = llm.complete(AGENT, messages, ShotList)
-        problems = _problems(answer.shots, scene, series)
+        answer = llm.complete(AGENT, messages, model)
+        drafts = [ShotDraft.model_validate(shot.model_dump()) for shot in answer.shots]
+        problems = _problems(drafts, scene, series)
         if not problems:
-            return answer.shots
+            return drafts
         retry = load_prompt("shot_planner.retry", series.language).render(error="; ".join(problems))
         messages = [*messages, {"role": "assistant", "content": answer.model_dump_json()},
                     {"role": "user", "content": retry}]
@@ -80,15 +117,23 @@ def plan_scene_shots(
 
 
 def _messages(
-    scene: ScriptScene, series: Series, note: str | None, findings: Sequence[Finding]
+    scene: ScriptScene, series: Series, note: str | None, findings: Sequence[Finding], model: type[ShotList]
 ) -> list[dict[str, str]]:
-    system = load_prompt("shot_planner", series.language).render(aspect=series.aspect)
+    shots = model.model_fields["shots"].metadata
+    system = load_prompt("shot_planner", series.language).render(
+        aspect=series.aspect, min_shots=_bound(shots, "min_length"), max_shots=_bound(shots, "max_length"),
+        max_action=MAX_ACTION, max_sfx=MAX_SFX,
+    )
     user = load_prompt("shot_planner.scene", series.language).render(
         scene=_scene_text(scene, series),
         note=" ".join(note.split()) if note and note.strip() else NONE,
         findings="\n".join(_finding_text(f) for f in findings) or NONE,
     )
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def _bound(metadata: list, name: str) -> int:
+    return next(getattr(m, name) for m in metadata if getattr(m, name, None) is not None)
 
 
 def _problems(drafts: list[ShotDraft], scene: ScriptScene, series: Series) -> list[str]:
@@ -105,13 +150,7 @@ def _problems(drafts: list[ShotDraft], scene: ScriptScene, series: Series) -> li
 
 
 def _story_problems(drafts: list[ShotDraft], scene: ScriptScene) -> list[str]:
-    problems = []
-    if not drafts:
-        problems.append("the shot list is empty")
-    strangers = sorted({f.character for d in drafts for f in d.characters} - set(scene.characters))
-    if strangers:
-        problems.append(f"characters {strangers} are framed but not in the scene; frame only "
-                        f"{scene.characters or 'nobody'}")
+    problems = []  # unknown ids and an empty list cannot pass the scene's schema (shot_list_model)
     cards = {d.title_card.strip() for d in drafts if d.title_card}
     lost = [b.text for b in scene.beats if b.kind == "card" and b.text.strip() not in cards]
     if lost:

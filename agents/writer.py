@@ -14,18 +14,21 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from microdrama.pipeline.ingest import fountain
 from microdrama.pipeline.core import limits
-from microdrama.pipeline.core.errors import InputError, MicrodramaError
+from microdrama.pipeline.core.errors import InputError
 from microdrama.pipeline.core.ids import episode_id
 from microdrama.pipeline.ingest.screenplay import bible_id
 from microdrama.pipeline.core.models import Character, EpisodeOutline, Location, Series, VoiceSpec
 from microdrama.pipeline.core.store import check_slug
 
+from .bible_checks import BibleProblem, bible_problems
+from .bounds import with_bounds
 from .llm import LLM
 from .prompting import load_prompt
 
@@ -46,16 +49,27 @@ SECONDS_PER_SCENE = 30
 LANGUAGE = r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$"
 # Shown for a value the user left out: a mark that reads the same in every language.
 NONE = "—"
+
+# What the writer's answer may hold. Tighter than the plan's limits (core/limits.py): every bound
+# is also part of a constrained decoder's grammar and of the reply's token budget (budget.py),
+# and a micro-drama's bible is short.
 MAX_NAME = 40
 MAX_TITLE = 120
+MAX_PROSE = 400  # a role, a logline, a hook, a cliffhanger: a sentence or two
+MAX_LOOK = 400  # a visual description: about 60 words, more than a video model's prompt reads
+MAX_BEAT = 200
+MIN_CAST = 2
+MAX_CAST = 12  # a long series' main cast; a short one is allowed fewer (BibleBounds)
+MAX_LOCATIONS = 12
+MIN_BEATS = 2
+MAX_BEATS = 6
+# A screenplay page is about a minute on screen and 1500-2000 characters of Fountain.
+SCREENPLAY_CHARS_PER_MINUTE = 3000
+MIN_SCREENPLAY_CHARS = 20  # a heading and one line of dialogue
 # A name is written alone on a cue line and inside scene headings: it starts with a letter or digit
 # (a leading '.', '!', '@', '>', '~', '=' or '#' would make Fountain read another element) and has
 # no parentheses (cue extensions), markup, or path separators.
 NAME = re.compile(r"[^\W_][^()（）\[\]^@#*_:/\\<>~=!|]*")
-
-
-class WriterError(MicrodramaError):
-    """The model kept answering with a bible that does not fit the requested format."""
 
 
 def _one_line(text: str) -> str:
@@ -67,17 +81,8 @@ def _one_line(text: str) -> str:
     return text
 
 
-def _title(text: str) -> str:
-    text = _one_line(text)
-    if len(text) > MAX_TITLE:
-        raise ValueError(f"a title must be at most {MAX_TITLE} characters")
-    return text
-
-
 def _name(text: str) -> str:
     text = _one_line(text).upper()
-    if len(text) > MAX_NAME:
-        raise ValueError(f"a name must be at most {MAX_NAME} characters")
     if not NAME.fullmatch(text):
         raise ValueError(
             "a name starts with a letter or digit and has none of ( ) [ ] ^ @ # * _ : / \\ < > ~ = ! |"
@@ -87,10 +92,13 @@ def _name(text: str) -> str:
 
 # Bounded like the plan fields they become (core/limits.py), so an overlong reply is quoted back
 # to the model by the client's repair loop instead of failing when the series is built.
-OneLine = Annotated[str, Field(max_length=limits.MAX_DESCRIPTION_CHARS), AfterValidator(_one_line)]
-Title = Annotated[str, AfterValidator(_title)]
-Name = Annotated[str, AfterValidator(_name)]
-Prose = Annotated[str, Field(max_length=limits.MAX_DESCRIPTION_CHARS)]
+Look = Annotated[str, Field(min_length=1, max_length=MAX_LOOK), AfterValidator(_one_line)]
+Title = Annotated[str, Field(min_length=1, max_length=MAX_TITLE), AfterValidator(_one_line)]
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(_name)]
+Prose = Annotated[str, Field(min_length=1, max_length=MAX_PROSE)]
+BeatText = Annotated[str, Field(min_length=1, max_length=MAX_BEAT)]
+Gender = Literal["female", "male", "nonbinary"]
+AgeBand = Literal["child", "teen", "young adult", "adult", "middle-aged", "elder"]
 
 
 class SeriesFormat(BaseModel):
@@ -135,10 +143,12 @@ class CharacterDraft(BaseModel):
     role: Prose = Field(
         description="Who they are in the story: relationships, what they want, what they hide."
     )
-    description: OneLine = Field(
+    description: Look = Field(
         description="Canonical look, used verbatim in every image prompt: apparent age, build, face "
         "and hair, the wardrobe they wear throughout, one distinguishing mark. Visual only.",
     )
+    gender: Gender = Field(description="Gender as the audience reads it, for casting a voice.")
+    age_band: AgeBand = Field(description="Apparent age band, for casting a voice.")
     voice: VoiceDraft = Field(description="How the character sounds.")
 
 
@@ -149,7 +159,7 @@ class LocationDraft(BaseModel):
         description="Place name exactly as in scene headings, without INT./EXT. or time of day: "
         "CAPITALS for Latin scripts (e.g. HOSPITAL ROOFTOP), as written for other scripts. Unique.",
     )
-    description: OneLine = Field(
+    description: Look = Field(
         description="Canonical look of the place: light, materials, colours, key props."
     )
 
@@ -163,7 +173,7 @@ class OutlineDraft(BaseModel):
         description="What grabs the viewer in the first seconds (from episode 2 on: the payoff of "
         "the previous cliffhanger)."
     )
-    beats: list[Prose] = Field(min_length=1, max_length=20, description="3 to 6 story beats, in order.")
+    beats: list[BeatText] = Field(min_length=MIN_BEATS, max_length=MAX_BEATS, description="The story beats, in order.")
     cliffhanger: Prose = Field(
         description="The last moment: a question the viewer must see answered (the last episode: "
         "the resolution and a final sting)."
@@ -177,9 +187,9 @@ class BibleDraft(BaseModel):
 
     title: Title = Field(description="Series title: short and striking.")
     logline: Prose = Field(description="The series in one or two sentences: who wants what, against whom.")
-    characters: list[CharacterDraft] = Field(min_length=1, max_length=limits.MAX_BIBLE_ENTRIES,
+    characters: list[CharacterDraft] = Field(min_length=MIN_CAST, max_length=MAX_CAST,
                                              description="The main cast.")
-    locations: list[LocationDraft] = Field(min_length=1, max_length=limits.MAX_BIBLE_ENTRIES,
+    locations: list[LocationDraft] = Field(min_length=1, max_length=MAX_LOCATIONS,
                                            description="The places scenes happen in.")
     episodes: list[OutlineDraft] = Field(
         min_length=1, max_length=limits.MAX_EPISODES, description="One outline per episode, in order, exactly as many as requested."
@@ -202,6 +212,7 @@ class ScreenplayDraft(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     fountain: str = Field(
+        max_length=10 * SCREENPLAY_CHARS_PER_MINUTE,
         description="The whole episode in Fountain syntax: scene headings, action, character cues "
         "with dialogue, ending on a centered card. No title page and no # sections.",
     )
@@ -227,30 +238,68 @@ class ScreenplayDraft(BaseModel):
         return text
 
 
-def write_bible(synopsis: str, fmt: SeriesFormat, llm: LLM) -> BibleDraft:
-    """The series bible for `synopsis` in `fmt`. One call; a second one when the model wrote fewer
-    episode outlines than asked (extra ones are dropped). Raises WriterError, or LLMError from
-    the client."""
+@dataclass(frozen=True)
+class BibleBounds:
+    """How many of each the bible for one request may hold: the schema the model answers in and
+    the prompt state the same numbers."""
+
+    max_cast: int
+    max_locations: int
+    episodes: int
+
+    @classmethod
+    def of(cls, fmt: SeriesFormat) -> BibleBounds:
+        scenes = fmt.episodes * scenes_per_episode(fmt)
+        return cls(max_cast=min(MAX_CAST, 4 + fmt.episodes // 2),
+                   max_locations=min(MAX_LOCATIONS, scenes + 1), episodes=fmt.episodes)
+
+    def model(self) -> type[BibleDraft]:
+        """BibleDraft bounded for this request: exactly `episodes` outlines."""
+        return with_bounds(
+            BibleDraft,
+            characters={"min_length": MIN_CAST, "max_length": self.max_cast},
+            locations={"min_length": 1, "max_length": self.max_locations},
+            episodes={"min_length": self.episodes, "max_length": self.episodes},
+        )
+
+
+def scenes_per_episode(fmt: SeriesFormat) -> int:
+    return max(1, round(fmt.minutes_per_episode * 60 / SECONDS_PER_SCENE))
+
+
+@dataclass(frozen=True)
+class WrittenBible:
+    """The writer's bible, and what is still wrong with it after the one repair turn (for review)."""
+
+    draft: BibleDraft
+    problems: list[BibleProblem]
+
+
+def write_bible(synopsis: str, fmt: SeriesFormat, llm: LLM) -> WrittenBible:
+    """The series bible for `synopsis` in `fmt`. One call; when the bible fails the content checks
+    (bible_checks.py) the problems are quoted back once, and what remains goes to review. Raises
+    LLMError from the client."""
+    model = BibleBounds.of(fmt).model()
     messages = _bible_messages(synopsis, fmt)
-    draft = llm.complete(AGENT, messages, BibleDraft)
-    if len(draft.episodes) < fmt.episodes:
-        retry = load_prompt("writer.bible.retry", fmt.language).render(
-            written=len(draft.episodes), episodes=fmt.episodes
+    draft = llm.complete(AGENT, messages, model)
+    problems = bible_problems(draft)
+    if problems:
+        repair = load_prompt("writer.bible.repair", fmt.language).render(
+            problems="\n".join(f"- {p}" for p in problems)
         )
-        messages += [{"role": "assistant", "content": draft.model_dump_json()}, {"role": "user", "content": retry}]
-        draft = llm.complete(AGENT, messages, BibleDraft)
-    if len(draft.episodes) < fmt.episodes:
-        raise WriterError(
-            f"the LLM wrote {len(draft.episodes)} episode outline(s) for a series of {fmt.episodes}, "
-            "twice; ask for fewer episodes or use a more capable model"
-        )
-    return draft.model_copy(update={"episodes": draft.episodes[: fmt.episodes]})
+        messages += [{"role": "assistant", "content": draft.model_dump_json()}, {"role": "user", "content": repair}]
+        draft = llm.complete(AGENT, messages, model)
+        problems = bible_problems(draft)
+    return WrittenBible(BibleDraft.model_validate(draft.model_dump()), problems)
 
 
 def _bible_messages(synopsis: str, fmt: SeriesFormat) -> list[dict[str, str]]:
+    bounds = BibleBounds.of(fmt)
     system = load_prompt("writer.bible", fmt.language).render(
         episodes=fmt.episodes, minutes=f"{fmt.minutes_per_episode:g}", language=fmt.language,
         aspect=fmt.aspect, visual_style=fmt.visual_style, title=fmt.title or NONE,
+        min_cast=MIN_CAST, max_cast=bounds.max_cast, max_locations=bounds.max_locations,
+        min_beats=MIN_BEATS, max_beats=MAX_BEATS, max_look=MAX_LOOK,
     )
     user = load_prompt("writer.bible.synopsis", fmt.language).render(
         synopsis=synopsis.strip(), fence=_fence(synopsis), episodes=fmt.episodes
@@ -284,8 +333,14 @@ def series_from_bible(draft: BibleDraft, fmt: SeriesFormat, slug: str) -> Series
 
 
 def _character(draft: CharacterDraft) -> Character:
-    voice = VoiceSpec(speed=_clamp(draft.voice.speed, VOICE_SPEED), pitch=_clamp(draft.voice.pitch, VOICE_PITCH))
-    return Character(id=bible_id(draft.name), name=draft.name, description=draft.description, voice=voice)
+    speed, pitch = clamped_voice(draft.voice)
+    return Character(id=bible_id(draft.name), name=draft.name, description=draft.description,
+                     voice=VoiceSpec(speed=speed, pitch=pitch))
+
+
+def clamped_voice(voice: VoiceDraft) -> tuple[float, float]:
+    """(speed, pitch) inside the ranges the prompt asks for: what the character will sound like."""
+    return _clamp(voice.speed, VOICE_SPEED), _clamp(voice.pitch, VOICE_PITCH)
 
 
 def _clamp(value: float, bounds: tuple[float, float]) -> float:
@@ -299,9 +354,10 @@ def write_episode(bible: BibleDraft, number: int, fmt: SeriesFormat, llm: LLM) -
     if not 1 <= number <= len(bible.episodes):
         raise ValueError(f"episode {number} is not in the bible, which has {len(bible.episodes)}")
     seconds = fmt.minutes_per_episode * 60
+    max_chars = screenplay_chars(fmt)
     system = load_prompt("writer.screenplay", fmt.language).render(
         number=number, episodes=len(bible.episodes), minutes=f"{fmt.minutes_per_episode:g}",
-        lines=max(4, round(seconds / SECONDS_PER_LINE)), scenes=max(1, round(seconds / SECONDS_PER_SCENE)),
+        lines=max(4, round(seconds / SECONDS_PER_LINE)), scenes=scenes_per_episode(fmt), max_chars=max_chars,
     )
     user = load_prompt("writer.screenplay.episode", fmt.language).render(
         number=number, bible=_json(_bible_for_screenwriter(bible)),
@@ -309,7 +365,13 @@ def write_episode(bible: BibleDraft, number: int, fmt: SeriesFormat, llm: LLM) -
         outline=_json(bible.episodes[number - 1].model_dump()),
     )
     messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-    return llm.complete(AGENT, messages, ScreenplayDraft).fountain.strip() + "\n"
+    model = with_bounds(ScreenplayDraft, fountain={"min_length": MIN_SCREENPLAY_CHARS, "max_length": max_chars})
+    return llm.complete(AGENT, messages, model).fountain.strip() + "\n"
+
+
+def screenplay_chars(fmt: SeriesFormat) -> int:
+    """The longest screenplay the writer may answer for one episode of `fmt`."""
+    return min(limits.MAX_SCREENPLAY_BYTES // 4, round(fmt.minutes_per_episode * SCREENPLAY_CHARS_PER_MINUTE))
 
 
 def _bible_for_screenwriter(bible: BibleDraft) -> dict:

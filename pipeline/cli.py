@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -81,11 +82,25 @@ class BudgetReached(MicrodramaError):
     """The render's budget left work for the next render."""
 
 
+class Interrupted(BaseException):
+    """Ctrl-C. Raised instead of KeyboardInterrupt, which click would turn into "Aborted!" and
+    exit status 1; a BaseException, so no `except Exception` on the way swallows it."""
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise Interrupted
+
+
 def main() -> None:
     """Entry point: the project's errors become one line (MICRODRAMA_DEBUG=1 for a traceback);
-    usage errors are click's own messages."""
+    usage errors are click's own messages; Ctrl-C exits with status 130 and says how to resume
+    (every finished step is already saved: checkpoints, atomic writes, kept LLM replies)."""
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         app()
+    except Interrupted:
+        err.print("interrupted — run the same command to resume", highlight=False)
+        sys.exit(130)
     except MicrodramaError as exc:
         if os.environ.get("MICRODRAMA_DEBUG"):
             raise

@@ -14,10 +14,12 @@ from pydantic import ValidationError
 from conftest import EXAMPLE, FIXTURES
 from microdrama.agents.continuity import ReviewAnswer, review_plan
 from microdrama.agents.fake import ScriptedLLM
-from microdrama.agents.llm import LLMSettings, OpenAILLM
+from microdrama.agents.bible_checks import bible_problems
+from microdrama.agents.llm import LLMSettings, OpenAILLM, strict_json_schema
 from microdrama.agents.prompting import load_prompt
-from microdrama.agents.shot_planner import ShotList, ShotPlanError, plan_scene_shots
+from microdrama.agents.shot_planner import ShotList, ShotPlanError, plan_scene_shots, shot_list_model
 from microdrama.agents.writer import (
+    BibleBounds,
     BibleDraft,
     CharacterDraft,
     LocationDraft,
@@ -25,7 +27,6 @@ from microdrama.agents.writer import (
     ScreenplayDraft,
     SeriesFormat,
     VoiceDraft,
-    WriterError,
     series_from_bible,
     write_bible,
     write_episode,
@@ -84,10 +85,10 @@ def bible_data(episodes: int = 2, **changes: object) -> dict:
         "characters": [
             {"name": "Maya", "role": "The courier; owes money to the wrong people.",
              "description": "late 20s, wiry, cropped black hair, yellow raincoat, scar on the chin",
-             "voice": {"speed": 1.1, "pitch": 2.0}},
+             "gender": "female", "age_band": "young adult", "voice": {"speed": 1.1, "pitch": 2.0}},
             {"name": "LEO", "role": "The thief; Maya's first love.",
              "description": "early 30s, tall, stubble, grey wool coat, silver ring",
-             "voice": {"speed": 3.0, "pitch": -20.0}},
+             "gender": "male", "age_band": "adult", "voice": {"speed": 3.0, "pitch": -20.0}},
         ],
         "locations": [{"name": "Harbour", "description": "wet concrete docks, sodium lights, cranes"}],
         "episodes": [outline(n) for n in range(1, episodes + 1)],
@@ -132,41 +133,71 @@ def test_every_prompt_has_a_chinese_variant_with_the_same_placeholders():
 
 def test_write_bible_sends_the_format_in_the_system_message_and_the_synopsis_in_the_user_message():
     llm = ScriptedLLM([json.dumps(bible_data())])
-    draft = write_bible("A courier falls for a thief.", FORMAT, llm)
+    written = write_bible("A courier falls for a thief.", FORMAT, llm)
 
-    assert draft == bible()
+    assert written.draft == bible() and written.problems == []
     (call,) = llm.calls
     system, user = call.messages
-    assert call.agent == "writer" and call.output is BibleDraft
+    assert call.agent == "writer" and issubclass(call.output, BibleDraft)
     assert (system["role"], user["role"]) == ("system", "user")
     assert "2 episode(s)" in system["content"] and "neon noir, rain" in system["content"]
     assert "A courier falls for a thief." in user["content"]
     assert "A courier" not in system["content"]
 
 
-def test_write_bible_asks_again_when_episode_outlines_are_missing():
-    llm = ScriptedLLM([bible(episodes=1), bible(episodes=2)])
-    draft = write_bible("A courier falls for a thief.", FORMAT, llm)
-
-    assert len(draft.episodes) == 2
-    retry = llm.calls[1].messages
-    assert retry[:2] == llm.calls[0].messages
-    assert retry[2]["role"] == "assistant" and json.loads(retry[2]["content"]) == bible(episodes=1).model_dump()
-    assert retry[3] == {"role": "user", "content": load_prompt("writer.bible.retry").render(written=1, episodes=2)}
+@pytest.mark.parametrize("episodes", [1, 3])
+def test_the_bible_schema_asks_for_exactly_the_requested_episodes(episodes):
+    with pytest.raises(ValidationError, match="episodes"):
+        write_bible("A story.", FORMAT, ScriptedLLM([bible(episodes=episodes)]))
 
 
-def test_write_bible_gives_up_when_outlines_stay_missing():
-    with pytest.raises(WriterError, match="1 episode outline"):
-        write_bible("A story.", FORMAT, ScriptedLLM([bible(episodes=1), bible(episodes=1)]))
+def test_the_bible_schema_and_prompt_state_the_same_bounds_sized_from_the_request():
+    small = BibleBounds.of(SeriesFormat(episodes=1, minutes_per_episode=1))
+    large = BibleBounds.of(SeriesFormat(episodes=30, minutes_per_episode=3))
+    assert small.max_cast < large.max_cast and small.max_locations < large.max_locations
+    schema = strict_json_schema(small.model())
+    cast, places, outlines = (schema["properties"][k] for k in ("characters", "locations", "episodes"))
+    assert (cast["minItems"], cast["maxItems"]) == (2, small.max_cast)
+    assert (places["minItems"], places["maxItems"]) == (1, small.max_locations)
+    assert (outlines["minItems"], outlines["maxItems"]) == (1, 1)
+    llm = ScriptedLLM([bible(episodes=1)])
+    write_bible("A story.", SeriesFormat(episodes=1, minutes_per_episode=1), llm)
+    system = llm.calls[0].messages[0]["content"]
+    assert f"2 to {small.max_cast} characters" in system and f"1 to {small.max_locations}" in system
 
 
-def test_write_bible_drops_outlines_beyond_the_requested_episodes():
-    draft = write_bible("A story.", FORMAT, ScriptedLLM([bible(episodes=4)]))
-    assert [o.title for o in draft.episodes] == ["Episode 1", "Episode 2"]
+def test_a_bible_that_fails_the_content_checks_is_quoted_back_once_and_the_rest_goes_to_review():
+    maya, leo = bible_data()["characters"]
+    poor = bible_data(logline=" ", characters=[
+        {**maya, "description": "mysterious and kind"},
+        {**leo, "name": "ROOFTOP", "voice": {"speed": 1.12, "pitch": 2.5}},
+    ], locations=[{"name": "HOSPITAL ROOFTOP", "description": "gravel, antenna, city lights"}])
+    better = {**poor, "logline": "A courier falls for the thief she is paid to catch."}
+    llm = ScriptedLLM([json.dumps(poor), json.dumps(better)])
+    written = write_bible("A story.", FORMAT, llm)
+
+    repair = llm.calls[1].messages[-1]["content"]
+    assert "series: the series logline" in repair
+    assert "maya: MAYA's description 'mysterious and kind' is not a look" in repair
+    assert "MAYA and ROOFTOP sound alike" in repair
+    assert "ROOFTOP is named like the place HOSPITAL ROOFTOP" in repair
+    assert llm.calls[1].messages[-2]["role"] == "assistant"
+    assert len(llm.calls) == 2 and llm.remaining == 0
+    assert sorted({p.code for p in written.problems}) == ["bible-look", "bible-name", "bible-voice"]
+    assert {p.where for p in written.problems} == {"maya", "rooftop"}
+
+
+def test_a_place_named_after_a_person_is_fine_and_so_is_a_bible_that_passes():
+    maya = bible_data()["characters"][0]
+    draft = bible(locations=[{"name": "MAYA'S APARTMENT", "description": "small, warm lamp, boxes everywhere"}])
+    assert bible_problems(draft) == []
+    chinese = bible(characters=[{**maya, "name": "林雨", "description": "二十多岁，短发，黄色雨衣，下巴有疤"},
+                                bible_data()["characters"][1]])
+    assert bible_problems(chinese) == []
 
 
 def test_bible_names_become_one_line_capitalised_cue_names():
-    draft = bible(characters=[{**bible_data()["characters"][0], "name": " Maya\n  Chen "}])
+    draft = bible(characters=[{**bible_data()["characters"][0], "name": " Maya\n  Chen "}, bible_data()["characters"][1]])
     assert draft.characters[0].name == "MAYA CHEN"
     assert draft.locations[0].name == "HARBOUR"
 
@@ -174,7 +205,7 @@ def test_bible_names_become_one_line_capitalised_cue_names():
 @pytest.mark.parametrize("name", ["../x", "MAYA (V.O.)", ".HEADING", "@MAYA", "A/B", "", "X" * 41])
 def test_names_that_are_not_cue_names_are_refused(name):
     with pytest.raises(ValidationError, match="name"):
-        bible(characters=[{**bible_data()["characters"][0], "name": name}])
+        bible(characters=[{**bible_data()["characters"][0], "name": name}, bible_data()["characters"][1]])
 
 
 def test_names_that_collide_as_ids_are_refused():
@@ -224,7 +255,7 @@ PLANTED = (
 
 def test_a_planted_instruction_stays_fenced_as_story_material_and_path_tricks_become_safe_names():
     llm = ScriptedLLM([json.dumps(bible_data(title="../../../tmp/pwned"))])
-    draft = write_bible(PLANTED, FORMAT, llm)
+    draft = write_bible(PLANTED, FORMAT, llm).draft
 
     system, user = (m["content"] for m in llm.calls[0].messages)
     assert "ignore previous instructions" not in system
@@ -333,7 +364,7 @@ def test_write_episode_refuses_an_episode_the_bible_does_not_have():
 def test_a_chinese_series_is_written_with_the_chinese_prompts():
     fmt = FORMAT.model_copy(update={"language": "zh"})
     llm = ScriptedLLM([bible(), ScreenplayDraft(fountain=GOOD_EPISODE)])
-    write_episode(write_bible("一个快递员爱上了小偷。", fmt, llm), 1, fmt, llm)
+    write_episode(write_bible("一个快递员爱上了小偷。", fmt, llm).draft, 1, fmt, llm)
 
     bible_system = llm.calls[0].messages[0]["content"]
     episode_system = llm.calls[1].messages[0]["content"]
@@ -353,7 +384,7 @@ def test_shot_planner_returns_drafts_that_finalize_into_a_scene():
     planned = finalize_scene(scene, drafts, series)
     assert [line.id for shot in planned.shots for line in shot.dialogue] == [f"e01s01l0{i}" for i in range(1, 6)]
     (call,) = llm.calls
-    assert call.agent == "shot_planner" and call.output is ShotList
+    assert call.agent == "shot_planner" and issubclass(call.output, ShotList)
 
 
 def test_shot_planner_prompt_shows_the_scene_cast_and_film_grammar():
@@ -384,7 +415,7 @@ def test_a_dropped_line_is_sent_back_with_the_draft_error_quoted():
     assert retry["role"] == "user" and "lines in no shot ['e01s01l05']" in retry["content"]
 
 
-def test_a_shot_list_crossing_a_plan_bound_is_sent_back_not_a_traceback(tmp_path):
+def test_a_shot_list_crossing_a_plan_bound_is_refused_by_the_scene_schema(tmp_path):
     from microdrama.pipeline.core import limits
 
     lines = "\n\n".join(f"{'ANA' if n % 2 else 'BO'}\nLine {n}." for n in range(limits.MAX_LINES_PER_SHOT + 1))
@@ -394,11 +425,8 @@ def test_a_shot_list_crossing_a_plan_bound_is_sent_back_not_a_traceback(tmp_path
     scene = screenplay.episodes[0].scenes[0]
     good = rule_drafts(scene)
     crammed = [good[0].model_copy(update={"lines": [i for d in good for i in d.lines]})]
-    llm = ScriptedLLM([ShotList(shots=crammed), ShotList(shots=good)])
-
-    assert plan_scene_shots(scene, series, llm) == good
-    retry = llm.calls[1].messages[3]["content"]
-    assert f"at most {limits.MAX_LINES_PER_SHOT}" in retry
+    with pytest.raises(ValidationError, match=f"at most {limits.MAX_LINES_PER_SHOT} items"):
+        shot_list_model(scene).model_validate(ShotList(shots=crammed).model_dump())
 
 
 ELI_LEFT = FramedCharacter(character="eli", position="left")
@@ -407,10 +435,7 @@ ELI_LEFT = FramedCharacter(character="eli", position="left")
 @pytest.mark.parametrize("scene_id, spoil, problem", [
     ("e01s02", lambda shots: [*shots[:-1], shots[-1].model_copy(update={"title_card": None})],
      "card beats ['TO BE CONTINUED'] have no shot"),
-    ("e01s02", lambda shots: [shots[0].model_copy(update={"characters": [ELI_LEFT]}), *shots[1:]],
-     "characters ['eli'] are framed but not in the scene"),
     ("e01s01", lambda shots: shots[::-1], "lines are out of the screenplay's order"),
-    ("e01s02", lambda shots: [], "the shot list is empty"),
 ])
 def test_answers_that_finalize_accepts_but_the_story_cannot_are_sent_back(scene_id, spoil, problem):
     scene, series = example_scene(scene_id)
@@ -421,12 +446,40 @@ def test_answers_that_finalize_accepts_but_the_story_cannot_are_sent_back(scene_
     assert problem in llm.calls[1].messages[-1]["content"]
 
 
+@pytest.mark.parametrize("scene_id, spoil, refused", [
+    ("e01s02", lambda shots: [shots[0].model_copy(update={"characters": [ELI_LEFT]}), *shots[1:]],
+     "Input should be 'nora'"),
+    ("e01s02", lambda shots: [], "at least 1 item"),
+    ("e01s01", lambda shots: [ShotDraft(type="WS", lines=["e01s01l09"])], "Input should be 'e01s01l01'"),
+    ("e01s01", lambda shots: [ShotDraft(type="WS", lines=["110619"])], "Input should be 'e01s01l01'"),
+    ("e01s01", lambda shots: [ShotDraft(type="WS", title_card="THE END")], "Input should be None"),
+])
+def test_the_scene_schema_refuses_ids_the_scene_does_not_have_and_an_empty_list(scene_id, spoil, refused):
+    scene, _ = example_scene(scene_id)
+    model = shot_list_model(scene)
+    model.model_validate(ShotList(shots=rule_drafts(scene)).model_dump())
+    with pytest.raises(ValidationError, match=re.escape(refused)):
+        model.model_validate(ShotList(shots=spoil(rule_drafts(scene))).model_dump())
+
+
+def test_the_scene_schema_lists_the_scene_ids_as_enums_and_the_prompt_states_its_bounds():
+    scene, series = example_scene("e01s01")
+    schema = strict_json_schema(shot_list_model(scene))
+    shot = schema["$defs"]["ShotDraft"]["properties"]
+    assert shot["lines"]["items"]["enum"] == [line.id for beat in scene.beats for line in beat.lines]
+    assert schema["$defs"]["FramedCharacter"]["properties"]["character"]["enum"] == scene.characters
+    shots = schema["properties"]["shots"]
+    llm = ScriptedLLM([ShotList(shots=rule_drafts(scene))])
+    plan_scene_shots(scene, series, llm)
+    assert f"Between {shots['minItems']} and {shots['maxItems']} shots" in llm.calls[0].messages[0]["content"]
+
+
 def test_shot_planner_gives_up_after_max_attempts_naming_the_scene():
     scene, series = example_scene("e01s01")
-    unusable = ShotList(shots=[ShotDraft(type="WS", lines=["e01s01l09"])])
+    unusable = ShotList(shots=rule_drafts(scene)[::-1])
     llm = ScriptedLLM([unusable] * 3)
 
-    gave_up = r"scene e01s01: .* in 3 attempt\(s\); last problem: unknown line ids \['e01s01l09'\]"
+    gave_up = r"scene e01s01: .* in 3 attempt\(s\); last problem: lines are out of the screenplay's order"
     with pytest.raises(ShotPlanError, match=gave_up) as error:
         plan_scene_shots(scene, series, llm, max_attempts=3)
     assert error.value.scene_id == "e01s01" and len(llm.calls) == 3
@@ -450,7 +503,8 @@ def test_a_chinese_scene_is_planned_with_the_chinese_prompts():
     plan_scene_shots(scene, series, llm)
 
     system, user = (m["content"] for m in llm.calls[0].messages)
-    assert system == load_prompt("shot_planner", "zh").render(aspect=series.aspect)
+    assert system.startswith(load_prompt("shot_planner", "zh").text.split("$")[0])
+    assert "$" not in system
     assert user.startswith("请为这场戏分镜。")
     assert "e01s01l02 母亲 [V.O.]: 你还知道回来？" in user
 
@@ -502,15 +556,16 @@ def test_a_chinese_plan_is_reviewed_with_the_chinese_prompts():
     series, screenplay = ingest([FIXTURES / "zh_two_episodes.fountain"])
     llm = ScriptedLLM([ReviewAnswer(findings=[])])
     review_plan(series, plan_screenplay(screenplay, series)[:1], llm)
-    assert llm.calls[0].messages[0]["content"] == load_prompt("continuity", "zh").render()
+    assert llm.calls[0].messages[0]["content"] == load_prompt("continuity", "zh").render(max_findings=12, max_message=300)
 
 
 def test_writer_drafts_are_bounded_like_the_plan_so_the_repair_loop_quotes_an_overlong_reply():
     from pydantic import ValidationError
 
-    from microdrama.agents.writer import LocationDraft
+    from microdrama.agents.writer import MAX_LOOK, LocationDraft
     from microdrama.pipeline.core import limits
 
-    LocationDraft(name="ROOF", description="x" * limits.MAX_DESCRIPTION_CHARS)
-    with pytest.raises(ValidationError, match=f"at most {limits.MAX_DESCRIPTION_CHARS} characters"):
-        LocationDraft(name="ROOF", description="x" * (limits.MAX_DESCRIPTION_CHARS + 1))
+    assert MAX_LOOK <= limits.MAX_DESCRIPTION_CHARS
+    LocationDraft(name="ROOF", description="x" * MAX_LOOK)
+    with pytest.raises(ValidationError, match=f"at most {MAX_LOOK} characters"):
+        LocationDraft(name="ROOF", description="x" * (MAX_LOOK + 1))

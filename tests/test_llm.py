@@ -285,7 +285,7 @@ def test_a_web_page_instead_of_the_api_is_a_clear_error(server, make_llm):
 def test_a_timeout_is_retried(server, make_llm, calls_path):
     server.script(Reply(body={}, delay_s=0.6), completion(GOOD_JSON))
     assert make_llm(server.base_url, timeout_s=0.2).complete("writer", ASK, Outline) == GOOD
-    assert [line["outcome"] for line in call_log(calls_path)] == ["timeout", "ok"]
+    assert outcomes(calls_path) == [("error", "timeout"), ("ok", None)]
 
 
 def test_a_server_that_is_down_fails_quickly_naming_the_endpoint(make_llm, sleeps):
@@ -338,12 +338,13 @@ def test_a_hung_server_fails_within_the_configured_timeout_naming_how_to_raise_i
     # One attempt and one retry, each cut off at the timeout; not max_retries + 1 of them.
     assert elapsed < 2 * 1 + 1.0, elapsed
     lines = call_log(calls_path)
-    assert [line["outcome"] for line in lines] == ["timeout", "timeout"]
+    assert outcomes(calls_path) == [("error", "timeout")] * 2
     assert all(line["latency_ms"] < 1500 for line in lines)
     message = str(caught.value)
     assert "\n" not in message and "agent 'writer'" in message
     assert "no reply within 1 s" in message
     assert "--llm-timeout" in message and "timeout_s" in message
+    assert "max_tokens" in message and "concurrency" in message and "OPENAI_BASE_URL" not in message
 
 
 def test_the_default_time_budget_fails_a_hung_server_in_well_under_a_minute():
@@ -362,13 +363,14 @@ def test_the_call_log_marks_invalid_replies_invalid(server, make_llm, calls_path
     assert [line["repair"] for line in call_log(calls_path)] == [0, 1, 2, 3]
 
 
-def test_a_refused_or_cut_off_reply_is_logged_invalid(server, make_llm, calls_path):
+def test_a_refused_reply_is_logged_invalid_and_a_cut_off_one_truncated_never_ok(server, make_llm, calls_path):
     server.script(completion(None, refusal="No."), completion('{"title": "x', finish_reason="length"))
     llm = make_llm(server.base_url)
     for _ in range(2):
         with pytest.raises(LLMError):
             llm.complete("writer", ASK, Outline)
-    assert outcomes(calls_path) == [("invalid", "refusal"), ("invalid", "cut_off")]
+    assert outcomes(calls_path) == [("invalid", "refusal"), ("truncated", None)]
+    assert [line["finish_reason"] for line in call_log(calls_path)] == ["stop", "length"]
 
 
 NO_CHOICES = Reply(body={"id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": "m",
@@ -380,8 +382,8 @@ NO_CHOICES = Reply(body={"id": "chatcmpl-fake", "object": "chat.completion", "cr
                  True, id="a body that is not JSON at all"),
     pytest.param(NO_CHOICES, ("invalid", "no_choices"), True, id="empty choices"),
     pytest.param(Reply(body={"choices": [{}]}), ("invalid", "blank"), True, id="a choice without a message"),
-    pytest.param(reset(completion(GOOD_JSON)), ("connection_error", None), True, id="a reset mid-body"),
-    pytest.param(error(429, "Rate limit reached", headers={"Retry-After": "2"}), ("http_429", None), True,
+    pytest.param(reset(completion(GOOD_JSON)), ("error", "connection_error"), True, id="a reset mid-body"),
+    pytest.param(error(429, "Rate limit reached", headers={"Retry-After": "2"}), ("error", "http_429"), True,
                  id="429 with Retry-After"),
     pytest.param(html(), ("invalid", "html"), False, id="a 200 with an HTML page"),
     pytest.param(Reply(body="<html><body>Welcome</body></html>", content_type="application/json"),
@@ -401,15 +403,16 @@ def test_each_server_fault_is_handled_without_a_traceback_and_logged_with_its_ki
             llm.complete("writer", ASK, Outline)
         assert "\n" not in str(caught.value)
         assert outcomes(calls_path) == [logged]
-    assert call_log(calls_path)[0]["status"] == (None if logged[0] == "connection_error" else
-                                                 429 if logged[0] == "http_429" else 200)
+    assert call_log(calls_path)[0]["status"] == (None if logged[1] == "connection_error" else
+                                                 429 if logged[1] == "http_429" else 200)
 
 
 def test_a_429_waits_as_its_retry_after_says_and_is_logged(server, make_llm, calls_path, sleeps):
     server.script(error(429, "Rate limit reached", headers={"Retry-After": "2"}), completion(GOOD_JSON))
     make_llm(server.base_url).complete("writer", ASK, Outline)
     assert sleeps == [2.0]
-    assert [(line["outcome"], line["status"]) for line in call_log(calls_path)] == [("http_429", 429), ("ok", 200)]
+    assert [(line["outcome"], line["problem"], line["status"]) for line in call_log(calls_path)] == [
+        ("error", "http_429", 429), ("ok", None, 200)]
 
 
 # The command line
@@ -480,10 +483,10 @@ def test_the_call_log_has_one_line_per_attempt_with_tokens_and_latency(server, m
     make_llm(server.base_url).complete("writer", ASK, Outline)
 
     failed, ok = call_log(calls_path)
-    assert (failed["outcome"], failed["status"], failed["attempt"]) == ("http_500", 500, 1)
+    assert (failed["outcome"], failed["problem"], failed["status"], failed["attempt"]) == ("error", "http_500", 500, 1)
     assert failed["prompt_tokens"] is None
     assert (ok["outcome"], ok["attempt"], ok["repair"]) == ("ok", 2, 0)
-    assert (ok["prompt_tokens"], ok["completion_tokens"]) == (120, 30)
+    assert (ok["prompt_tokens"], ok["completion_tokens"], ok["finish_reason"]) == (120, 30, "stop")
     assert ok["agent"] == "writer" and ok["model"] == "test-model" and ok["mode"] == "json_schema"
     assert isinstance(ok["latency_ms"], int) and ok["latency_ms"] >= 0
     assert ok["prompt_sha256"] == failed["prompt_sha256"] and ok["prompt_chars"] > 0

@@ -22,17 +22,17 @@ BIBLE = {
     "title": "../../../tmp/pwned",  # a planted path: it must never become one
     "logline": "A night nurse hears tomorrow on an old radio.",
     "characters": [
-        {"name": "NORA", "role": "night nurse", "description": "late 20s, silver crop, orange jacket",
-         "voice": {"speed": 0.95, "pitch": -3}},
-        {"name": "ELI", "role": "her brother", "description": "19, grey hoodie, headphones",
-         "voice": {"speed": 1.1, "pitch": 3}},
+        {"name": "NORA", "role": "night nurse", "description": "late 20s, wiry, silver crop, orange jacket",
+         "gender": "female", "age_band": "young adult", "voice": {"speed": 0.95, "pitch": -3}},
+        {"name": "ELI", "role": "her brother", "description": "19, lanky, messy bun, grey hoodie, headphones",
+         "gender": "male", "age_band": "teen", "voice": {"speed": 1.1, "pitch": 3}},
     ],
     "locations": [
         {"name": "ROOFTOP", "description": "gravel, antenna, city lights"},
         {"name": "KITCHEN", "description": "narrow, one bulb"},
     ],
     "episodes": [
-        {"title": "Static", "logline": "The radio speaks.", "hook": "A voice says her name.",
+        {"title": "Static", "logline": "The old radio speaks.", "hook": "A voice says her name.",
          "beats": ["radio", "Eli arrives"], "cliffhanger": "It names tomorrow."},
         {"title": "Tomorrow", "logline": "She keeps Eli off the roof.", "hook": "The warning.",
          "beats": ["stairs", "roof"], "cliffhanger": "It was right."},
@@ -144,7 +144,7 @@ def test_synopsis_to_reviewed_plan_through_the_real_client(tmp_path, synopsis):
     assert sorted(p.name for p in (folder / "plan").iterdir()) == ["e01.yaml", "e02.yaml"]
     assert "approved 2 episodes" in done.stdout and "screwdriver vanishes" in done.stdout
     series_yaml = (folder / "series.yaml").read_text(encoding="utf-8")
-    assert "late 20s, silver crop, orange jacket" in series_yaml and "slug: radio" in series_yaml
+    assert "late 20s, wiry, silver crop, orange jacket" in series_yaml and "slug: radio" in series_yaml
     # Bible once; one screenplay per episode; one shot list per scene (+ the reviewer's rounds).
     assert writers.asked["BibleDraft"] == 1 and writers.asked["ScreenplayDraft"] == 2
     assert writers.asked["ShotList"] >= 4 and writers.asked["ReviewAnswer"] >= 2
@@ -156,7 +156,9 @@ def test_synopsis_to_reviewed_plan_through_the_real_client(tmp_path, synopsis):
     log = (folder / "state" / "llm-calls.jsonl").read_text(encoding="utf-8")
     calls = [json.loads(line) for line in log.splitlines()]
     assert {c["agent"] for c in calls} == {"writer", "shot_planner", "continuity"}
-    assert all(c["prompt_tokens"] == 42 and c["latency_ms"] >= 0 for c in calls)
+    attempts = [c for c in calls if c["outcome"] != "reused"]  # a reused reply is no HTTP attempt
+    assert all(c["prompt_tokens"] == 42 and c["latency_ms"] >= 0 for c in attempts)
+    assert all(c["outcome"] == "ok" and c["finish_reason"] == "stop" and c["max_tokens"] > 0 for c in attempts)
     for path in files_under(folder):
         assert KEY.encode() not in path.read_bytes(), path
 

@@ -31,7 +31,7 @@ from ..core.config import Settings
 from ..ingest.screenplay import ingest, read_text
 from ..core import ids
 from ..core.errors import InputError
-from ..core.models import Episode, Finding, Scene, Screenplay, ScriptScene, Severity
+from ..core.models import Episode, Finding, FindingOrigin, Scene, Screenplay, ScriptScene, Severity
 from ..plan.rules import draft_scene, finalize_scene, scene_context, scene_digest
 from ..plan.shot_prompt import recompose_prompts
 from .state import EpisodeScript, EpisodeTask, PlanningState, ReviewDecision, SceneTask
@@ -45,17 +45,19 @@ def _folder(runtime: Runtime[Settings]) -> SeriesFolder:
 
 
 @lru_cache(maxsize=4)
-def _openai(settings_json: str, call_log: Path) -> OpenAILLM:
-    return OpenAILLM(LLMSettings.model_validate_json(settings_json), call_log=call_log)
+def _openai(settings_json: str, state_dir: Path) -> OpenAILLM:
+    return OpenAILLM(LLMSettings.model_validate_json(settings_json), call_log=state_dir / "llm-calls.jsonl",
+                     reply_cache=state_dir / "llm-replies")
 
 
 def llm(settings: Settings) -> LLM:
     """The run's LLM: an injected client (tests), else one OpenAI-compatible client per process
-    and endpoint, logging every call to the series' state/llm-calls.jsonl."""
+    and endpoint, logging every call to the series' state/llm-calls.jsonl and keeping validated
+    replies in state/llm-replies/ (a resumed node does not ask again)."""
     if settings.llm_client is not None:
         return settings.llm_client
     settings.llm.check_configured()
-    return _openai(_settings_json(settings.llm), SeriesFolder(settings.series_dir).state_dir / "llm-calls.jsonl")
+    return _openai(_settings_json(settings.llm), SeriesFolder(settings.series_dir).state_dir)
 
 
 def _settings_json(settings: LLMSettings) -> str:
@@ -77,9 +79,11 @@ def write_series_bible(state: PlanningState, runtime: Runtime[Settings]) -> dict
     """The writer's first pass: synopsis -> bible, saved as series.yaml."""
     folder = _folder(runtime)
     synopsis = read_text(folder.root / SYNOPSIS_FILE, what="synopsis")
-    bible = write_bible(synopsis, state.format, llm(runtime.context))
-    folder.save_series(series_from_bible(bible, state.format, slugify(folder.root.name) or "series"))
-    return {"bible": bible}
+    written = write_bible(synopsis, state.format, llm(runtime.context))
+    folder.save_series(series_from_bible(written.draft, state.format, slugify(folder.root.name) or "series"))
+    findings = [Finding(severity=Severity.WARNING, code=p.code, message=p.message, where=p.where,
+                        origin=FindingOrigin.LLM) for p in written.problems]
+    return {"bible": written.draft, "bible_findings": findings}
 
 
 def route_episodes(state: PlanningState) -> list[Send]:
@@ -221,7 +225,7 @@ def check_continuity(state: PlanningState, runtime: Runtime[Settings]) -> dict:
     settings = runtime.context
     folder = _folder(runtime)
     series, episodes = folder.load_plan()
-    findings = review_findings(series, episodes, settings.backends, folder.root)
+    findings = state.bible_findings + review_findings(series, episodes, settings.backends, folder.root)
     findings += screenplay_of(folder, state.screenplay).notices
     if settings.planner == "llm":
         findings += review_plan(series, episodes, llm(settings))

@@ -80,6 +80,8 @@ class PlanningState(BaseModel):
     source_digest: str = Field("", description="Hash of the sources this run started from.")
     format: SeriesFormat | None = Field(None, description="Set when the run starts from a synopsis.")
     bible: BibleDraft | None = None
+    bible_findings: list[Finding] = Field(
+        default_factory=list, description="What the writer's bible still gets wrong after its repair turn.")
     scripts: Annotated[list[EpisodeScript], merge_by_id] = Field(default_factory=list)
     revision: Revision | None = None
     round: int = Field(0, description="Continuity checks done in this planning run.")

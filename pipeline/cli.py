@@ -24,8 +24,7 @@ from .core.errors import BackendUnavailable, ConfigError, InputError, Microdrama
 from .core.models import Episode, Finding, Series, Severity
 from .core.results import AuditSummary, ShotRender
 from .core.snapshot import edited_since_approval
-from .core.store import SeriesFolder
-from .graph.planning import SYNOPSIS_FILE
+from .core.store import SYNOPSIS_FILE, SeriesFolder
 from .graph.state import RenderRequest
 from .plan.checks import blocking
 from .render.backends import backend_statuses

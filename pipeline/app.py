@@ -56,6 +56,7 @@ from .graph import last_state
 from .plan.approval import CheckedPlan, approve_files, check_files, refuse_blocking
 from .render.renderer import Renderer
 from .review.publish import Published, assembled_episodes, publish_episode
+from .review.storyboard import thumbnail_path
 
 if TYPE_CHECKING:  # LangGraph is imported by the commands that run a graph, not by status or review
     from .graph.wiring import Checkpoints
@@ -480,6 +481,7 @@ class Project:
         for episode_id in assembled_episodes(self.folder):
             timeline = read_timeline(timeline_path(self.folder.out_dir, episode_id), self.folder.root)
             keep.update(clip.path for clip in (*timeline.video, *timeline.dialogue, *timeline.music))
+            keep.update(thumbnail_path(clip, timeline) for clip in timeline.video)
         return keep
 
 

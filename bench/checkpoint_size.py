@@ -2,9 +2,9 @@
 
     python bench/checkpoint_size.py [--shots 50 1500]
 
-For each size, a synthetic screenplay (episodes of 40 scenes, scenes of five action-only shots,
-one character, 16x32 px at 8 fps) is planned, approved and rendered in full through the application
-layer the CLI uses; the bench prints the size of state/checkpoints.sqlite after planning and
+For each size, a synthetic season (bench/synthetic_season.py: episodes of up to 40 scenes, scenes
+of five action-only shots, one character, 16x32 px at 8 fps) is planned, approved and rendered in
+full through the application layer the CLI uses; the bench prints the size of state/checkpoints.sqlite after planning and
 after the render, bytes per shot, the largest checkpoint row, and the ratio of bytes per shot
 between the largest and the smallest plan (target: about 1; the 1,500-shot plan under 10 MB).
 """
@@ -12,6 +12,7 @@ between the largest and the smallest plan (target: about 1; the 1,500-shot plan 
 from __future__ import annotations
 
 import argparse
+import math
 import sqlite3
 import tempfile
 import time
@@ -20,23 +21,21 @@ from pathlib import Path
 from microdrama.pipeline.app import Project
 from microdrama.pipeline.core.config import Settings
 from microdrama.pipeline.graph.state import RenderRequest
+from synthetic_season import SECONDS_PER_SHOT, SeasonShape, season_screenplay
 
 SHOTS_PER_SCENE = 5
 SCENES_PER_EPISODE = 40
-LOCATIONS = 12  # a season returns to its places
 
 
 def screenplay(shots: int) -> str:
     """Episodes of at most SCENES_PER_EPISODE scenes (a season's shape: many episodes, each
-    within the plan's limits), every scene five action beats."""
-    parts = ["Title: Checkpoint Bench\nResolution: 16x32\nFPS: 8\n"]
-    for number in range(1, shots // SHOTS_PER_SCENE + 1):
-        if number % SCENES_PER_EPISODE == 1:
-            episode = number // SCENES_PER_EPISODE + 1
-            parts.append(f"# Episode {episode}: Yard {episode}\n\nEXT. YARD GATE - DAY\n\nMARA (30s, grey coat) waits.\n")
-        beats = "\n\n".join(f"Mara crosses the yard, step {number}.{beat}." for beat in range(1, SHOTS_PER_SCENE + 1))
-        parts.append(f"EXT. YARD {number % LOCATIONS} - DAY\n\n{beats}\n")
-    return "\n".join(parts)
+    within the plan's limits), every scene five action beats of one character."""
+    episodes = math.ceil(shots / SHOTS_PER_SCENE / SCENES_PER_EPISODE)
+    scenes = math.ceil(shots / SHOTS_PER_SCENE / episodes)
+    return season_screenplay(SeasonShape(
+        episodes=episodes, scenes=(scenes, scenes), scene_cast=(1, 1), cast=1,
+        minutes=episodes * scenes * SHOTS_PER_SCENE * SECONDS_PER_SHOT / 60, resolution="16x32", fps=8,
+        speech=False), title="Checkpoint Bench")
 
 
 def database_bytes(database: Path) -> int:

@@ -32,9 +32,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from langgraph.types import Command
 from pydantic import BaseModel, ValidationError
 
 from microdrama.agents.llm import LLMSettings
@@ -42,7 +41,6 @@ from microdrama.agents.writer import SeriesFormat
 from .core.cache import ArtifactCache
 from .core.config import Settings
 from .core.errors import ConfigError, InputError, Problem
-from .graph.planning import SYNOPSIS_FILE
 from .ingest import fountain
 from .ingest.screenplay import ingest, read_text
 from .core.lock import current_command, series_lock
@@ -50,13 +48,13 @@ from .core.models import Finding, FindingOrigin, Shot
 from .core.snapshot import (
     approved_dir, current_digest, edited_since_approval, load_snapshot, plan_digest, snapshot_digests,
 )
-from .core.store import SeriesFolder, atomic_write_text, check_slug, slugify, sweep_atomic_temporaries
+from .core.store import SYNOPSIS_FILE, SeriesFolder, atomic_write_text, check_slug, slugify, sweep_atomic_temporaries
 from .graph.state import (
     PlanningState, RenderRequest, RenderState, ReviewDecision, Revision, render_thread,
 )
 from .edit.assemble import sweep_work_folders
 from .edit.timeline import read_timeline, timeline_path
-from .graph.wiring import Checkpoints
+from .graph import last_state
 from .plan.approval import CheckedPlan, approve_files, check_files, refuse_blocking
 from .render.executors import executor_for
 from .render.estimate import Estimate, estimate, planned_work
@@ -66,7 +64,10 @@ from .review.audit import AuditReport
 from .review.cost import CostReport, Spent, cost_report, spent_since
 from .review.fix_loop import FixLoop, FixReport
 from .review.publish import Published, assembled_episodes, publish_episode
-from .core import ids
+from .review.storyboard import thumbnail_path
+
+if TYPE_CHECKING:  # LangGraph is imported by the commands that run a graph, not by status or review
+    from .graph.wiring import Checkpoints
 
 PlanResult = Literal["started", "resumed", "unchanged"]
 
@@ -184,6 +185,8 @@ class Project:
         if self._checkpoints is None or self._checkpoints.read_only:
             if self._checkpoints is not None:
                 self._checkpoints.close()
+            from .graph.wiring import Checkpoints
+
             self._checkpoints = Checkpoints(self.folder.checkpoint_db)
         return self._checkpoints
 
@@ -192,6 +195,8 @@ class Project:
         """The graphs for reading a checkpoint (the database exists): the open database, else
         opened read-only, so that status and review write nothing."""
         if self._checkpoints is None:
+            from .graph.wiring import Checkpoints
+
             self._checkpoints = Checkpoints(self.folder.checkpoint_db, read_only=True)
         return self._checkpoints
 
@@ -237,16 +242,37 @@ class Project:
         snap = self._reading.planning.get_state(self._config(thread))
         return snap if snap.values else None
 
+    def _recorded(self, graph: last_state.Graph, thread: str | None) -> dict[str, Any] | None:
+        """The thread's state as the last run recorded it, if still current (graph/last_state.py)."""
+        return last_state.read(self.folder.state_dir, self.folder.checkpoint_db, graph, thread) if thread else None
+
+    def _record(self, graph: last_state.Graph, thread: str) -> Any:
+        """The thread's state after a run, recorded for the readers that do not import LangGraph."""
+        snap = getattr(self.graphs, graph).get_state(self._config(thread))
+        last_state.write(self.folder.state_dir, graph, thread, snap.config["configurable"]["checkpoint_id"],
+                         snap.values, bool(snap.interrupts))
+        return snap
+
     def planning_state(self) -> PlanningState | None:
+        if record := self._recorded("planning", self._runs().get("plan")):
+            return _state_or_none(PlanningState, record["values"]) if record["values"] else None
         snap = self._planning_snapshot()
         return _state_or_none(PlanningState, snap.values) if snap else None
 
     def pending_review(self) -> bool:
+        if record := self._recorded("planning", self._runs().get("plan")):
+            return bool(record["values"] and record["interrupted"])
         snap = self._planning_snapshot()
         return bool(snap and snap.interrupts)
 
     def _run_planning(self, payload: Any, thread: str) -> None:
         self.graphs.planning.invoke(payload, self._config(thread), context=self.settings, durability="sync")
+        self._record("planning", thread)
+
+    def _resume_planning(self, decision: ReviewDecision) -> None:
+        from langgraph.types import Command
+
+        self._run_planning(Command(resume=decision.model_dump()), self._runs()["plan"])
 
     # --- planning ------------------------------------------------------------------------------
 
@@ -334,7 +360,7 @@ class Project:
                 # Refused here, with the reasons, rather than by the graph's review node, which
                 # would only wait at review again.
                 refuse_blocking(self.folder, check_files(self.folder, self.settings, self.judged_findings()))
-                self._run_planning(Command(resume=ReviewDecision(action="approve").model_dump()), self._runs()["plan"])
+                self._resume_planning(ReviewDecision(action="approve"))
                 return Approval(self.planning_state().approved, self.review())
             digest, plan = approve_files(self.folder, self.settings, self.judged_findings())
             return Approval(digest, plan)
@@ -344,8 +370,7 @@ class Project:
         with self.writing():
             if not self.pending_review():
                 raise InputError(self.folder.root, "nothing awaits review here")
-            self._run_planning(Command(resume=ReviewDecision(action="reject", note=note).model_dump()),
-                               self._runs()["plan"])
+            self._resume_planning(ReviewDecision(action="reject", note=note))
 
     # --- edits ---------------------------------------------------------------------------------
 
@@ -456,7 +481,7 @@ class Project:
                                                    *(update or {}).get("cues", [])])
                     if on_update:
                         on_update(node, update)
-        values = self.graphs.render.get_state(config).values
+        values = self._record("render", thread).values
         spent = spent_since(self.folder, started, self.settings.cost)
         return RenderOutcome(RenderState.model_validate(values), approved_now, frozenset(this_run), forecast,
                              spent, started=started)
@@ -486,6 +511,8 @@ class Project:
 
     def last_render(self) -> RenderState | None:
         thread = self._runs().get("render")
+        if record := self._recorded("render", thread):
+            return _state_or_none(RenderState, record["values"]) if record["values"] else None
         if not thread or not self.folder.checkpoint_db.is_file():
             return None
         values = self._reading.render.get_state(self._config(thread)).values
@@ -589,6 +616,7 @@ class Project:
         for episode_id in assembled_episodes(self.folder):
             timeline = read_timeline(timeline_path(self.folder.out_dir, episode_id), self.folder.root)
             keep.update(clip.path for clip in (*timeline.video, *timeline.dialogue, *timeline.music))
+            keep.update(thumbnail_path(clip, timeline) for clip in timeline.video)
         return keep
 
 

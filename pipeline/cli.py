@@ -27,8 +27,7 @@ from .core.errors import BackendUnavailable, ConfigError, InputError, Microdrama
 from .core.models import CameraMove, Episode, Finding, FramedCharacter, Series, Severity, ShotType
 from .core.results import AuditSummary, ShotRender
 from .core.snapshot import edited_since_approval
-from .core.store import SeriesFolder
-from .graph.planning import SYNOPSIS_FILE
+from .core.store import SYNOPSIS_FILE, SeriesFolder
 from .graph.state import RenderRequest
 from .progress import PlainProgress, RichProgress
 from .plan.checks import blocking

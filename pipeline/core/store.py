@@ -34,11 +34,14 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
+from . import fast_yaml
 from .errors import InputError, Problem
 from .models import Episode, Series
 from .paths import check_write
 
 M = TypeVar("M", bound=BaseModel)
+
+SYNOPSIS_FILE = "synopsis.md"  # a series written from a synopsis keeps it here
 
 SLUG_RULE = "lowercase letters, digits and '-', starting with a letter or digit"
 
@@ -182,7 +185,16 @@ def decode_utf8(raw: bytes, path: Path | str) -> str:
 
 
 def parse_model(text: str, model: type[M], path: Path | str) -> M:
-    """Parse YAML text into `model`, turning YAML and validation errors into an InputError."""
+    """Parse YAML text into `model`, turning YAML and validation errors into an InputError.
+
+    The fast loader reads a valid file; any file it refuses or whose data does not validate is
+    read again by the round-trip loader, which gives each error its line (core/fast_yaml.py)."""
+    try:
+        data = fast_yaml.load(text)
+        if isinstance(data, dict):
+            return model.model_validate(data)
+    except (fast_yaml.NotFast, ValidationError):
+        pass
     try:
         data = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:

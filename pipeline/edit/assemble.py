@@ -6,6 +6,8 @@ the same settings); the sound is built once: dialogue lines placed at their fram
 music cues and ambience beds under them (ducked by the dialogue), the sound effects at their
 frames, loudness normalised to -16 LUFS, one AAC encode. Why voices are not muxed into the segments first: AAC encoder priming at every segment
 boundary would add up to audible drift over an episode; one audio pass from the timeline has none.
+The mastered sound is kept beside the episode's record (state/assembled/eNN.m4a, keyed by the
+lines and cues it is made of): an edit that changes only picture is a re-mux of two stream copies.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from ..core.config import Settings
 from ..core.models import Episode
 from ..core.paths import check_write
 from ..core.snapshot import Snapshot
-from ..core.store import SeriesFolder, atomic_write_text, pid_alive
+from ..core.store import SeriesFolder, atomic_write_bytes, atomic_write_text, pid_alive
 from ..core.results import CueRender, EpisodeOutput, ShotRender
 from . import ffmpeg
 from .audio import frames_to_samples, place, read_wav
@@ -110,36 +112,57 @@ def timeline_key(timeline: Timeline, root: Path) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:24]
 
 
+def audio_key(timeline: Timeline, root: Path) -> str:
+    """Hash of everything the episode's sound is made from: its lines and cues, where they are
+    placed (dialogue, music, ambience, effects), and the episode's length (the picture is not part of it)."""
+    sound = timeline.model_dump(mode="json", include={"fps", "dialogue", "music", "ambience", "effects"}, context={"root": Path(root)})
+    payload = json.dumps([MASTER_VERSION, timeline.duration_frames, sound], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:24]
+
+
+def mastered_audio(timeline: Timeline, folder: SeriesFolder, known: str | None, work_dir: Path) -> tuple[Path, str]:
+    """The episode's mastered sound (state/assembled/eNN.m4a) and its key. It is mixed again only
+    when the key is not `known` (the one the episode file was made with) or the file is gone:
+    an edit that changes only picture re-muxes the sound it has."""
+    key, mix = audio_key(timeline, folder.root), _record(folder, timeline.episode_id).with_suffix(".m4a")
+    if key == known and mix.is_file():
+        return mix, key
+    total = frames_to_samples(timeline.duration_frames, timeline.fps)
+    dialogue, bed, effects = work_dir / "dialogue.wav", work_dir / "bed.wav", work_dir / "effects.wav"
+    temp = work_dir / "sound.m4a"
+    ffmpeg.write_wav(dialogue, track(timeline, timeline.dialogue, total), ffmpeg.AUDIO_RATE)
+    ffmpeg.write_wav(bed, track(timeline, [*timeline.music, *timeline.ambience], total), ffmpeg.AUDIO_RATE)
+    ffmpeg.write_wav(effects, track(timeline, timeline.effects, total), ffmpeg.AUDIO_RATE)
+    ffmpeg.master_audio(dialogue, bed, effects, temp)
+    atomic_write_bytes(mix, temp.read_bytes())
+    return mix, key
+
+
 def master(timeline: Timeline, folder: SeriesFolder) -> tuple[Path, Path, bool]:
     """Write out/eNN.mp4 and out/eNN.srt for a complete timeline (atomic: temp file + rename);
     the flag says whether it did. An unchanged timeline whose files are still there is not
     mastered again. Refused (InputError) when out/ leads outside the series folder."""
     check_write(folder.out_dir / f"{timeline.episode_id}.mp4", folder.root)
     folder.out_dir.mkdir(parents=True, exist_ok=True)
-    total = frames_to_samples(timeline.duration_frames, timeline.fps)
     srt_path = folder.out_dir / f"{timeline.episode_id}.srt"
     mp4_path = folder.out_dir / f"{timeline.episode_id}.mp4"
     record = _record(folder, timeline.episode_id)
     key = timeline_key(timeline, folder.root)
-    if mp4_path.is_file() and srt_path.is_file() and record.is_file():
-        done = json.loads(record.read_text(encoding="utf-8"))
-        if done == {"key": key, "bytes": mp4_path.stat().st_size}:
-            return mp4_path, srt_path, False
+    done = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else {}
+    if mp4_path.is_file() and srt_path.is_file() and done.get("key") == key and done.get("bytes") == mp4_path.stat().st_size:
+        return mp4_path, srt_path, False
     with tempfile.TemporaryDirectory(dir=folder.out_dir, prefix=f"{WORK_PREFIX}{os.getpid()}-") as work:
         work_dir = Path(work)
-        dialogue, bed, effects = work_dir / "dialogue.wav", work_dir / "bed.wav", work_dir / "effects.wav"
-        ffmpeg.write_wav(dialogue, track(timeline, timeline.dialogue, total), ffmpeg.AUDIO_RATE)
-        ffmpeg.write_wav(bed, track(timeline, [*timeline.music, *timeline.ambience], total), ffmpeg.AUDIO_RATE)
-        ffmpeg.write_wav(effects, track(timeline, timeline.effects, total), ffmpeg.AUDIO_RATE)
+        sound, sound_key = mastered_audio(timeline, folder, done.get("audio"), work_dir)
         srt = to_srt(timeline)
         (work_dir / "episode.srt").write_text(srt or "", encoding="utf-8")
         video_args = ffmpeg.concat_copy([clip.path for clip in timeline.video], work_dir / "segments.txt")
         temp = work_dir / "episode.mp4"
         soft = work_dir / "episode.srt" if srt and timeline.soft_subtitles else None
-        ffmpeg.master_episode(video_args, dialogue, bed, effects, soft, timeline.language, temp)
+        ffmpeg.mux_episode(video_args, sound, soft, timeline.language, temp)
         os.replace(temp, mp4_path)
     atomic_write_text(srt_path, srt)
-    atomic_write_text(record, json.dumps({"key": key, "bytes": mp4_path.stat().st_size}))
+    atomic_write_text(record, json.dumps({"key": key, "bytes": mp4_path.stat().st_size, "audio": sound_key}))
     return mp4_path, srt_path, True
 
 

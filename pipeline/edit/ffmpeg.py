@@ -175,24 +175,32 @@ def measure_mix(dialogue: Path, bed: Path, effects: Path) -> dict[str, str]:
     return json.loads(text[text.rindex("{"): text.rindex("}") + 1])
 
 
-def master_episode(video_args: list[str], dialogue: Path, bed: Path, effects: Path, subtitles: Path | None,
-                   language: str, out: Path) -> None:
-    """Mux the concatenated video (stream copy) with the mixed, ducked, normalised audio (the one
-    audio encode) and soft subtitles into a faststart MP4."""
+def master_audio(dialogue: Path, bed: Path, effects: Path, out: Path) -> None:
+    """The episode's sound: dialogue, the ducked bed of music and ambience, and the sound effects,
+    mixed and normalised (two loudnorm passes, the second linear with the first's measurements),
+    encoded once to AAC in an .m4a."""
     m = measure_mix(dialogue, bed, effects)
     loudnorm = (f"loudnorm=I={LOUDNESS_TARGET_LUFS}:TP={TRUE_PEAK_TARGET_DB}:LRA={LOUDNESS_RANGE_LU}"
                 f":measured_I={m['input_i']}:measured_TP={m['input_tp']}:measured_LRA={m['input_lra']}"
                 f":measured_thresh={m['input_thresh']}:offset={m['target_offset']}:linear=true,"
                 f"aresample={AUDIO_RATE}")
-    # Input 0 is the video; inputs 1 to 3 are dialogue, bed and effects, matching _duck_and_mix.
-    args = [*video_args, "-i", str(dialogue), "-i", str(bed), "-i", str(effects)]
-    maps = ["-map", "0:v", "-map", "[mix]"]
+    # Inputs 1 to 3 are dialogue, bed and effects, as _duck_and_mix expects; input 0 (dialogue
+    # again) only keeps the numbering.
+    run(["-loglevel", "error", "-i", str(dialogue), "-i", str(dialogue), "-i", str(bed), "-i", str(effects),
+         "-filter_complex", _duck_and_mix(loudnorm), "-map", "[mix]",
+         "-c:a", "aac", "-b:a", "192k", "-ar", str(AUDIO_RATE), "-ac", "2", "-f", "mp4", "-y", str(out)])
+
+
+def mux_episode(video_args: list[str], audio: Path, subtitles: Path | None, language: str, out: Path) -> None:
+    """The concatenated video and the mastered sound, both stream-copied, and soft subtitles,
+    into a faststart MP4."""
+    args = [*video_args, "-i", str(audio)]
+    maps = ["-map", "0:v", "-map", "1:a"]
     if subtitles is not None:
         args += ["-i", str(subtitles)]
-        maps += ["-map", "4:s", "-c:s", "mov_text", "-metadata:s:s:0", f"language={_iso639_2(language)}"]
-    run(["-loglevel", "error", *args, "-filter_complex", _duck_and_mix(loudnorm), *maps,
-         "-c:v", "copy", "-c:a", "aac", "-b:a", "192k", "-ar", str(AUDIO_RATE), "-ac", "2",
-         "-movflags", "+faststart", "-y", str(out)])
+        maps += ["-map", "2:s", "-c:s", "mov_text", "-metadata:s:s:0", f"language={_iso639_2(language)}"]
+    run(["-loglevel", "error", *args, *maps, "-c:v", "copy", "-c:a", "copy", "-movflags", "+faststart",
+         "-y", str(out)])
 
 
 def _iso639_2(language: str) -> str:

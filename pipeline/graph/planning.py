@@ -35,9 +35,7 @@ from ..core.models import Episode, Finding, FindingOrigin, Scene, Screenplay, Sc
 from ..plan.rules import draft_scene, finalize_scene, scene_context, scene_digest
 from ..plan.shot_prompt import recompose_prompts
 from .state import EpisodeScript, EpisodeTask, PlanningState, ReviewDecision, SceneTask
-from ..core.store import SeriesFolder, atomic_write_text, slugify
-
-SYNOPSIS_FILE = "synopsis.md"
+from ..core.store import SYNOPSIS_FILE, SeriesFolder, atomic_write_text, slugify
 
 
 def _folder(runtime: Runtime[Settings]) -> SeriesFolder:

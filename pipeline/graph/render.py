@@ -13,6 +13,10 @@ a checkpoint's size per shot does not grow with the size of the plan.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
@@ -30,6 +34,8 @@ from ..render.requests import ambience_requests, effect_requests
 from ..review.publish import publish_episode
 from .schedule import longest_first
 from .state import CueJob, CueRender, LineRender, RenderState, ShotJob, ShotRender
+
+T = TypeVar("T")
 
 
 def _snapshot(runtime: Runtime[Settings], digest: str) -> Snapshot:
@@ -144,20 +150,26 @@ def render_cue(job: CueJob, runtime: Runtime[Settings]) -> dict:
         return {"cues": [CueRender(id=job.scene_id, ambience=ambience, error=str(exc))]}
 
 
+def _per_episode(settings: Settings, work: Callable[[str], T], episode_ids: list[str]) -> list[T]:
+    """`work` for each episode, `render_concurrency` at a time (most of it is FFmpeg, which runs
+    outside the interpreter lock), results in episode order."""
+    with ThreadPoolExecutor(max_workers=max(1, settings.render_concurrency)) as pool:
+        return list(pool.map(work, episode_ids))
+
+
 def assemble(state: RenderState, runtime: Runtime[Settings]) -> dict:
-    """Assemble every episode the request touched (edit/assemble.py)."""
+    """Assemble every episode the request touched (edit/assemble.py), episodes in parallel."""
     snapshot = _snapshot(runtime, state.snapshot)
     shots, cues = {r.id: r for r in state.renders}, {c.id: c for c in state.cues}
-    return {"outputs": [assemble_episode(snapshot.episode(e), snapshot, shots, cues, runtime.context)
-                        for e in touched_episodes(state, snapshot)]}
+    return {"outputs": _per_episode(
+        runtime.context, lambda e: assemble_episode(snapshot.episode(e), snapshot, shots, cues, runtime.context),
+        touched_episodes(state, snapshot))}
 
 
 def publish(state: RenderState, runtime: Runtime[Settings]) -> dict:
     """Every episode this run wrote (or whose audit is missing) gets its audit, storyboard and
     editor export, each read from the episode's timeline file."""
     folder = SeriesFolder(runtime.context.series_dir)
-    summaries = []
-    for output in state.outputs:
-        if output.video and (output.mastered or not (folder.out_dir / f"{output.id}.audit.json").is_file()):
-            summaries.append(publish_episode(folder, output.id, runtime.context).summary)
-    return {"audits": summaries}
+    due = [output.id for output in state.outputs
+           if output.video and (output.mastered or not (folder.out_dir / f"{output.id}.audit.json").is_file())]
+    return {"audits": _per_episode(runtime.context, lambda e: publish_episode(folder, e, runtime.context).summary, due)}

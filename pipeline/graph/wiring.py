@@ -18,7 +18,6 @@ from __future__ import annotations
 import sqlite3
 from enum import Enum
 from pathlib import Path
-from urllib.parse import quote
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -29,6 +28,7 @@ from microdrama.agents import writer
 from ..core import models, results
 from ..core.config import Settings
 from . import planning, render, state
+from .last_state import connect_read_only
 from .state import PlanningState, RenderState
 
 
@@ -84,22 +84,6 @@ def checkpoint_serializer() -> JsonPlusSerializer:
     return JsonPlusSerializer(allowed_msgpack_modules=allowed)
 
 
-def _connect_read_only(database: Path) -> sqlite3.Connection:
-    """An existing database, opened so that nothing is written to it. SQLite cannot open a WAL
-    database read-only in a folder where it may not create the -shm file (a read-only series
-    folder); there no writer can be at work, and it is opened immutable."""
-    uri = "file:" + quote(str(Path(database).absolute()))
-    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False)
-    try:
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        return conn
-    except sqlite3.OperationalError as exc:
-        conn.close()
-        if "readonly" not in str(exc):  # "attempt to write a readonly database": no -shm here
-            raise
-    return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, check_same_thread=False)
-
-
 class Checkpoints:
     """The series' checkpoint database (state/checkpoints.sqlite) and both graphs compiled on it.
 
@@ -109,7 +93,7 @@ class Checkpoints:
     def __init__(self, database: Path, read_only: bool = False):
         self.read_only = read_only
         if read_only:
-            self._conn = _connect_read_only(database)
+            self._conn = connect_read_only(database)
         else:
             database.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(database, check_same_thread=False)

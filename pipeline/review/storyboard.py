@@ -12,7 +12,8 @@ The cost, base64's extra third, is small at thumbnail size (a few KB per shot).
 from __future__ import annotations
 
 import base64
-import io
+import hashlib
+import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from html import escape
@@ -23,6 +24,7 @@ from PIL import Image
 
 from ..edit import ffmpeg
 from ..core import ids
+from ..core.cache import ArtifactCache
 from ..core.models import DialogueLine, Episode, Finding, Scene, Series, Shot
 from ..core.store import atomic_write_text
 from ..edit.timeline import Timeline, VideoClip
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 
 THUMB_LONG_SIDE = 320  # px: sharp at card size, a few KB as JPEG
 JPEG_QUALITY = 70
+THUMB_VERSION = "1"  # bump when a thumbnail is drawn differently
 SEVERITY_ORDER = ("error", "warning", "info", "skipped")
 
 
@@ -114,15 +117,29 @@ def thumbnail_size(width: int, height: int) -> tuple[int, int]:
     return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
 
+def thumbnail_path(clip: VideoClip, timeline: Timeline) -> Path:
+    """Where the clip's thumbnail is cached: beside its segment in cache/, keyed by the segment
+    (its path is its content's key), the frame and the size, so an unchanged shot's thumbnail is
+    never decoded again."""
+    width, height = thumbnail_size(timeline.width, timeline.height)
+    spec = [THUMB_VERSION, clip.path.name, clip.duration_frames // 2, width, height, JPEG_QUALITY]
+    key = hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:24]
+    return ArtifactCache(clip.path.parent).path("thumb", key, "jpg")
+
+
 def thumbnail(clip: VideoClip, timeline: Timeline) -> str | None:
     """The clip's middle frame as a JPEG data: URI; None when the shot has no picture file."""
     if not clip.path.is_file():
         return None
     width, height = thumbnail_size(timeline.width, timeline.height)
-    frame = ffmpeg.read_frame(clip.path, clip.duration_frames // 2, timeline.fps, width, height)
-    buffer = io.BytesIO()
-    Image.fromarray(frame).save(buffer, "JPEG", quality=JPEG_QUALITY, optimize=True)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+    def write(out: Path) -> None:
+        frame = ffmpeg.read_frame(clip.path, clip.duration_frames // 2, timeline.fps, width, height)
+        Image.fromarray(frame).save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
+
+    final = thumbnail_path(clip, timeline)
+    jpeg = ArtifactCache(final.parent).produce(final, write)
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg.read_bytes()).decode("ascii")
 
 
 # --- HTML --------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ num_frames, fps, seed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -240,7 +241,10 @@ def register(backend: type) -> type:
     return backend
 
 
+@functools.cache
 def _entry_points() -> dict[str, Any]:
+    """The installed plugins, read once per process: scanning every package's metadata cost 1.3 ms
+    a call, and routing asks for a voice backend per dialogue line."""
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 

@@ -1,0 +1,78 @@
+"""Loading plan files fast: libyaml's parser (through PyYAML) with YAML 1.2 scalars.
+
+ruamel's round-trip loader keeps the line of every node and the comments, which costs about 17
+times libyaml's parse of the same text; a plan is loaded by every command, but lines are needed
+only to report an error, and comments only to write. So a load tries this loader first and
+falls back to the round-trip one for any file this loader does not take as it is (store.py).
+
+Both must read the same data from the same text. ruamel reads YAML 1.2, PyYAML 1.1, whose
+implicit scalars differ (`yes`, `on` and `no` are booleans, `010` is octal 8, `1:30` is 90):
+this loader resolves plain scalars with the YAML 1.2 patterns ruamel uses. What ruamel refuses
+and PyYAML would let through (a repeated key) is refused here too; merge keys are left to ruamel.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+_BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the pure-Python parser where libyaml is missing
+
+_CORE_1_2 = {  # tag -> (pattern, first characters); the patterns of ruamel.yaml's resolver for 1.2
+    "tag:yaml.org,2002:bool": (r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    "tag:yaml.org,2002:float": (r"""^(?:
+         [-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""", "-+0123456789."),
+    "tag:yaml.org,2002:int": (r"""^(?:[-+]?0b[0-1_]+
+        |[-+]?0o?[0-7_]+
+        |[-+]?[0-9_]+
+        |[-+]?0x[0-9a-fA-F_]+)$""", "-+0123456789"),
+}
+
+
+class NotFast(Exception):
+    """The text holds something this loader leaves to the round-trip loader."""
+
+
+class PlanLoader(_BASE):  # type: ignore[misc, valid-type]
+    """A safe loader that reads plain scalars as YAML 1.2 does and refuses repeated keys."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        if any(key.tag == "tag:yaml.org,2002:merge" for key, _ in node.value):
+            raise NotFast("merge key")
+        mapping = super().construct_mapping(node, deep=deep)
+        if len(mapping) != len(node.value):
+            raise NotFast("a key is repeated")
+        return mapping
+
+    def construct_yaml_int(self, node: Any) -> int:
+        """1.2 integers: `0o` is octal and a leading zero is not; no sexagesimal."""
+        text = self.construct_scalar(node).replace("_", "")
+        sign = -1 if text.startswith("-") else 1
+        text = text.lstrip("+-")
+        for prefix, base in (("0b", 2), ("0x", 16), ("0o", 8)):
+            if text.startswith(prefix):
+                return sign * int(text[2:], base)
+        return sign * int(text)
+
+
+PlanLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag not in _CORE_1_2]
+    for first, resolvers in _BASE.yaml_implicit_resolvers.items()
+}
+for _tag, (_pattern, _first) in _CORE_1_2.items():
+    PlanLoader.add_implicit_resolver(_tag, re.compile(_pattern, re.X), list(_first))
+PlanLoader.add_constructor("tag:yaml.org,2002:int", PlanLoader.construct_yaml_int)
+
+
+def load(text: str) -> Any:
+    """The data in `text`; NotFast for anything the round-trip loader should read (or report)."""
+    try:
+        return yaml.load(text, Loader=PlanLoader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        raise NotFast(str(exc)) from None

@@ -118,7 +118,7 @@ class ArtifactJob:
     """One backend call and the artifact it makes, as an executor receives it: a backend name,
     its options and a request, all small and picklable, so that a Ray worker can run it."""
 
-    kind: str  # video, voice or music: the backend's kind and the artifact's
+    kind: str  # video, voice, music or sfx: the backend's kind and the artifact's
     backend: str
     options: dict[str, Any]
     request: Any
@@ -133,6 +133,9 @@ class ArtifactJob:
         loaded = load(self.backend, self.kind, self.options)
         result = call_backend(loaded.instance, self.target, self.request, self.attempts)
         WRITERS[self.kind](result, path, self.request)
+
+
+@dataclass(frozen=True)
 class Work:
     """What the ledger files an artifact under: its shot (a cue: its scene) and planned length."""
 

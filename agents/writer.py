@@ -21,7 +21,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from microdrama.pipeline.ingest import fountain
 from microdrama.pipeline.core import limits
-from microdrama.pipeline.core.errors import InputError
 from microdrama.pipeline.core.ids import episode_id
 from microdrama.pipeline.ingest.screenplay import bible_id
 from microdrama.pipeline.core.models import Character, EpisodeOutline, Location, Series, VoiceSpec

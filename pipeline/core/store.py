@@ -26,6 +26,7 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -184,6 +185,14 @@ def decode_utf8(raw: bytes, path: Path | str) -> str:
                                        "save the file as UTF-8", line=line)) from None
 
 
+@lru_cache(maxsize=512)
+def _yaml_tree(text: str) -> Any:
+    """The round-trip tree of a plan file's text, parsed once per process: one command reads the
+    same files several times (review, approval, placing findings), and ruamel's pure-Python parser
+    was most of a feature's plan time. Callers only read the tree."""
+    return YAML(typ="rt").load(text)
+
+
 def parse_model(text: str, model: type[M], path: Path | str) -> M:
     """Parse YAML text into `model`, turning YAML and validation errors into an InputError.
 
@@ -196,7 +205,7 @@ def parse_model(text: str, model: type[M], path: Path | str) -> M:
     except (fast_yaml.NotFast, ValidationError):
         pass
     try:
-        data = YAML(typ="rt").load(text)
+        data = _yaml_tree(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -248,7 +257,7 @@ def plan_places(files: dict[str, str]) -> dict[str, list[Place]]:
     places: dict[str, list[Place]] = {}
     for file, text in files.items():
         try:
-            data = YAML(typ="rt").load(text)
+            data = _yaml_tree(text)
         except MarkedYAMLError:
             continue
         if not isinstance(data, CommentedMap):

@@ -1,7 +1,9 @@
 """Screenplay ingest: Fountain files -> the series bible and the screenplay split into episodes.
 
-Reads and checks the files (size, encoding, binary), parses them (fountain.py), splits episodes at
-level-1 sections (`# Episode 1`, `# 第一集`) or per file, resolves every cue to a bible character
+Reads and checks the files (size, binary; encoding.py), parses them (fountain.py), splits episodes
+at level-1 sections (`# Episode 1`, `# 第一集`) or per file, or cuts a long story into episodes of
+about N minutes (episodes.py); text before the first heading is a cold open scene and a forced
+heading inside a scene (`.ON THE TV`) a shot of it. It resolves every cue to a bible character
 with a stable id, takes each character's visual description from their introduction in the action
 lines, and parses scene headings into setting, location and time of day.
 

@@ -2,7 +2,7 @@
 
 Every write goes through the application layer (`Project`: the series lock, validation, last
 good copies); long actions run as jobs in their own process (jobs.py). Errors are one line in
-the page (`MICRODRAMA_DEBUG=1` adds the traceback); a bug is a 500 with the same line.
+the page (`MICRODRAMA_DEBUG=1` adds the traceback); a bug reads "internal error" the same way.
 
     GET  /                      the series: cast, voices, keyframes, places, episodes
     GET  /episode/{id}          the board: scene by scene, a card per shot
@@ -69,8 +69,11 @@ def create_app(series_dir: Path, guard: Guard) -> Starlette:
 
     def flash(request: Request, exc: BaseException) -> Response:
         """An error as one line where the page shows messages (#flash)."""
-        message = str(exc) if isinstance(exc, MicrodramaError) else \
-            f"internal error (please report it): {type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+        if isinstance(exc, MicrodramaError):
+            message = str(exc)
+        else:
+            first = (str(exc).splitlines() or [""])[0][:300]
+            message = f"internal error (please report it): {type(exc).__name__}: {first}"
         detail = traceback.format_exc() if debug else ""
         if request.headers.get("hx-request"):
             return page(request, "_flash.html", headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
@@ -220,8 +223,10 @@ def create_app(series_dir: Path, guard: Guard) -> Starlette:
         found = jobs.get(int(request.path_params["number"]))
         if found is None:
             raise HTTPException(404, "no such job")
-        # The page refreshes its cards as a job ends (and while a render finishes shots).
-        headers = None if found.running and not found.finished else {"HX-Trigger": "plan-changed"}
+        # The page refreshes its cards as a job ends, and as a render finishes shots (when the
+        # count differs from the one the page last saw).
+        seen = request.query_params.get("seen")
+        headers = None if found.running and seen == str(found.done) else {"HX-Trigger": "plan-changed"}
         return page(request, "_job.html", job=found, headers=headers)
 
     def watch(request: Request, form: FormData | None) -> Response:

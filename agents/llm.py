@@ -419,7 +419,7 @@ class OpenAILLM:
     def complete(self, agent: str, messages: Sequence[Mapping[str, str]], output: type[M]) -> M:
         model = self.settings.model_for(agent)
         key = call_key(agent, model, messages, output)
-        if self._replies is not None and (kept := self._replies.get(key, output)) is not None:
+        if self._replies is not None and (kept := self._replies.take(key, output)) is not None:
             self._log({"agent": agent, "model": model, "call": key, "endpoint": self.settings.endpoint},
                       "reused", None)
             return kept

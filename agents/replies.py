@@ -7,6 +7,10 @@ only what was never answered: the README's "finished LLM calls are never repeate
 node too. A reply is keyed by what determines it: the agent, the model, the agent's messages and
 the reply's schema (which carries the per-call bounds). Changing any of them asks the model again.
 
+It is a resume cache, not a memo: a kept reply answers one call of a later run (it is taken, not
+read), and never a call of the run that kept it, so a continuity round that asks the same again
+gets a fresh answer. The planning graph empties it once a run reaches review.
+
 `ReplayLLM` answers from a call log written with `[llm] log_messages = true`, offline: it turns a
 logged run into a scripted fake, to reproduce a bad plan without the server.
 """
@@ -17,6 +21,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -45,12 +50,19 @@ class ReplyCache:
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
+        self._opened = time.time()
 
-    def get(self, key: str, output: type[M]) -> M | None:
+    def take(self, key: str, output: type[M]) -> M | None:
+        """The reply an earlier run kept for `key`, removed from the cache; None if there is none."""
+        path = self.folder / f"{key}.json"
         try:
-            return output.model_validate_json((self.folder / f"{key}.json").read_bytes())
+            if path.stat().st_mtime >= self._opened:
+                return None  # kept by this run
+            reply = output.model_validate_json(path.read_bytes())
         except (OSError, ValidationError):
             return None
+        path.unlink(missing_ok=True)
+        return reply
 
     def put(self, key: str, reply: BaseModel) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

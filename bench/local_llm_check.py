@@ -62,7 +62,8 @@ def main() -> None:
     server = args.server or build_server()
     print(f"llama-server: {server} ({time.monotonic() - started:.0f} s to build or find)")
     gguf = assemble_gguf()
-    print(f"model: {gguf} ({gguf.stat().st_size / 1e6:.0f} MB, sha256 ok)")
+    print(f"model: {gguf} ({gguf.stat().st_size / 1e6:.0f} MB, sha256 ok; licence: Gemma Terms of Use, "
+          "https://ai.google.dev/gemma/terms)")
     port = free_port()
     base_url = f"http://127.0.0.1:{port}/v1"
     with serve(server, gguf, port, args.threads):

@@ -106,3 +106,23 @@ def test_a_run_logged_with_its_messages_replays_offline(tmp_path):
     assert write_bible("A night nurse's radio speaks.", fmt, replay) == logged and replay.calls == 1
     with pytest.raises(ReplayError, match="no valid reply"):  # a different synopsis is not in the log
         write_bible("Another story.", fmt, replay)
+
+
+def test_a_kept_reply_answers_one_call_of_a_later_run_and_none_of_its_own(tmp_path):
+    from microdrama.agents.continuity import ReviewAnswer
+    from microdrama.agents.llm import LLMSettings, OpenAILLM
+
+    ask = [{"role": "user", "content": "review e01"}]
+    answer = completion(ReviewAnswer(findings=[]).model_dump_json())
+    with FakeOpenAIServer(responder=lambda request: answer) as server:
+        settings = LLMSettings(base_url=server.base_url, model="m")
+        with OpenAILLM(settings, reply_cache=tmp_path / "replies") as run:
+            run.complete("continuity", ask, ReviewAnswer)
+            run.complete("continuity", ask, ReviewAnswer)  # asked again in the same run: a fresh answer
+        assert len(server.requests) == 2
+        time.sleep(0.01)
+        with OpenAILLM(settings, reply_cache=tmp_path / "replies") as resumed:
+            resumed.complete("continuity", ask, ReviewAnswer)  # kept by the earlier run: not sent
+            assert len(server.requests) == 2
+            resumed.complete("continuity", ask, ReviewAnswer)  # taken once only
+        assert len(server.requests) == 3

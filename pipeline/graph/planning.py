@@ -255,6 +255,8 @@ def review(state: PlanningState, runtime: Runtime[Settings]) -> dict:
     review are what gets approved; an approval with blocking findings is refused and the graph
     asks again (see the graph's wiring)."""
     episodes = screenplay_of(_folder(runtime), state.screenplay).episodes
+    # The run is complete up to here, so no LLM reply is left to resume from (agents/replies.py).
+    shutil.rmtree(_folder(runtime).state_dir / "llm-replies", ignore_errors=True)
     answer = interrupt({
         "episodes": [e.id for e in episodes],
         "scenes": sum(len(e.scenes) for e in episodes),

@@ -143,4 +143,5 @@ def test_a_shot_whose_speaker_keeps_still_is_reported_at_the_line(show, tmp_path
     write_video(AnimaticVideo(AnimaticVideo.Options()).render(request), tmp_path / "still.mp4", request)
     video = tuple(changed(c, path=tmp_path / "still.mp4") if c.shot_id == shot_id else c for c in timeline.video)
     failed = [c for c in mouth_checks(show, changed(timeline, video=video)) if c.verdict == "error"]
-    assert [c.where for c in failed] == [line_id]
+    in_shot = {l.line_id for l in timeline.dialogue if l.shot_id == shot_id}
+    assert line_id in {c.where for c in failed} <= in_shot

@@ -57,6 +57,7 @@ from .edit.timeline import read_timeline, timeline_path
 from .graph.wiring import Checkpoints
 from .plan.approval import CheckedPlan, approve_files, check_files, refuse_blocking
 from .render.renderer import Renderer
+from .render.requests import ambience_requests, effect_requests
 from .review.publish import Published, assembled_episodes, publish_episode
 
 PlanResult = Literal["started", "resumed", "unchanged"]
@@ -445,6 +446,9 @@ class Project:
                 for scene in episode.scenes:
                     if music := renderer.music(scene, snapshot.series, render=False):
                         keep.add(music.path)
+                    sounds = [*ambience_requests(scene, snapshot.series),
+                              *(r for shot in scene.shots for r in effect_requests(shot, scene, snapshot.series))]
+                    keep.update(take.path for r in sounds if (take := renderer.sound(r, render=False)))
                     for shot in scene.shots:
                         voices, picture = renderer.cached_shot(shot, scene, snapshot.series)
                         keep.update(voices)
@@ -452,7 +456,8 @@ class Project:
                             keep.add(picture.path)
         for episode_id in assembled_episodes(self.folder):
             timeline = read_timeline(timeline_path(self.folder.out_dir, episode_id), self.folder.root)
-            keep.update(clip.path for clip in (*timeline.video, *timeline.dialogue, *timeline.music))
+            keep.update(clip.path for clip in (*timeline.video, *timeline.dialogue, *timeline.music,
+                                               *timeline.effects, *timeline.ambience))
         return keep
 
 

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 
 from ...core.errors import BackendUnavailable
 from . import AudioClip, Availability, Capabilities, Kind, SfxRequest
+from .foley import fade_ends
 from .torch_device import (
     DeviceOptions,
     load_pipeline,
@@ -88,22 +89,13 @@ class AudioLDM2Sfx:
                 ).audios[0]
         samples = np.zeros(count, np.float32)
         samples[: min(count, len(audio))] = audio[:count]
-        return AudioClip(_levelled(_faded(samples, rate), request.bed), rate)
+        return AudioClip(_levelled(fade_ends(samples, FADE_S, rate), request.bed), rate)
 
     def _loaded(self):
         """The pipeline, loaded on first use; the caller holds the lock."""
         if self._pipeline is None:
             self._pipeline = load_pipeline(self.folder, self.placement)
         return self._pipeline
-
-
-def _faded(samples: np.ndarray, rate: int) -> np.ndarray:
-    k = min(len(samples) // 2, int(FADE_S * rate))
-    if k:
-        ramp = np.linspace(0, 1, k, dtype=np.float32)
-        samples[:k] *= ramp
-        samples[-k:] *= ramp[::-1]
-    return samples
 
 
 def _levelled(samples: np.ndarray, bed: bool) -> np.ndarray:

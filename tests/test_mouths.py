@@ -11,7 +11,6 @@ import pytest
 from microdrama.pipeline.edit import ffmpeg
 from microdrama.pipeline.render.backends import CharacterRef, LocationRef, VideoRequest, VoicePlacement
 from microdrama.pipeline.render.backends.animatic import AnimaticVideo
-from microdrama.pipeline.render.backends.animatic.canvas import world_margins
 from microdrama.pipeline.render.backends.animatic.figures import mouth_area
 from microdrama.pipeline.render.backends.animatic.framing import place_figures
 from microdrama.pipeline.render.backends.animatic.mouths import envelope_openings

@@ -63,6 +63,7 @@ from .render.renderer import Renderer
 from .review.audit import AuditReport
 from .review.cost import CostReport, Spent, cost_report, spent_since
 from .review.fix_loop import FixLoop, FixReport
+from .render.requests import ambience_requests, effect_requests
 from .review.publish import Published, assembled_episodes, publish_episode
 from .review.storyboard import thumbnail_path
 
@@ -608,6 +609,9 @@ class Project:
                 for scene in episode.scenes:
                     if music := renderer.music(scene, snapshot.series, render=False):
                         keep.add(music.path)
+                    sounds = [*ambience_requests(scene, snapshot.series),
+                              *(r for shot in scene.shots for r in effect_requests(shot, scene, snapshot.series))]
+                    keep.update(take.path for r in sounds if (take := renderer.sound(r, render=False)))
                     for shot in scene.shots:
                         voices, picture = renderer.cached_shot(shot, scene, snapshot.series)
                         keep.update(voices)
@@ -615,7 +619,8 @@ class Project:
                             keep.add(picture.path)
         for episode_id in assembled_episodes(self.folder):
             timeline = read_timeline(timeline_path(self.folder.out_dir, episode_id), self.folder.root)
-            keep.update(clip.path for clip in (*timeline.video, *timeline.dialogue, *timeline.music))
+            keep.update(clip.path for clip in (*timeline.video, *timeline.dialogue, *timeline.music,
+                                               *timeline.effects, *timeline.ambience))
             keep.update(thumbnail_path(clip, timeline) for clip in timeline.video)
         return keep
 

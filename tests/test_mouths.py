@@ -11,7 +11,6 @@ import pytest
 from microdrama.pipeline.edit import ffmpeg
 from microdrama.pipeline.render.backends import CharacterRef, LocationRef, VideoRequest, VoicePlacement
 from microdrama.pipeline.render.backends.animatic import AnimaticVideo
-from microdrama.pipeline.render.backends.animatic.canvas import world_margins
 from microdrama.pipeline.render.backends.animatic.figures import mouth_area
 from microdrama.pipeline.render.backends.animatic.framing import place_figures
 from microdrama.pipeline.render.backends.animatic.mouths import envelope_openings
@@ -104,3 +103,44 @@ def test_openings_follow_the_envelope():
     rate = 48000
     loud, quiet = np.full(rate // FPS, 0.5, np.float32), np.zeros(rate // FPS, np.float32)
     assert envelope_openings(np.concatenate([quiet, loud, loud, quiet]), rate, FPS, 4) == [0, 3, 3, 0]
+
+
+# --- the audit of the rendered episode ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def show(tmp_path_factory):
+    from tiny_show import render_tiny_show
+
+    return render_tiny_show(tmp_path_factory.mktemp("mouths") / "tiny-show")
+
+
+def mouth_checks(show, timeline):
+    from microdrama.pipeline.core.config import AuditOptions
+    from microdrama.pipeline.review.mouth_audit import check_mouths
+
+    return check_mouths(timeline, show.episode(timeline.episode_id), show.series, show.folder, AuditOptions())
+
+
+def test_the_audit_sees_each_seen_speaker_move_their_mouth_with_their_line(show):
+    checks = mouth_checks(show, show.timelines["e01"])
+    assert checks and all(c.name == "mouth-moves" and c.verdict == "pass" for c in checks)
+    assert {c.where for c in checks} <= {line.line_id for line in show.timelines["e01"].dialogue}
+
+
+def test_a_shot_whose_speaker_keeps_still_is_reported_at_the_line(show, tmp_path):
+    from microdrama.pipeline.render.renderer import write_video
+    from microdrama.pipeline.render.requests import video_request
+    from tiny_show import changed
+
+    timeline = show.timelines["e01"]
+    line_id = mouth_checks(show, timeline)[0].where
+    shot_id = next(l.shot_id for l in timeline.dialogue if l.line_id == line_id)
+    scene = next(s for s in show.episode("e01").scenes if any(k.id == shot_id for k in s.shots))
+    shot = next(k for k in scene.shots if k.id == shot_id)
+    request = video_request(shot, scene, show.series, show.folder)  # no voice takes: no one speaks
+    write_video(AnimaticVideo(AnimaticVideo.Options()).render(request), tmp_path / "still.mp4", request)
+    video = tuple(changed(c, path=tmp_path / "still.mp4") if c.shot_id == shot_id else c for c in timeline.video)
+    failed = [c for c in mouth_checks(show, changed(timeline, video=video)) if c.verdict == "error"]
+    in_shot = {l.line_id for l in timeline.dialogue if l.shot_id == shot_id}
+    assert line_id in {c.where for c in failed} <= in_shot

@@ -121,3 +121,66 @@ def write_reference_clip(path: Path, pitch_hz: float = 140.0, seconds: float = 3
         wav.setframerate(sample_rate)
         wav.writeframes(pcm.tobytes())
     return path
+
+
+AUDIOLDM2_WORDS = "knock door footsteps rain wind city hum room tone thunder radio static ambience background sound".split()
+
+
+def save_tiny_audioldm2(folder: Path) -> Path:
+    """A random-weight AudioLDM 2 pipeline (CLAP and T5 text encoders, GPT-2, projection, UNet,
+    VAE, HiFi-GAN vocoder) saved as `save_pretrained` writes cvssp/audioldm2. The RoBERTa
+    tokenizer is a byte-level one with no merges; the T5 one is built from words."""
+    import torch
+    from diffusers import AudioLDM2Pipeline, AutoencoderKL, DDIMScheduler
+    from diffusers.pipelines.audioldm2 import AudioLDM2ProjectionModel, AudioLDM2UNet2DConditionModel
+    from transformers import (
+        ClapAudioConfig, ClapConfig, ClapFeatureExtractor, ClapModel, ClapTextConfig, GPT2Config,
+        GPT2LMHeadModel, RobertaTokenizer, SpeechT5HifiGan, SpeechT5HifiGanConfig, T5Config, T5EncoderModel,
+        T5Tokenizer,
+    )
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    vocab = {token: i for i, token in enumerate(specials + sorted(set(bytes_to_unicode().values())))}
+    tokenizer = RobertaTokenizer(vocab=vocab, merges=[], model_max_length=32)
+    words = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)] + [("\u2581" + w, -1.0) for w in AUDIOLDM2_WORDS]
+    words += [(char, -5.0) for char in "abcdefghijklmnopqrstuvwxyz,."]
+    tokenizer_2 = T5Tokenizer(vocab=words, extra_ids=0, model_max_length=32)
+
+    torch.manual_seed(0)
+    clap = ClapModel(ClapConfig(
+        text_config=ClapTextConfig(vocab_size=len(vocab) + 2, hidden_size=16, intermediate_size=24,
+                                   num_attention_heads=2, num_hidden_layers=1, projection_dim=16,
+                                   bos_token_id=0, pad_token_id=1, eos_token_id=2, max_position_embeddings=40),
+        audio_config=ClapAudioConfig(spec_size=64, window_size=4, num_mel_bins=64, intermediate_size=24,
+                                     depths=[1, 1], num_attention_heads=[2, 2], num_hidden_layers=2,
+                                     hidden_size=96, projection_dim=16, patch_size=2, patch_stride=2,
+                                     patch_embed_input_channels=4),
+        projection_dim=16))
+    t5 = T5EncoderModel(T5Config(vocab_size=len(tokenizer_2), d_model=16, d_ff=24, d_kv=8, num_heads=2,
+                                 num_layers=1))
+    gpt2 = GPT2LMHeadModel(GPT2Config(n_embd=16, n_head=2, n_layer=1, vocab_size=64, n_ctx=64, n_positions=64))
+    gpt2.config.max_new_tokens = 4
+    pipeline = AudioLDM2Pipeline(
+        vae=AutoencoderKL(block_out_channels=[8, 16], in_channels=1, out_channels=1, norm_num_groups=8,
+                          down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2,
+                          latent_channels=4),
+        text_encoder=clap, text_encoder_2=t5,
+        projection_model=AudioLDM2ProjectionModel(text_encoder_dim=16, text_encoder_1_dim=16, langauge_model_dim=16),
+        language_model=gpt2, tokenizer=tokenizer, tokenizer_2=tokenizer_2,
+        feature_extractor=ClapFeatureExtractor(feature_size=64, hop_length=7900),
+        unet=AudioLDM2UNet2DConditionModel(block_out_channels=(8, 16), layers_per_block=1, norm_num_groups=8,
+                                           sample_size=16, in_channels=4, out_channels=4,
+                                           down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+                                           up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+                                           cross_attention_dim=([None, 16, 16], [None, 16, 16]),
+                                           attention_head_dim=4),
+        scheduler=DDIMScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012,
+                                clip_sample=False, set_alpha_to_one=False),
+        vocoder=SpeechT5HifiGan(SpeechT5HifiGanConfig(model_in_dim=8, sampling_rate=16000, upsample_initial_channel=16,
+                                                      upsample_rates=[10, 4, 4], upsample_kernel_sizes=[20, 8, 8],
+                                                      resblock_kernel_sizes=[3], resblock_dilation_sizes=[[1, 3]],
+                                                      normalize_before=False)),
+    )
+    pipeline.save_pretrained(folder)
+    return folder

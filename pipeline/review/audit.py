@@ -119,7 +119,8 @@ def audit_episode(timeline: Timeline, episode: Episode, series: Series, video: P
     `backend_by_shot` names the video backend that drew each shot (`ShotRender.backend`); a shot
     not named, or every shot when it is None, counts as drawn by the animatic. `series_dir` is
     where the bible's keyframe paths start (default: the folder above `video`'s out/)."""
-    from .sound_audit import check_sound  # it builds its checks on this module's Check
+    from .mouth_audit import check_mouths  # these two build their checks on this module's Check
+    from .sound_audit import check_sound
 
     shots = {shot.id: shot for shot in episode.shots}
     size = analysis_size(timeline.width, timeline.height, options.analysis_short_side)
@@ -146,6 +147,7 @@ def audit_episode(timeline: Timeline, episode: Episode, series: Series, video: P
         *check_av(timeline, frame_count, len(mix) / ffmpeg.AUDIO_RATE, heard, options),
         *check_loudness(timeline.episode_id, loudness.result(), options),
         *check_sound(timeline, mix, options),
+        *check_mouths(timeline, episode, series, series_dir or video.parent.parent, options),
     ]
     return AuditReport(episode_id=timeline.episode_id, checks=checks)
 

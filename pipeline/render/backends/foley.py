@@ -69,9 +69,9 @@ def _peak(samples: np.ndarray, level_db: float) -> np.ndarray:
     return samples * (_db(level_db) / peak)
 
 
-def _fade(samples: np.ndarray, seconds: float = 0.02) -> np.ndarray:
-    """Short fades at both ends: a clip that starts or stops mid-wave would click."""
-    k = min(len(samples) // 2, int(seconds * RATE))
+def fade_ends(samples: np.ndarray, seconds: float, rate: int = RATE) -> np.ndarray:
+    """Linear fades at both ends: a clip that starts or stops mid-wave would click."""
+    k = min(len(samples) // 2, int(seconds * rate))
     if k:
         ramp = np.linspace(0, 1, k)
         samples[:k] *= ramp
@@ -260,7 +260,7 @@ class FoleySfx:
         samples = recipe(rng, n, night) * _db(self.options.gain_db)
         if request.bed and request.setting == Setting.INT and request.kind in ("rain", "wind", "city"):
             samples = _muffled(samples)  # heard through the walls
-        return AudioClip(_fade(samples.astype(np.float32), 0.5 if request.bed else 0.01), RATE)
+        return AudioClip(fade_ends(samples.astype(np.float32), 0.5 if request.bed else 0.01), RATE)
 
 
 def _muffled(samples: np.ndarray) -> np.ndarray:

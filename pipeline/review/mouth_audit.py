@@ -1,0 +1,72 @@
+"""The audit of the animatic's mouths: a seen speaker's mouth moves while their line plays and
+is still outside it.
+
+Measured on each shot's own segment (the episode is a stream copy of them) in the region the
+speaker's moving mouth covers, found by the animatic's own framing. Only locked-off shots are
+measured: a camera move changes every pixel. A neural video backend's lip sync needs a sync model
+(SyncNet); its lines are not measured here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..core.config import AuditOptions
+from ..core.models import CameraMove, Episode, Series
+from ..edit import ffmpeg
+from ..edit.timeline import LineClip, Timeline
+from ..render.backends.animatic.figures import mouth_area
+from ..render.backends.animatic.framing import Figure, place_figures
+from ..render.requests import video_request
+from .audit import Check, Verdict, _check
+
+# Outside its lines a mouth region changes by at most this share of its change while speaking:
+# the encoder's noise around a mouth that just moved stays well under it (measured: 0.06 to 0.17
+# at 144x256, 0.01 to 0.11 at 720x1280).
+STILL_SHARE = 0.35
+
+
+def check_mouths(timeline: Timeline, episode: Episode, series: Series, root: Path,
+                 options: AuditOptions) -> list[Check]:
+    """One check per line whose speaker the animatic shows speaking in a locked-off shot."""
+    places = {shot.id: (scene, shot) for scene in episode.scenes for shot in scene.shots}
+    clips = {clip.shot_id: clip for clip in timeline.video}
+    checks = []
+    for line in timeline.dialogue:
+        clip = clips.get(line.shot_id)
+        if clip is None or clip.failed or clip.backend != "animatic":
+            continue
+        scene, shot = places[line.shot_id]
+        planned = next(l for l in shot.dialogue if l.id == line.line_id)
+        if planned.off_screen or shot.move != CameraMove.STATIC or shot.title_card:
+            continue
+        figure = next((f for f in place_figures(video_request(shot, scene, series, root))
+                       if f.character.id == line.speaker and not f.from_behind), None)
+        if figure is not None:
+            theirs = [l for l in timeline.dialogue if l.shot_id == line.shot_id and l.speaker == line.speaker]
+            checks.append(check_mouth(line, theirs, clip.start_frame, clip.path, figure, timeline, options))
+    return checks
+
+
+def check_mouth(line: LineClip, theirs: list[LineClip], shot_start: int, segment: Path, figure: Figure,
+                timeline: Timeline, options: AuditOptions) -> Check:
+    """The line's mouth region: it changes while the line plays, and not while the speaker is
+    silent (`theirs`: all the speaker's lines in the shot)."""
+    x0, y0, x1, y1 = mouth_area(figure.turn)
+    cx, cy, u = figure.x * timeline.width, figure.y * timeline.height, figure.head
+    region = (slice(max(0, int(cy + y0 * u)), int(cy + y1 * u) + 2), slice(max(0, int(cx + x0 * u)), int(cx + x1 * u) + 2))
+    frames = [frame[region].astype(np.int16) for frame in ffmpeg.read_frames(segment, timeline.width, timeline.height)]
+    start, end = line.start_frame - shot_start, line.start_frame - shot_start + line.duration_frames
+    others = [i for i in range(len(frames))
+              if not any(0 <= i + shot_start - l.start_frame < l.duration_frames for l in theirs)]
+    still = frames[others[0]] if others else frames[0]
+    change = [float(np.abs(frame - still).mean()) for frame in frames]
+    during = max(change[start:end], default=0.0)
+    outside = max((change[i] for i in others), default=0.0)
+    moves, rests = during >= options.mouth_min_change, outside <= STILL_SHARE * during
+    message = (f"the mouth changes by up to {during:.1f} while the line plays and {outside:.1f} outside it"
+               + ("" if moves else ": it does not move with the voice") + ("" if rests else ": it moves when silent"))
+    return _check("mouth-moves", line.line_id, options.mouth_min_change, during,
+                  Verdict.PASS if moves and rests else Verdict.ERROR, message)

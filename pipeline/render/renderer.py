@@ -136,7 +136,7 @@ class ArtifactJob:
 
 
 @dataclass(frozen=True)
-class Work:
+class LedgerTag:
     """What the ledger files an artifact under: its shot (a cue: its scene) and planned length."""
 
     shot: str
@@ -180,11 +180,11 @@ class Renderer:
         instance = loaded.instance
         return self.cache.path(kind, artifact_key(instance.name, instance.version, loaded.options, request), ext)
 
-    def _cached_or_render(self, kind: str, loaded: Loaded, request: Any, ext: str, work: Work) -> Take:
+    def _cached_or_render(self, kind: str, loaded: Loaded, request: Any, ext: str, tag: LedgerTag) -> Take:
         path = self._path(kind, loaded, request, ext)
         device = device_of(loaded.instance)
         if path.is_file():
-            self._account(kind, loaded, request, path, work, device, Measured(), cached=True)
+            self._account(kind, loaded, request, path, tag, device, Measured(), cached=True)
             return Take(path, True)
         job = ArtifactJob(kind, loaded.instance.name, loaded.options, request, self.settings.render_attempts)
         failure: RenderError | None = None
@@ -193,19 +193,19 @@ class Renderer:
                 self.executor.produce(job, path, self.cache)
             except RenderError as exc:
                 failure = exc
-        self._account(kind, loaded, request, path, work, device, measured, error=failure and str(failure))
+        self._account(kind, loaded, request, path, tag, device, measured, error=failure and str(failure))
         if failure is not None:
             raise failure
         return Take(path, False)
 
-    def _account(self, kind: str, loaded: Loaded, request: Any, path: Path, work: Work, device: str,
+    def _account(self, kind: str, loaded: Loaded, request: Any, path: Path, tag: LedgerTag, device: str,
                  measured: Measured, cached: bool = False, error: str | None = None) -> None:
         """The ledger's entry for one artifact asked for (core/ledger.py)."""
         instance = loaded.instance
         append_entry(self.folder.state_dir, LedgerEntry(
-            at=time.time(), kind=kind, target=request_target(request), shot=work.shot, artifact=self.relative(path),
+            at=time.time(), kind=kind, target=request_target(request), shot=tag.shot, artifact=self.relative(path),
             backend=instance.name, version=instance.version, model=model_of(instance), device=device,
-            frames=work.frames, fps=work.fps, seed=getattr(request, "seed", None), cached=cached,
+            frames=tag.frames, fps=tag.fps, seed=getattr(request, "seed", None), cached=cached,
             wall_s=round(measured.wall_s, 4), gpu_s=round(measured.gpu_s, 4),
             peak_memory_mb=round(measured.peak_memory_mb, 1), error=error))
 
@@ -227,7 +227,7 @@ class Renderer:
             request = voice_request(line, series, self.folder.root, factor)
             if render:
                 take = self._cached_or_render("voice", loaded, request, "wav",
-                                              Work(shot.id, line.duration_frames, series.fps))
+                                              LedgerTag(shot.id, line.duration_frames, series.fps))
             else:
                 path = self._path("voice", loaded, request, "wav")
                 if not path.is_file():
@@ -249,7 +249,7 @@ class Renderer:
                                 burn_subtitles=self.settings.subtitles in ("burned", "both"))
         if render:
             take = self._cached_or_render("video", loaded, request, "mp4",
-                                          Work(shot.id, shot.duration_frames, series.fps))
+                                          LedgerTag(shot.id, shot.duration_frames, series.fps))
         else:
             path = self._path("video", loaded, request, "mp4")
             if not path.is_file():
@@ -261,7 +261,7 @@ class Renderer:
         loaded, request = self.music_backend(), music_request(scene, series)
         if render:
             return self._cached_or_render("music", loaded, request, "wav",
-                                          Work(scene.id, scene.duration_frames, series.fps))
+                                          LedgerTag(scene.id, scene.duration_frames, series.fps))
         path = self._path("music", loaded, request, "wav")
         return Take(path, True) if path.is_file() else None
 
@@ -276,7 +276,7 @@ class Renderer:
         if render:
             # the ledger files an effect under its shot (e01s01k02x1) and a bed under its scene (e01s01:rain)
             place = request.target.split("x")[0].split(":")[0]
-            return self._cached_or_render("sfx", loaded, request, "wav", Work(place, request.num_frames, request.fps))
+            return self._cached_or_render("sfx", loaded, request, "wav", LedgerTag(place, request.num_frames, request.fps))
         path = self._path("sfx", loaded, request, "wav")
         return Take(path, True) if path.is_file() else None
 

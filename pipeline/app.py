@@ -41,6 +41,7 @@ from microdrama.agents.writer import SeriesFormat
 from .core.cache import ArtifactCache
 from .core.config import Settings
 from .core.errors import ConfigError, InputError, Problem
+from .core import ids
 from .ingest import fountain
 from .ingest.screenplay import ingest, read_text
 from .core.lock import current_command, series_lock

@@ -37,8 +37,8 @@ def test_file_then_environment_then_flags(tmp_path):
 
 @pytest.mark.parametrize("text, line, where, message", [
     ("[run]\nrender_concurency = 3\n", 2, "run.render_concurency",
-     "unknown key; known: allow_failed, continuity_rounds, episode_minutes, planner, render_attempts, render_concurrency, "
-     "subtitles (did you mean render_concurrency?)"),
+     "unknown key; known: allow_failed, continuity_rounds, episode_minutes, executor, planner, ray_address, "
+     "ray_artifacts, render_attempts, render_concurrency, subtitles (did you mean render_concurrency?)"),
     ('[run]\nplanner = "magic"\n', 2, "run.planner", "Input should be 'rules' or 'llm' (got 'magic')"),
     ("[run]\nrender_attempts = 'two'\n", 2, "run.render_attempts", "Input should be a valid integer"),
     ("[run]\n\nrender_concurrency = 0\n", 3, "run.render_concurrency", "greater than or equal to 1"),
@@ -49,7 +49,7 @@ def test_file_then_environment_then_flags(tmp_path):
     ('planner = "llm"\n', 1, "planner", "(planner is a [run] setting)"),
     ("run = 3\n", 1, "run", "must be a table ([run]), got an integer"),
     ('[backends]\nvidoe = "animatic"\n', 2, "backends.vidoe",
-     "unknown key; known: music, options, routes, video, voice (did you mean video?)"),
+     "unknown key; known: actors, music, options, routes, sfx, video, voice (did you mean video?)"),
     ('[backends]\nvideo = "synth"\n', 2, "backends.video", "backend 'synth' makes music, not video"),
     ('[backends]\nmusic = "piper"\n', 2, "backends.music", "backend 'piper' makes voice, not music"),
     ('[backends]\nvoice = "nosuch"\n', 2, "backends.voice", "unknown backend 'nosuch'; known voice backends:"),

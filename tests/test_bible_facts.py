@@ -194,3 +194,19 @@ def test_a_voice_request_carries_the_speakers_gender(plan):
     series, episodes = plan
     line = next(l for e in episodes for shot in e.shots for l in shot.dialogue if l.speaker == "nora")
     assert voice_request(line, series, EXAMPLE).gender == "female"
+
+
+@pytest.mark.parametrize("field, value, traits", [
+    ("hair", "long black hair", {"hair", "hair_style"}),
+    ("skin", "dark", {"skin"}),
+    ("build", "broad", {"build"}),
+    ("accessories", ["round glasses"], {"glasses"}),
+    ("wardrobe", [Garment(item="work jacket", colour="orange", details="oversized"), Garment(item="jeans")],
+     {"bottom"}),
+])
+def test_each_field_drives_its_own_trait_of_the_figure(plan, field, value, traits):
+    series, _ = plan
+    nora = series.character("nora")
+    old = character_look("nora", nora.appearance)
+    new = character_look("nora", nora.model_copy(update={field: value}).appearance)
+    assert {name for name in old.__dataclass_fields__ if getattr(old, name) != getattr(new, name)} == traits

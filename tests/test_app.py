@@ -208,7 +208,7 @@ def test_a_moved_models_folder_keeps_its_keys(tmp_path):
 def test_a_shot_render_names_the_stale_shots_it_renders_beside_it(tmp_path):
     show = rendered_show(tmp_path / "show")
     folder_series = show / "series.yaml"
-    folder_series.write_text(folder_series.read_text(encoding="utf-8").replace("red coat", "crimson coat"), encoding="utf-8")
+    folder_series.write_text(folder_series.read_text(encoding="utf-8").replace("colour: red", "colour: crimson"), encoding="utf-8")
     done = subprocess.run([MICRODRAMA, "render", str(show), "--shot", "e01s01k01", "--yes"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr

@@ -216,6 +216,14 @@ class Character(PlanModel):
     notes: str = Field("", max_length=limits.MAX_DESCRIPTION_CHARS,
                        description="Anything else about the look that has no field of its own.")
 
+    @model_validator(mode="after")
+    def _look_fits_a_prompt(self) -> Character:
+        """The composed look goes into every prompt, which has a bound (core/limits.py)."""
+        if len(self.appearance) > limits.MAX_DESCRIPTION_CHARS:
+            raise ValueError(f"the look's fields compose to {len(self.appearance)} characters; at most "
+                             f"{limits.MAX_DESCRIPTION_CHARS}: shorten notes, wardrobe or accessories")
+        return self
+
     @property
     def band(self) -> AgeBand | None:
         """The age band: from `age` when it is known, else as written."""

@@ -334,7 +334,7 @@ def series_from_bible(draft: BibleDraft, fmt: SeriesFormat, slug: str) -> Series
 def _character(draft: CharacterDraft) -> Character:
     speed, pitch = clamped_voice(draft.voice)
     return Character(id=bible_id(draft.name), name=draft.name, description=draft.description,
-                     voice=VoiceSpec(speed=speed, pitch=pitch))
+                     gender=draft.gender, age_band=draft.age_band, voice=VoiceSpec(speed=speed, pitch=pitch))
 
 
 def clamped_voice(voice: VoiceDraft) -> tuple[float, float]:

@@ -282,7 +282,7 @@ def test_ids_stay_safe_even_for_names_that_skipped_validation():
     voice = VoiceDraft(speed=1.0, pitch=0.0)
     unchecked = BibleDraft.model_construct(
         title="x", logline="x",
-        characters=[CharacterDraft.model_construct(name="../x", role="", description="d", voice=voice)],
+        characters=[CharacterDraft.model_construct(name="../x", role="", description="d", gender="male", age_band="adult", voice=voice)],
         locations=[LocationDraft.model_construct(name="../../etc/passwd", description="d")],
         episodes=[OutlineDraft.model_construct(title="t", logline="l")],
     )

@@ -611,8 +611,8 @@ def ingest(paths: list[Path], existing: Series | None = None, slug: str | None =
                     text_sample.extend(s.text for s in element.speeches)
             close()
             if not minutes and len(scenes) > limits.MAX_SCENES_PER_EPISODE:
-                raise InputError(path, [Problem(f"episode {episode_id} has {len(scenes)} scenes; an episode may "
-                                                f"have at most {limits.MAX_SCENES_PER_EPISODE}", line=line),
+                raise InputError(path, [Problem(f"{len(scenes)} scenes; an episode may have at most "
+                                                f"{limits.MAX_SCENES_PER_EPISODE}", line=line, field=f"{episode_id}.scenes"),
                                         Problem(HOW_TO_SPLIT)])
             with _at(path, line, episode_id):
                 # A story still to be cut may hold more scenes than one episode may.

@@ -124,7 +124,7 @@ def duplicate_ids(series: Series, episodes: list[Episode]) -> Iterator[Finding]:
         for value, count in Counter(space).items():
             if count > 1:
                 yield Finding(severity=Severity.ERROR, code="duplicate-id", where=value,
-                              message=f"{what} id {value!r} is used {count} times; ids must be unique")
+                              message=f"id {value!r} is used {count} times as a {what} id; ids must be unique")
 
 
 def empty_scenes(series: Series, episodes: list[Episode]) -> Iterator[Finding]:

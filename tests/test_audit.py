@@ -51,6 +51,10 @@ def with_line_audio(timeline: Timeline, line_id: str, path: Path) -> Timeline:
     return changed(timeline, dialogue=lines)
 
 
+def lines_in(timeline: Timeline, shot_id: str) -> set[str]:
+    return {line.line_id for line in timeline.dialogue if line.shot_id == shot_id}
+
+
 def clip(timeline: Timeline, shot_id: str):
     return next(c for c in timeline.video if c.shot_id == shot_id)
 
@@ -197,7 +201,9 @@ def test_a_black_segment_is_reported_at_that_shot(show, tmp_path):
     video, subtitles = remaster(defective, tmp_path)
     report = audit(show, defective, video, subtitles)
     assert ("shot-black", "e01s01k03") in places(report.errors)
-    assert {c.where for c in report.errors} == {"e01s01k03"}  # Anna is not seen either
+    # Anna is not seen either, nor her mouth moving with her lines in the shot
+    assert {c.where for c in report.errors if c.name != "mouth-moves"} == {"e01s01k03"}
+    assert {c.where for c in report.errors if c.name == "mouth-moves"} <= lines_in(timeline, "e01s01k03")
 
 
 def test_a_frozen_segment_is_reported_at_that_shot(show, tmp_path):
@@ -219,7 +225,10 @@ def test_two_consecutive_shots_showing_one_picture_are_a_duplicate_warning(show,
         defective = with_segment(defective, shot_id, still)
     video, subtitles = remaster(defective, tmp_path)
     report = audit(show, defective, video, subtitles)
-    assert report.errors == [] and places(report.warnings) == {("shot-duplicate", "e01s01k04")}
+    assert places(report.warnings) == {("shot-duplicate", "e01s01k04")}
+    # a still picture of a speaker: the mouth does not move with the line
+    assert {c.name for c in report.errors} <= {"mouth-moves"}
+    assert {c.where for c in report.errors} <= lines_in(timeline, "e01s01k03") | lines_in(timeline, "e01s01k04")
 
 
 def test_a_colour_jump_within_a_scene_is_a_warning_at_the_cut(show, tmp_path):

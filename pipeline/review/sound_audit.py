@@ -128,6 +128,9 @@ def check_masking(line: LineClip, timeline: Timeline, options: AuditOptions) -> 
         offset = start - frames_to_samples(clip.start_frame, timeline.fps)
         lo, hi = max(0, offset), max(0, min(len(audio), offset + len(voice)))
         bed[lo - offset: hi - offset] += audio[lo:hi]
+    if rms_db(voice) < options.silence_dbfs:
+        return _check("ambience-margin", line.line_id, options.dialogue_over_ambience_min_db, None,
+                      Verdict.SKIPPED, "the line's own audio is silent (line-audible reports it)")
     margin = rms_db(voice) - rms_db(bed)
     enough = margin >= options.dialogue_over_ambience_min_db
     return _check("ambience-margin", line.line_id, options.dialogue_over_ambience_min_db, margin,

@@ -49,13 +49,15 @@ def test_an_episode_mix_has_the_same_samples_every_time(tmp_path: Path):
     t = np.arange(rate * seconds) / rate
     speech = np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 0.7 * t) > 0.3) * 0.4
     music = np.sin(2 * np.pi * 110 * t) * 0.3 + np.sin(2 * np.pi * 330 * t) * 0.1
-    dialogue, score = tmp_path / "dialogue.wav", tmp_path / "music.wav"
+    knocks = np.sin(2 * np.pi * 900 * t) * ((t % 2) < 0.05) * 0.5
+    dialogue, score, effects = tmp_path / "dialogue.wav", tmp_path / "music.wav", tmp_path / "effects.wav"
     ffmpeg.write_wav(dialogue, speech, rate)
     ffmpeg.write_wav(score, music, rate)
+    ffmpeg.write_wav(effects, knocks, rate)
     graph = ffmpeg._duck_and_mix("anull")
     digests = set()
     for _ in range(4):
         done = ffmpeg.run(["-loglevel", "error", "-i", str(dialogue), "-i", str(dialogue), "-i", str(score),
-                           "-filter_complex", graph, "-map", "[mix]", "-c:a", "pcm_f32le", "-f", "md5", "-"])
+                           "-i", str(effects), "-filter_complex", graph, "-map", "[mix]", "-c:a", "pcm_f32le", "-f", "md5", "-"])
         digests.add(done.stdout)
     assert len(digests) == 1

@@ -23,7 +23,8 @@ from microdrama.pipeline.ingest import fountain
 from microdrama.pipeline.core import limits
 from microdrama.pipeline.core.ids import episode_id
 from microdrama.pipeline.ingest.screenplay import bible_id
-from microdrama.pipeline.core.models import Character, EpisodeOutline, Location, Series, VoiceSpec
+from microdrama.pipeline.core.models import Character, EpisodeOutline, Location, Series
+from microdrama.pipeline.plan.casting import cast_voices
 from microdrama.pipeline.core.store import check_slug
 
 from .bible_checks import BibleProblem, bible_problems
@@ -313,8 +314,8 @@ def _fence(synopsis: str) -> str:
 
 
 def series_from_bible(draft: BibleDraft, fmt: SeriesFormat, slug: str) -> Series:
-    """The bible as plan models: ids from names through `bible_id`, voices clamped to the ranges
-    the prompt asks for, outlines numbered e01, e02, ... Raises InputError for an unsafe slug."""
+    """The bible as plan models: ids from names through `bible_id`, voices cast by gender and age
+    at the writer's speed (clamped to the range the prompt asks for), outlines numbered e01, e02, ... Raises InputError for an unsafe slug."""
     check_slug(slug)
     return Series(
         slug=slug,
@@ -323,7 +324,8 @@ def series_from_bible(draft: BibleDraft, fmt: SeriesFormat, slug: str) -> Series
         aspect=fmt.aspect,
         resolution=RESOLUTION[fmt.aspect],
         visual_style=fmt.visual_style,
-        characters=[_character(c) for c in draft.characters],
+        characters=[_voiced(c, draft_c) for c, draft_c in
+                    zip(cast_voices([_character(c) for c in draft.characters]), draft.characters, strict=True)],
         locations=[Location(id=bible_id(loc.name), name=loc.name, description=loc.description)
                    for loc in draft.locations],
         episodes=[EpisodeOutline(id=episode_id(number), title=outline.title, logline=outline.logline)
@@ -332,9 +334,17 @@ def series_from_bible(draft: BibleDraft, fmt: SeriesFormat, slug: str) -> Series
 
 
 def _character(draft: CharacterDraft) -> Character:
-    speed, pitch = clamped_voice(draft.voice)
+    """The character with no voice yet: casting (plan/casting.py) chooses one from gender and age."""
     return Character(id=bible_id(draft.name), name=draft.name, description=draft.description,
-                     gender=draft.gender, age_band=draft.age_band, voice=VoiceSpec(speed=speed, pitch=pitch))
+                     gender=draft.gender, age_band=draft.age_band)
+
+
+def _voiced(character: Character, draft: CharacterDraft) -> Character:
+    """The cast voice at the writer's speed (clamped to the prompt's range). Gender and age set
+    pitch and formants; the writer's semitone offset is not applied, since it could take a
+    woman's voice below a man's (the writer only knows offsets, not the cast pitches)."""
+    speed, _ = clamped_voice(draft.voice)
+    return character.model_copy(update={"voice": character.voice.model_copy(update={"speed": speed})})
 
 
 def clamped_voice(voice: VoiceDraft) -> tuple[float, float]:

@@ -216,15 +216,17 @@ def test_names_that_collide_as_ids_are_refused():
         bible(characters=[characters[0], {**characters[1], "name": "HARBOUR"}])
 
 
-def test_series_from_bible_derives_ids_clamps_voices_and_numbers_outlines():
+def test_series_from_bible_derives_ids_casts_voices_and_numbers_outlines():
     series = series_from_bible(bible(), FORMAT, "harbour-lights")
 
     assert (series.slug, series.title, series.language) == ("harbour-lights", "Harbour Lights", "en")
     assert (series.aspect, series.resolution, series.visual_style) == ("9:16", "720x1280", "neon noir, rain")
     assert [(c.id, c.name) for c in series.characters] == [("maya", "MAYA"), ("leo", "LEO")]
     assert series.characters[0].description.startswith("late 20s, wiry")
-    voices = [(c.voice.speed, c.voice.pitch) for c in series.characters]
-    assert voices == [(1.1, 2.0), (1.25, -8.0)]
+    # Gender and age cast the voice (the woman above the man); the writer's speed is kept, clamped.
+    maya, leo = (c.voice for c in series.characters)
+    assert (maya.speed, leo.speed) == (1.1, 1.25) and maya.pitch == leo.pitch == 0.0
+    assert maya.pitch_hz > leo.pitch_hz and maya.formant_shift > leo.formant_shift
     assert [(loc.id, loc.name) for loc in series.locations] == [("harbour", "HARBOUR")]
     assert [(e.id, e.title, e.logline) for e in series.episodes] == [
         ("e01", "Episode 1", "Things get worse, part 1."), ("e02", "Episode 2", "Things get worse, part 2."),

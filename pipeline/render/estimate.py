@@ -109,7 +109,7 @@ def _described(kind: str, loaded: Loaded) -> tuple[str, str, str, str]:
 
 def shot_work(renderer: Renderer, shot: Shot, scene: Scene, series: Series, forced: bool = False) -> list[Work]:
     """What rendering the shot would make: its uncached voice takes and, when anything is
-    missing, its picture (the burned-in subtitles follow the voices' lengths); all of it when
+    missing, its picture (its mouths and burned-in subtitles follow the voice takes); all of it when
     `forced` (render --force drops the cache first)."""
     voiced, work = {}, []
     for line in shot.dialogue:
@@ -118,7 +118,7 @@ def shot_work(renderer: Renderer, shot: Shot, scene: Scene, series: Series, forc
             kind, backend, model, device = _described("voice", renderer.voice_backend(line, series))
             work.append(Work(kind, line.id, shot.id, backend, model, device, line.duration_frames, series.fps))
         else:
-            voiced[line.id] = take.seconds
+            voiced[line.id] = (take.path, take.seconds)  # what the picture hears (mouths, subtitles)
     if work or renderer.picture(shot, scene, series, voiced, render=False) is None:
         kind, backend, model, device = _described("video", video_backend(shot, renderer.settings)[0])
         work.append(Work(kind, shot.id, shot.id, backend, model, device, shot.duration_frames, series.fps))

@@ -39,6 +39,31 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+def test_ffmpeg_starts_while_other_threads_multiply_with_numpy():
+    """The audit decodes video in one thread while others run numpy products; a fork that runs
+    OpenBLAS's atfork handler then (a preexec_fn does) hung the whole render for good."""
+    script = textwrap.dedent("""
+        import threading
+        import numpy as np
+        from microdrama.pipeline.edit import ffmpeg
+        def products():
+            a = np.random.default_rng(0).standard_normal(2_000_000)
+            while True:
+                float(np.dot(a, a))
+        for _ in range(2):
+            threading.Thread(target=products, daemon=True).start()
+        def spawns():
+            for _ in range(300):
+                ffmpeg.run(["-version"])
+            print("started 300")
+        spawning = threading.Thread(target=spawns)
+        spawning.start()
+        spawning.join()
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=90)
+    assert done.stdout.strip() == "started 300", done.stderr
+
+
 def test_a_killed_assemblys_work_folder_is_swept_by_the_next_command_and_a_live_ones_kept(rendered):
     dead = rendered / "out" / f".assemble-{dead_pid()}-abc123"
     live = rendered / "out" / f".assemble-{os.getpid()}-def456"

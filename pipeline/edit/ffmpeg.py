@@ -9,10 +9,9 @@ running on: they would write into the series folder after the lock is gone).
 
 from __future__ import annotations
 
-import ctypes
 import json
 import re
-import signal
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -42,17 +41,18 @@ TRUE_PEAK_TARGET_DB = -1.5  # 0.5 dB below the -1 dBTP ceiling leaves room for A
 LOUDNESS_RANGE_LU = 20
 
 
-PR_SET_PDEATHSIG = 1
-_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
+@cache
+def _dying_with_parent() -> tuple[str, ...]:
+    """The argv prefix that has the kernel SIGKILL a child when microdrama dies: util-linux's
+    setpriv sets the parent-death signal and execs the command. Not a preexec_fn: one makes
+    subprocess fork() instead of vfork(), and fork() runs OpenBLAS's atfork handler, which
+    deadlocks while two other threads are inside numpy products (the audit's threads)."""
+    setpriv = shutil.which("setpriv") if sys.platform == "linux" else None
+    return (setpriv, "--pdeathsig", "KILL") if setpriv else ()
 
 
-def _die_with_parent() -> None:
-    """Runs in the child between fork and exec: ask the kernel for SIGKILL when the parent dies.
-    Resolved before the fork, so the child only makes the one system call."""
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-CHILD = {"preexec_fn": _die_with_parent} if _prctl is not None else {}
+def _child(argv: list[str]) -> list[str]:
+    return [*_dying_with_parent(), *argv]
 
 
 @cache
@@ -64,7 +64,7 @@ def ffmpeg_exe() -> str:
 
 def run(args: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     argv = [ffmpeg_exe(), "-hide_banner", *(["-nostdin"] if stdin is None else []), *args]
-    done = subprocess.run(argv, input=stdin, capture_output=True, **CHILD)
+    done = subprocess.run(_child(argv), input=stdin, capture_output=True)
     if done.returncode != 0:
         raise FFmpegError(argv, done.returncode, done.stderr.decode("utf-8", "replace"))
     return done
@@ -82,7 +82,7 @@ def encode_frames(frames: Iterable[np.ndarray], path: Path, width: int, height: 
     argv = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
             "-s", f"{width}x{height}", "-r", str(fps), "-i", "-", *H264, "-g", str(fps * 2),
             "-r", str(fps), "-an", "-f", "mp4", str(path)]
-    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stderr=subprocess.PIPE, **CHILD)
+    process = subprocess.Popen(_child(argv), stdin=subprocess.PIPE, stderr=subprocess.PIPE)
     count = 0
     try:
         for frame in frames:
@@ -106,7 +106,7 @@ def read_frames(path: Path, width: int, height: int, fps: int | None = None) -> 
     vf = f"scale={width}:{height}" + (f",fps={fps}" if fps else "")
     argv = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path), "-vf", vf,
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **CHILD)
+    process = subprocess.Popen(_child(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     size = width * height * 3
     try:
         while chunk := process.stdout.read(size):
@@ -232,7 +232,7 @@ class MediaInfo:
 
 def probe(path: Path) -> MediaInfo:
     """Container duration and streams, read from `ffmpeg -i` (the wheel ships no ffprobe)."""
-    done = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, **CHILD)
+    done = subprocess.run(_child([ffmpeg_exe(), "-hide_banner", "-i", str(path)]), capture_output=True)
     text = done.stderr.decode("utf-8", "replace")
     duration = re.search(r"Duration: (\d+):(\d+):([\d.]+)", text)
     if not duration:

@@ -71,8 +71,7 @@ class AudioLDM2Sfx:
 
     @classmethod
     def availability(cls) -> Availability:
-        availability = package_availability(("torch", "diffusers", "transformers"), cls.extra)
-        return availability.model_copy(update={"reason": "; ".join(filter(None, (availability.reason, LICENCE)))})
+        return package_availability(("torch", "diffusers", "transformers"), cls.extra, LICENCE)
 
     def render(self, request: SfxRequest) -> AudioClip:
         with self._lock:

@@ -154,8 +154,7 @@ class MusicGenMusic:
 
     @classmethod
     def availability(cls) -> Availability:
-        availability = package_availability(("torch", "transformers"), cls.extra)
-        return availability.model_copy(update={"reason": "; ".join(filter(None, (availability.reason, LICENCE)))})
+        return package_availability(("torch", "transformers"), cls.extra, LICENCE)
 
     def render(self, request: MusicRequest) -> AudioClip:
         import torch

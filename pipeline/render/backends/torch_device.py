@@ -72,12 +72,12 @@ def missing_modules(modules: Iterable[str]) -> list[str]:
     return [module for module in modules if importlib.util.find_spec(module) is None]
 
 
-def package_availability(modules: Iterable[str], extra: str) -> Availability:
+def package_availability(modules: Iterable[str], extra: str, licence: str | None = None) -> Availability:
+    """Whether the modules import; the weights' licence, when given, is said either way (the
+    backends listing is where a user picks a model)."""
     missing = missing_modules(modules)
-    if missing:
-        return Availability(available=False,
-                            reason=f"{', '.join(missing)} not installed: pip install 'microdrama[{extra}]'")
-    return Availability(available=True)
+    reason = f"{', '.join(missing)} not installed: pip install 'microdrama[{extra}]'" if missing else None
+    return Availability(available=not missing, reason="; ".join(filter(None, (reason, licence))))
 
 
 def resolve_placement(options: DeviceOptions, backend: str) -> Placement:

@@ -76,3 +76,12 @@ def load(text: str) -> Any:
         return yaml.load(text, Loader=PlanLoader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise NotFast(str(exc)) from None
+
+
+def compose(text: str) -> Any:
+    """The node tree of `text` (each node knows its line: `start_mark.line`, 0-based), with plain
+    scalars tagged as YAML 1.2 reads them; NotFast where libyaml cannot parse it."""
+    try:
+        return yaml.compose(text, Loader=PlanLoader)
+    except yaml.YAMLError as exc:
+        raise NotFast(str(exc)) from None

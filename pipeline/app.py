@@ -566,9 +566,11 @@ class Project:
 
     def estimate(self, plan: CheckedPlan | None = None) -> Estimate:
         """What rendering the approved plan (or the plan files as reviewed) would cost now; what
-        is cached costs nothing."""
+        is cached costs nothing. Plan files a rule error blocks are not estimated (an empty
+        scene has no music to price): the InputError names the errors."""
         self._require_series()
         if plan is not None:
+            refuse_blocking(self.folder, plan)
             return estimate(planned_work(plan.series, plan.episodes, self.settings), self.settings)
         digest = current_digest(self.folder)
         if digest is None:

@@ -210,7 +210,7 @@ def _print_estimate_line(project: Project, plan) -> None:
     """One line under the review: what rendering these plan files would cost (`cost --estimate`)."""
     try:
         total = project.estimate(plan).total
-    except InputError:  # a reference the review has already named: no estimate until it is fixed
+    except InputError:  # an error the review has already named: no estimate until it is fixed
         return
     if not total.items:
         console.print("render: everything is cached")

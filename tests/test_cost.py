@@ -18,7 +18,7 @@ def test_every_artifact_is_in_the_ledger_and_the_report_prices_it(tmp_path: Path
     folder = rendered_show(tmp_path / "show")
     (folder / "microdrama.toml").write_text(RATES, encoding="utf-8")
     entries = read_ledger(folder / "state")
-    assert {e.kind for e in entries} == {"video", "voice", "music"}
+    assert {e.kind for e in entries} == {"video", "voice", "music", "sfx"}
     assert all(e.device == "cpu" and e.wall_s > 0 and e.peak_memory_mb > 0 for e in entries if not e.cached)
     with Project(Settings.load(folder)) as project:
         report = project.cost()

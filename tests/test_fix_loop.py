@@ -5,6 +5,8 @@ identity check for the seeds the series' options name and pass for the others.""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from microdrama.pipeline.core.ledger import read_ledger
 from microdrama.pipeline.core.models import ShotType
 from microdrama.pipeline.core.store import SeriesFolder
 from microdrama.pipeline.graph.state import RenderRequest
+from microdrama.pipeline.render.backends import _entry_points
 from microdrama.pipeline.review.audit import AuditReport
 from microdrama.pipeline.review.cost import cost_report
 from microdrama.pipeline.review.fix_loop import FixReport, take_seed
@@ -27,9 +30,24 @@ from tiny_show import rendered_show
 E01 = RenderRequest(scenes=["e01s01"])  # the episode e01 (its other scene is stale: rendered too)
 
 
+@contextmanager
+def flaky_installed() -> Iterator[None]:
+    """The flaky backend's distribution on sys.path, its entry point seen (they are read once
+    per process, so the cache is dropped on the way in and out)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(FIXTURES / "flaky_backend"))
+        _entry_points.cache_clear()
+        try:
+            yield
+        finally:
+            patch.undo()
+            _entry_points.cache_clear()
+
+
 @pytest.fixture
-def flaky(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.syspath_prepend(str(FIXTURES / "flaky_backend"))
+def flaky() -> Iterator[None]:
+    with flaky_installed():
+        yield
 
 
 def identity(folder: Path, shot_id: str) -> list[str]:
@@ -70,8 +88,7 @@ class Looped:
 @pytest.fixture(scope="module")
 def looped(tmp_path_factory: pytest.TempPathFactory) -> Looped:
     """The flaky show rendered once with its [audit] fix_rounds = 2 (each test copies it)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(FIXTURES / "flaky_backend"))
+    with flaky_installed():
         folder, fixed, stuck = flaky_show(tmp_path_factory.mktemp("looped") / "show")
         with Project(Settings.load(folder)) as project:
             outcome = project.render(E01)

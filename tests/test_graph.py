@@ -33,7 +33,10 @@ def test_planning_stops_at_review_with_the_plan_written(example_copy):
         snapshot = run._planning_snapshot()
         assert snapshot.next == ("review",) and snapshot.interrupts
         payload = snapshot.interrupts[0].value
-        assert payload["episodes"] == ["e01", "e02"] and payload["findings"] == []
+        assert payload["episodes"] == ["e01", "e02"]
+        # the one finding: the radio's voice has no gender or age in the screenplay to cast from
+        assert [(f["severity"], f["code"], f["where"]) for f in payload["findings"]] == [
+            ("info", "voice-neutral", "radio-voice")]
     assert set(plan_files(example_copy)) == {"e01.yaml", "e02.yaml"}
     assert (example_copy / "series.yaml").is_file()
 

@@ -20,9 +20,9 @@ def mixes(monkeypatch) -> list[str]:
     mixed: list[str] = []
     real = ffmpeg.master_audio
 
-    def counting(dialogue, music, out):
+    def counting(dialogue, bed, effects, out):
         mixed.append(out.parent.parent.name)
-        real(dialogue, music, out)
+        real(dialogue, bed, effects, out)
 
     monkeypatch.setattr(ffmpeg, "master_audio", counting)
     return mixed

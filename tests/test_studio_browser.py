@@ -23,6 +23,7 @@ if os.environ.get("MICRODRAMA_REQUIRE_ALL") != "1":  # CI installs the extras: a
 from playwright import sync_api  # noqa: E402
 
 from microdrama.pipeline.core.store import SeriesFolder  # noqa: E402
+from microdrama.pipeline.edit.timeline import read_timeline, timeline_path  # noqa: E402
 from microdrama.pipeline.web.guard import Guard  # noqa: E402
 from microdrama.pipeline.web.server import create_app  # noqa: E402
 from tiny_show import rendered_show  # noqa: E402
@@ -124,11 +125,12 @@ def test_4_approve_then_render_the_scene_and_watch_its_cards_turn_rendered(page,
     assert "all shots rendered" in page.inner_text("#scene-e01s01")
 
 
-def test_5_the_episode_plays_and_a_marker_jumps_to_its_shot(page, studio):
+def test_5_the_episode_plays_and_a_marker_jumps_to_its_shot(page, studio, show):
     page.goto(f"{studio}/episode/e01/play")
     page.wait_for_function("document.querySelector('#episode').readyState >= 1")
     duration = page.evaluate("document.querySelector('#episode').duration")
-    assert duration == pytest.approx((36 + 33 + 19 + 20 + 30 + 33 + 19 + 22) / 12, abs=0.2)
+    cut = read_timeline(timeline_path(show / "out", "e01"), show)  # the cut as assembled
+    assert duration == pytest.approx(cut.duration_frames / cut.fps, abs=0.2)
     page.evaluate("document.querySelector('#episode').muted = true")
     page.click(".marker[data-shot='e01s02k01']")
     page.wait_for_function("document.querySelector('#episode').currentTime > 0")

@@ -211,6 +211,25 @@ def test_revise_re_plans_one_scene_and_leaves_every_other_plan_file_byte_identic
     assert writers.asked["ShotList"] >= 1 and writers.asked["BibleDraft"] == 0
 
 
+def test_revise_after_switching_from_the_rule_planner_carries_the_other_scenes_over(tmp_path):
+    """The scenes the rule planner made do not match the LLM planner's digests; a revision keeps
+    them anyway (it promises to change one scene), where it used to fail on a missing scene."""
+    folder = tmp_path / "radio"
+    folder.mkdir()
+    (folder / "screenplay.fountain").write_text("Title: Radio\n\n" + SCREENPLAY, encoding="utf-8")
+    assert cli("plan", str(folder), cwd=tmp_path, server=None).returncode == 0
+    e01 = (folder / "plan" / "e01.yaml").read_text(encoding="utf-8")
+    llm_planner(folder)
+    with FakeOpenAIServer(responder=Writers()) as server:
+        done = cli("revise", str(folder), "--scene", "e01s02", "--note", "open on the radio", "--yes",
+                   cwd=tmp_path, server=server)
+    assert done.returncode == 0, done.stderr
+    revised = (folder / "plan" / "e01.yaml").read_text(encoding="utf-8")
+    scene_one = lambda text: text[: text.index("- id: e01s02")]  # noqa: E731
+    assert scene_one(revised) == scene_one(e01)
+    assert "The radio glows." in revised and "The radio glows." not in e01
+
+
 def test_revise_needs_the_llm_planner(tmp_path):
     from conftest import EXAMPLE
 

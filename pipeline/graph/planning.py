@@ -156,8 +156,11 @@ def ingest_screenplay(state: PlanningState, runtime: Runtime[Settings]) -> dict:
     atomic_write_text(_planning_dir(folder) / f"screenplay-{digest}.json", text)
     planner = runtime.context.planner
     digests = {s.id: scene_digest(s, series, planner) for s in _script_scenes(screenplay)}
-    kept = [scene.id for episode in _current_plan(folder) for scene in episode.scenes
-            if digests.get(scene.id) == scene.source_digest]
+    current = [scene for episode in _current_plan(folder) for scene in episode.scenes if scene.id in digests]
+    if state.revision:  # a revision carries every other scene over as it is, whatever planned it
+        kept = [scene.id for scene in current if scene.id != state.revision.scene]
+    else:
+        kept = [scene.id for scene in current if digests[scene.id] == scene.source_digest]
     return {"screenplay": digest, "kept": kept, "round": 0}
 
 
@@ -175,10 +178,11 @@ def _tasks(state: PlanningState, runtime: Runtime[Settings], scene_ids: set[str]
 
 
 def route_scenes(state: PlanningState, runtime: Runtime[Settings]) -> list[Send] | str:
-    """Fan out one `plan_scene` per scene that needs planning (or just the scene under revision)."""
-    if state.revision:
-        return _tasks(state, runtime, {state.revision.scene}, notes={state.revision.scene: state.revision.note})
+    """Fan out one `plan_scene` per scene that needs planning (under a revision: that scene)."""
     every = {s.id for s in _script_scenes(screenplay_of(_folder(runtime), state.screenplay))}
+    if state.revision:  # that scene, and any the plan files lack
+        revised = state.revision.scene
+        return _tasks(state, runtime, every - set(state.kept) | {revised}, notes={revised: state.revision.note})
     return _tasks(state, runtime, every - set(state.kept)) or "collect_plan"
 
 
@@ -215,7 +219,7 @@ def collect_plan(state: PlanningState, runtime: Runtime[Settings]) -> dict:
         folder.save_episode(episode)
     for stale in set(folder.episode_ids()) - {e.id for e in episodes}:
         folder.episode_path(stale).unlink()
-    return {"revision": None}
+    return {}
 
 
 def check_continuity(state: PlanningState, runtime: Runtime[Settings]) -> dict:
@@ -237,7 +241,8 @@ def _scene_of(finding: Finding, scene_ids: list[str]) -> str | None:
 
 def route_after_continuity(state: PlanningState, runtime: Runtime[Settings]) -> list[Send] | str:
     """With the LLM planner, scenes that have errors or reviewer findings are planned again with
-    those findings, for at most `continuity_rounds` rounds; whatever remains goes to review."""
+    those findings, for at most `continuity_rounds` rounds; whatever remains goes to review.
+    Under a revision only the revised scene is planned again: the others were promised as they are."""
     settings = runtime.context
     if settings.planner != "llm" or state.round > settings.continuity_rounds:
         return "review"
@@ -245,7 +250,8 @@ def route_after_continuity(state: PlanningState, runtime: Runtime[Settings]) -> 
     by_scene: dict[str, list[Finding]] = {}
     for finding in state.findings:
         if finding.severity == Severity.ERROR or finding.origin == "llm":
-            if scene := _scene_of(finding, scene_ids):
+            scene = _scene_of(finding, scene_ids)
+            if scene and (state.revision is None or scene == state.revision.scene):
                 by_scene.setdefault(scene, []).append(finding)
     return _tasks(state, runtime, set(by_scene), findings=by_scene) or "review"
 

@@ -61,3 +61,47 @@ def test_a_repeated_key_is_an_error_with_its_line():
         parse_model(text + "id: e01\n", Episode, "plan/e01.yaml")
     assert f"plan/e01.yaml:{text.count(chr(10)) + 1}" in str(error.value)
 
+
+
+def ruamel_dump(data) -> str:
+    """What the plan files were written with before: ruamel's pure-Python safe dumper."""
+    import io
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style, yaml.allow_unicode, yaml.width = False, True, 4096
+    yaml.sort_base_mapping_type_on_output = False
+    buffer = io.StringIO()
+    yaml.dump(data, buffer)
+    return buffer.getvalue()
+
+
+# Strings whose quoting the two emitters could choose differently: apostrophes with and without a
+# reason to quote, line breaks, leading and trailing spaces, indicators, non-ASCII.
+WRITTEN = [*SCALARS, "it's", "Nora's radio: on", "'quoted'", "say \"hi\"", "two\nlines", "ends with a break\n",
+           " lead", "trail ", "a: b", "- x", "#x", "x #y", "@x", "%x", "!x", "&x", "*x", "|", ">", "?", "[x]", "{x}",
+           "x,y", "la rue 14°", "中文台词", "émoji 🎬", "a\u00a0b", "tab\tx", "\\", "...", "---", "=", "<<",
+           " ".join(["word"] * 1200)]
+
+
+@pytest.mark.parametrize("text", WRITTEN)
+def test_the_plan_writer_writes_what_ruamel_wrote_and_reads_back(text):
+    from microdrama.pipeline.core.store import dump_yaml_data
+
+    data = {"id": "e01", "value": text, "list": [text, {"id": text, "n": [1, 2.5, None, True]}]}
+    written = dump_yaml_data(data)
+    assert written == ruamel_dump(data)
+    assert fast_yaml.load(written) == data
+
+
+@pytest.mark.parametrize("text", ["émoji 🎬", " ".join(["word"] * 1200)])
+def test_what_libyaml_would_write_otherwise_is_left_to_ruamel(text):
+    with pytest.raises(fast_yaml.NotFast):
+        fast_yaml.dump({"value": text})
+
+
+def test_the_example_plan_is_written_back_byte_for_byte():
+    from microdrama.pipeline.core.store import dump_yaml_data
+
+    for path in [EXAMPLE / "series.yaml", *sorted((EXAMPLE / "plan").glob("e*.yaml"))]:
+        text = path.read_text(encoding="utf-8")
+        assert dump_yaml_data(fast_yaml.load(text)) == text, path

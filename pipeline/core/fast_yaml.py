@@ -85,3 +85,47 @@ def compose(text: str) -> Any:
         return yaml.compose(text, Loader=PlanLoader)
     except yaml.YAMLError as exc:
         raise NotFast(str(exc)) from None
+
+
+class PlanDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """libyaml's emitter writing what ruamel's safe dumper wrote (the plan files' bytes must not
+    change with the writer): plain scalars quoted exactly where YAML 1.2 needs it, and double
+    quotes, not single, for a quoted string holding an apostrophe or a line break."""
+
+
+PlanDumper.yaml_implicit_resolvers = PlanLoader.yaml_implicit_resolvers
+_ANALYSIS = yaml.emitter.Emitter(None, allow_unicode=True)  # only its scalar analysis (Python: rare strings)
+
+
+def _represent_str(dumper: PlanDumper, value: str) -> Any:
+    style = None
+    if ("'" in value or "\n" in value) and not _ANALYSIS.analyze_scalar(value).allow_block_plain:
+        style = '"'
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+PlanDumper.add_representer(str, _represent_str)
+
+
+WIDTH = 4096  # no folded lines: long prompts stay on one line, without trailing spaces
+
+
+def _same_as_ruamel(value: Any) -> bool:
+    """Whether libyaml writes this as ruamel does: it escapes characters beyond the BMP (emoji)
+    where ruamel writes them, and folds a scalar longer than the width at other spaces."""
+    if isinstance(value, str):
+        return len(value) <= WIDTH // 2 and (value.isascii() or max(value) <= "\uffff")
+    if isinstance(value, dict):
+        return all(_same_as_ruamel(k) and _same_as_ruamel(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(map(_same_as_ruamel, value))
+    return True
+
+
+def dump(data: Any) -> str:
+    """Plan data in block style, keys in their order, text unescaped, no line folded; NotFast
+    for data the round-trip library must write (its bytes would differ here)."""
+    if not _same_as_ruamel(data):
+        raise NotFast("a string libyaml would write otherwise")
+    return yaml.dump(data, Dumper=PlanDumper, default_flow_style=False, allow_unicode=True, sort_keys=False,
+                     width=WIDTH)

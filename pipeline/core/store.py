@@ -132,12 +132,18 @@ def dump_yaml(model: BaseModel) -> str:
 
 
 def dump_yaml_data(data: dict[str, Any]) -> str:
-    """Plan data (a model's JSON dump, maybe not valid yet) as its plan file holds it."""
+    """Plan data (a model's JSON dump, maybe not valid yet) as its plan file holds it: written by
+    libyaml where it writes the same bytes as ruamel's safe dumper, else by that (about 9 times
+    slower: it was a third of a feature film's plan time)."""
+    try:
+        return fast_yaml.dump(data)
+    except fast_yaml.NotFast:
+        pass
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
     yaml.allow_unicode = True
     yaml.sort_base_mapping_type_on_output = False
-    yaml.width = 4096  # no folded lines: long prompts stay on one line, without trailing spaces
+    yaml.width = fast_yaml.WIDTH
     buffer = io.StringIO()
     yaml.dump(data, buffer)
     return buffer.getvalue()

@@ -200,13 +200,21 @@ def _yaml_tree(text: str) -> Any:
     return YAML(typ="rt").load(text)
 
 
+@lru_cache(maxsize=512)
+def _fast_data(text: str) -> Any:
+    """A plan file's data, read once per process (a command loads the plan several times: a
+    feature film's 47 files five times in `plan --yes`). Only ever validated into new models,
+    never handed out, so no caller can change the cached copy."""
+    return fast_yaml.load(text)
+
+
 def parse_model(text: str, model: type[M], path: Path | str) -> M:
     """Parse YAML text into `model`, turning YAML and validation errors into an InputError.
 
     The fast loader reads a valid file; any file it refuses or whose data does not validate is
     read again by the round-trip loader, which gives each error its line (core/fast_yaml.py)."""
     try:
-        data = fast_yaml.load(text)
+        data = _fast_data(text)
         if isinstance(data, dict):
             return model.model_validate(data)
     except (fast_yaml.NotFast, ValidationError):
@@ -272,28 +280,33 @@ def plan_places(files: dict[str, str]) -> dict[str, list[Place]]:
     """Each id in plan files (name relative to the series folder -> text) and where it lies, every
     occurrence in file order. In series.yaml only the bible's characters and locations count
     (its episode outlines repeat the episode ids); in an episode file, the episode, its scenes,
-    shots and dialogue lines. A file that is not valid YAML places nothing. Read with libyaml's
-    composer: the lines are all that is needed here, and ruamel's round trip took a quarter of
-    a feature film's plan time."""
+    shots and dialogue lines. A file that is not valid YAML places nothing."""
     places: dict[str, list[Place]] = {}
     for file, text in files.items():
-        try:
-            root = fast_yaml.compose(text)
-        except fast_yaml.NotFast:
-            continue
-        if not isinstance(root, yaml.MappingNode):
-            continue
-        if file == "series.yaml":
-            found = [hit for key, value in root.value if key.value in ("characters", "locations")
-                     for hit in _id_places(value, file, key.value)]
-        else:
-            found = _id_places(root, file)
-            if (episode_id := _node_id(root)) is not None:
-                id_key = next(key for key, _ in root.value if key.value == "id")
-                found.insert(0, (episode_id, Place(file, id_key.start_mark.line + 1, None)))
-        for plan_id, place in found:
+        for plan_id, place in _file_places(file, text):
             places.setdefault(plan_id, []).append(place)
     return places
+
+
+@lru_cache(maxsize=512)
+def _file_places(file: str, text: str) -> tuple[tuple[str, Place], ...]:
+    """The ids of one plan file's text and their places, found once per process (one command
+    places findings several times). Read with libyaml's composer: the lines are all that is
+    needed, and ruamel's round trip took a quarter of a feature film's plan time."""
+    try:
+        root = fast_yaml.compose(text)
+    except fast_yaml.NotFast:
+        return ()
+    if not isinstance(root, yaml.MappingNode):
+        return ()
+    if file == "series.yaml":
+        return tuple(hit for key, value in root.value if key.value in ("characters", "locations")
+                     for hit in _id_places(value, file, key.value))
+    found = _id_places(root, file)
+    if (episode_id := _node_id(root)) is not None:
+        id_key = next(key for key, _ in root.value if key.value == "id")
+        found.insert(0, (episode_id, Place(file, id_key.start_mark.line + 1, None)))
+    return tuple(found)
 
 
 # --- the folder --------------------------------------------------------------------------------

@@ -174,3 +174,16 @@ def test_a_character_introduced_in_capitals_who_never_speaks_is_in_the_bible(tmp
 def test_the_introduction_of_a_speaker_by_full_name_is_not_a_second_character():
     series, _ = ingest([EXAMPLE / "screenplay.fountain"])
     assert "nora-vance" not in {c.id for c in series.characters}
+
+
+def test_a_screenplay_without_a_title_page_is_named_after_its_file_and_keeps_that_name_in_its_folder(tmp_path):
+    """`plan night-tea.fountain` copies the file to night-tea/screenplay.fountain and ingests the
+    copy: the series is night-tea both times, not 'screenplay'."""
+    body = "INT. KITCHEN - NIGHT\n\nMara pours tea.\n\nMARA\nYou came back.\n"
+    given, _ = ingest([write(tmp_path, body, "night-tea.fountain")])
+    (tmp_path / "night-tea").mkdir()
+    copied, _ = ingest([write(tmp_path / "night-tea", body, "screenplay.fountain")])
+    (tmp_path / "two" / "screenplay").mkdir(parents=True)
+    per_episode, _ = ingest([write(tmp_path / "two" / "screenplay", body, "e01.fountain")])
+    assert (given.slug, given.title) == (copied.slug, copied.title) == ("night-tea", "night-tea")
+    assert per_episode.slug == "two"

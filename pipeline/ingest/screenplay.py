@@ -652,6 +652,17 @@ _BODY_FIELDS = {"characters": "too many characters for one series:", "locations"
                 "episodes": "too many episodes for one series:"}
 
 
+def _untitled_name(path: Path) -> str:
+    """What a screenplay without a title page is called: its file's name, or its series folder's
+    for the folder's own screenplay.fountain or screenplay/*.fountain (the copy `plan FILE` makes
+    is named screenplay.fountain: the series must not be called 'screenplay')."""
+    if path.stem == "screenplay":
+        return path.parent.name
+    if path.parent.name == "screenplay":
+        return path.parent.parent.name
+    return path.stem
+
+
 def _series(
     path: Path, title_page: dict[str, str], existing: Series | None, slug: str | None,
     language: str, cast: _Cast, locations: dict[str, Location], episodes: list[ScriptEpisode],
@@ -665,10 +676,10 @@ def _series(
         with _at(path, 1, "series"):  # the counts of core/limits.py: model_copy checks nothing
             Series.model_validate(series.model_dump())
         return series
-    title = title_page.get("title", "").split("\n")[0].strip() or path.stem
+    title = title_page.get("title", "").split("\n")[0].strip() or _untitled_name(path)
     if slug is not None:
         check_slug(slug)
-    slug = slug or title_page.get("slug") or slugify(title) or slugify(path.parent.name if path.stem in ("screenplay",) else path.stem)
+    slug = slug or title_page.get("slug") or slugify(title) or slugify(_untitled_name(path))  # a title in Chinese
     if not slug:
         raise InputError(path, Problem("cannot derive a folder name from the title; pass --slug", field="slug"))
     check_slug(slug)

@@ -45,6 +45,22 @@ def test_a_budget_stops_scheduling_and_a_second_render_completes(tmp_path: Path)
     assert {r.id for r in done} <= {r.id for r in second.state.renders if r.cached}  # nothing redone
 
 
+def test_the_estimate_counts_every_artifact_a_render_makes_forced_or_uncached(tmp_path: Path):
+    """An uncached render and a --force render make the same artifacts (sound effects and beds
+    included, shots without dialogue included), and the estimate counts each of them."""
+    from microdrama.pipeline.render.estimate import planned_work
+
+    folder = rendered_show(tmp_path / "show")
+    made = [e for e in read_ledger(folder / "state") if not e.cached]
+    with Project(Settings.load(folder)) as project:
+        series, episodes = project.folder.load_plan()
+        forced = planned_work(series, episodes, project.settings, forced=lambda shot_id: True)
+        shutil.rmtree(folder / "cache")
+        uncached = planned_work(series, episodes, project.settings)
+    assert sorted((w.kind, w.target) for w in forced) == sorted((w.kind, w.target) for w in uncached)
+    assert sorted((w.kind, w.target) for w in uncached) == sorted((e.kind, e.target) for e in made)
+
+
 def test_a_bad_cost_table_names_its_line_and_field(tmp_path: Path):
     import pytest
 

@@ -20,6 +20,8 @@ from ..core.ledger import LedgerEntry, device_of, model_of, read_ledger
 from ..core.models import Episode, Scene, Series, Shot
 from ..core.rates import CostOptions
 from .renderer import Loaded, Renderer, video_backend
+from .backends import SfxRequest
+from .requests import ambience_requests, effect_requests, sound_place
 
 Key = tuple[str, str, str, str]  # kind, backend, model, device
 RECENT = 48  # entries per key the throughput is learnt from, the latest first
@@ -119,7 +121,7 @@ def shot_work(renderer: Renderer, shot: Shot, scene: Scene, series: Series, forc
             work.append(Work(kind, line.id, shot.id, backend, model, device, line.duration_frames, series.fps))
         else:
             voiced[line.id] = (take.path, take.seconds)  # what the picture hears (mouths, subtitles)
-    if work or renderer.picture(shot, scene, series, voiced, render=False) is None:
+    if forced or work or renderer.picture(shot, scene, series, voiced, render=False) is None:
         kind, backend, model, device = _described("video", video_backend(shot, renderer.settings)[0])
         work.append(Work(kind, shot.id, shot.id, backend, model, device, shot.duration_frames, series.fps))
     return work
@@ -132,15 +134,27 @@ def cue_work(renderer: Renderer, scene: Scene, series: Series, forced: bool = Fa
     return [Work(kind, scene.id, scene.id, backend, model, device, scene.duration_frames, series.fps)]
 
 
+def sound_work(renderer: Renderer, requests: list[SfxRequest], forced: bool = False) -> list[Work]:
+    """The sound effects and ambience beds among `requests` not in the cache (all when `forced`)."""
+    missing = [r for r in requests if forced or renderer.sound(r, render=False) is None]
+    if not missing:
+        return []
+    kind, backend, model, device = _described("sfx", renderer.sfx_backend())
+    return [Work(kind, r.target, sound_place(r), backend, model, device, r.num_frames, r.fps) for r in missing]
+
+
 def planned_work(series: Series, episodes: list[Episode], settings: Settings,
                  forced: Callable[[str], bool] = lambda shot_id: False) -> list[Work]:
     """Every artifact of the episodes not in the cache (or whose shot is `forced`)."""
     renderer, work = Renderer(settings), []
     for episode in episodes:
         for scene in episode.scenes:
-            work += cue_work(renderer, scene, series, any(forced(shot.id) for shot in scene.shots))
+            scene_forced = any(forced(shot.id) for shot in scene.shots)
+            work += cue_work(renderer, scene, series, scene_forced)
+            work += sound_work(renderer, ambience_requests(scene, series), scene_forced)
             for shot in scene.shots:
                 work += shot_work(renderer, shot, scene, series, forced(shot.id))
+                work += sound_work(renderer, effect_requests(shot, scene, series), forced(shot.id))
     return work
 
 

@@ -40,6 +40,7 @@ from .executors.local import LocalExecutor
 from .requests import (
     line_slot_frames,
     music_request,
+    sound_place,
     video_request,
     voice_request,
 )
@@ -265,18 +266,17 @@ class Renderer:
         path = self._path("music", loaded, request, "wav")
         return Take(path, True) if path.is_file() else None
 
-    def _sfx_backend(self) -> Loaded:
+    def sfx_backend(self) -> Loaded:
         name = self.settings.backends.sfx
         return load(name, "sfx", self.settings.backends.options_for(name))
 
     def sound(self, request: SfxRequest, render: bool = True) -> Take | None:
         """A sound effect or ambience bed (requests.effect_requests, ambience_requests). Without
         `render`, None when it is not cached."""
-        loaded = self._sfx_backend()
+        loaded = self.sfx_backend()
         if render:
-            # the ledger files an effect under its shot (e01s01k02x1) and a bed under its scene (e01s01:rain)
-            place = request.target.split("x")[0].split(":")[0]
-            return self._cached_or_render("sfx", loaded, request, "wav", LedgerTag(place, request.num_frames, request.fps))
+            tag = LedgerTag(sound_place(request), request.num_frames, request.fps)
+            return self._cached_or_render("sfx", loaded, request, "wav", tag)
         path = self._path("sfx", loaded, request, "wav")
         return Take(path, True) if path.is_file() else None
 

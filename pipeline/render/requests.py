@@ -141,6 +141,12 @@ def music_request(scene: Scene, series: Series) -> MusicRequest:
                         f"{scene.music.tempo_bpm} bpm, for: {scene.summary}")
 
 
+def sound_place(request: SfxRequest) -> str:
+    """Where the ledger files a sound: an effect under its shot (e01s01k02x1 -> e01s01k02), a bed
+    under its scene (e01s01:rain -> e01s01)."""
+    return request.target.split("x")[0].split(":")[0]
+
+
 def effect_requests(shot: Shot, scene: Scene, series: Series) -> list[SfxRequest]:
     """One request per sound effect of the shot, as long as its kind lasts."""
     return [SfxRequest(target=f"{shot.id}x{number}", prompt=effect.sound, kind=sound_kind(effect.sound),

@@ -7,6 +7,7 @@ Figures are found in a frame by their signature colours, which the animatic pain
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -249,8 +250,7 @@ def test_subtitles_are_not_burned_when_the_request_says_so():
 
 def test_a_chinese_subtitle_renders_real_glyphs():
     fonts = animatic.Fonts.find(None)
-    if fonts.cjk is None:
-        pytest.skip("no CJK font here (apt-get install fonts-wqy-zenhei)")
+    assert fonts.cjk is not None, "the noto-cjk-sans-otc wheel is a dependency"
     font = fonts.get("你好", 32)
     hello, goodbye = np.asarray(font.getmask("你好世界")), np.asarray(font.getmask("再见朋友"))
     assert hello.any() and goodbye.any()
@@ -265,12 +265,20 @@ def test_a_chinese_subtitle_renders_real_glyphs():
 
 
 def test_chinese_text_without_a_cjk_font_is_a_render_error_naming_the_package(monkeypatch):
-    monkeypatch.setattr(animatic.fonts, "system_cjk_font", lambda: None)  # where Fonts looks it up
+    monkeypatch.setattr(animatic.fonts, "cjk_font", lambda: None)  # where Fonts looks it up
     cue = Subtitle(speaker="林雨", text="你好", start_frame=0, end_frame=2)
     with pytest.raises(RenderError, match="fonts-wqy-zenhei"):
         AnimaticVideo(AnimaticVideo.Options()).render(request(subtitles=[cue]))
     english = Subtitle(speaker="NORA", text="Hello", start_frame=0, end_frame=2)
     assert len(frames(request(subtitles=[english]))) == 6
+
+
+def test_chinese_is_drawn_by_the_bundled_noto_font_whatever_the_system_has():
+    """The wheel's font comes first, so a fresh machine without apt draws Chinese, and every
+    machine draws it with the same glyphs."""
+    path, face = animatic.cjk_font()
+    assert Path(path).name == "NotoSansCJK-Regular.ttc"
+    assert animatic.Fonts.find(None).get("你好", 20).getname() == ("Noto Sans CJK SC", "Regular")
 
 
 def test_long_lines_wrap_within_the_frame():

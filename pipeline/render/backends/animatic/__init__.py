@@ -26,6 +26,7 @@ from .fonts import (
     Font,
     Fonts,
     MissingFontError,
+    cjk_font,
     needs_cjk,
     system_cjk_font,
     system_latin_font,
@@ -97,6 +98,6 @@ __all__ = [
     "Font", "Fonts", "Framing", "Light", "LocationLook", "MissingFontError", "Overlay",
     "PaintedShot", "Pen", "Place", "Window", "character_look", "character_signature",
     "location_look", "needs_cjk", "paint_backdrop", "paint_scene", "paint_title_card",
-    "place_figures", "shot_backdrop", "system_cjk_font", "system_latin_font", "world_margins",
+    "place_figures", "shot_backdrop", "cjk_font", "system_cjk_font", "system_latin_font", "world_margins",
     "wrap_text",
 ]  # fmt: skip

@@ -11,7 +11,7 @@ from ....core.models import CameraMove
 from .. import Availability, Capabilities, Subtitle, VideoFrames, VideoRequest
 from .camera import Camera, Overlay, PaintedShot
 from .colour import readable_on_dark
-from .fonts import CJK_INSTALL_HINT, Fonts, MissingFontError, system_cjk_font
+from .fonts import CJK_INSTALL_HINT, Fonts, MissingFontError, cjk_font
 from .framing import place_figures
 from .looks import character_look
 from .mouths import plan_mouths
@@ -60,7 +60,7 @@ class AnimaticVideo:
         if not features.check("freetype2"):
             reason = "Pillow was built without FreeType: pip install --force-reinstall pillow"
             return Availability(available=False, reason=reason)
-        if system_cjk_font() is None:
+        if cjk_font() is None:
             reason = f"no CJK font found, so Chinese text fails: {CJK_INSTALL_HINT}"
             return Availability(available=True, reason=reason)
         return Availability(available=True)

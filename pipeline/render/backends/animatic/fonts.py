@@ -28,9 +28,11 @@ LATIN_FONT_PATHS = (
     "/usr/share/fonts/TTF/DejaVuSans-Bold.ttf",
 )
 CJK_INSTALL_HINT = (
-    "install a CJK font (`apt-get install fonts-wqy-zenhei` or fonts-noto-cjk) "
-    "or set the animatic option `font` to a font file that has the glyphs"
+    "microdrama depends on noto-cjk-sans-otc for one: `pip install noto-cjk-sans-otc`, or install a "
+    "system CJK font (`apt-get install fonts-wqy-zenhei` or fonts-noto-cjk), or set the animatic option "
+    "`font` to a font file that has the glyphs"
 )
+BUNDLED_CJK_FACE = 2  # Noto Sans CJK SC in the collection (JP, KR, SC, TC, HK, then the Mono faces)
 _CJK_RANGES = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
 _CJK = re.compile(f"[{_CJK_RANGES}]")
 # A CJK character, a run of other non-space characters (a word), or a run of spaces.
@@ -44,6 +46,20 @@ class MissingFontError(LookupError):
 
 def needs_cjk(text: str) -> bool:
     return bool(_CJK.search(text))
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> tuple[str, int] | None:
+    """The font file (and face in it) that draws Chinese: the Noto Sans CJK collection from the
+    noto-cjk-sans-otc wheel (OFL-1.1), the same on every machine, else a system font."""
+    try:
+        from noto_cjk_sans_otc import FONT_PATH
+    except ImportError:
+        FONT_PATH = None
+    if FONT_PATH is not None and Path(str(FONT_PATH)).is_file():
+        return str(FONT_PATH), BUNDLED_CJK_FACE
+    system = system_cjk_font()
+    return (system, 0) if system else None
 
 
 @lru_cache(maxsize=1)
@@ -66,8 +82,8 @@ def system_latin_font() -> str | None:
 
 
 @lru_cache(maxsize=64)
-def _load_font(path: str | None, size: int) -> Font:
-    return ImageFont.truetype(path, size) if path else ImageFont.load_default(size)
+def _load_font(path: str | None, size: int, face: int = 0) -> Font:
+    return ImageFont.truetype(path, size, index=face) if path else ImageFont.load_default(size)
 
 
 @dataclass(frozen=True)
@@ -76,22 +92,20 @@ class Fonts:
     own font when that is missing too), or one override file for everything."""
 
     latin: str | None
-    cjk: str | None
+    cjk: tuple[str, int] | None  # file and face
 
     @classmethod
     def find(cls, override: str | None) -> Fonts:
         if override:
-            return cls(override, override)
-        return cls(system_latin_font(), system_cjk_font())
+            return cls(override, (override, 0))
+        return cls(system_latin_font(), cjk_font())
 
     def get(self, text: str, size: int) -> Font:
-        if not needs_cjk(text):
-            return _load_font(self.latin or self.cjk, size)
-        if self.cjk is None:
-            raise MissingFontError(
-                f"no font with Chinese glyphs to draw {text[:24]!r}: {CJK_INSTALL_HINT}"
-            )
-        return _load_font(self.cjk, size)
+        if needs_cjk(text) and self.cjk is None:
+            raise MissingFontError(f"no font with Chinese glyphs to draw {text[:24]!r}: {CJK_INSTALL_HINT}")
+        if needs_cjk(text) or (self.latin is None and self.cjk is not None):
+            return _load_font(self.cjk[0], size, self.cjk[1])
+        return _load_font(self.latin, size)
 
 
 def wrap_text(text: str, font: Font, max_width: float) -> list[str]:

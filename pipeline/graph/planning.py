@@ -182,7 +182,7 @@ def route_scenes(state: PlanningState, runtime: Runtime[Settings]) -> list[Send]
     every = {s.id for s in _script_scenes(screenplay_of(_folder(runtime), state.screenplay))}
     if state.revision:  # that scene, and any the plan files lack
         revised = state.revision.scene
-        return _tasks(state, runtime, every - set(state.kept) | {revised}, notes={revised: state.revision.note})
+        return _tasks(state, runtime, (every - set(state.kept)) | {revised}, notes={revised: state.revision.note})
     return _tasks(state, runtime, every - set(state.kept)) or "collect_plan"
 
 

@@ -19,8 +19,8 @@ from ..core.config import Settings
 from ..core.ledger import LedgerEntry, device_of, model_of, read_ledger
 from ..core.models import Episode, Scene, Series, Shot
 from ..core.rates import CostOptions
-from .renderer import Loaded, Renderer, video_backend
 from .backends import SfxRequest
+from .renderer import Loaded, Renderer, video_backend
 from .requests import ambience_requests, effect_requests, sound_place
 
 Key = tuple[str, str, str, str]  # kind, backend, model, device

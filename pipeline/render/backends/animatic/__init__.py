@@ -96,8 +96,8 @@ __all__ = [
     "SHOES", "SIDE", "SKIN_TONES", "SKIN_WORDS", "SLIM_WORDS", "SUPERSAMPLE", "TURN", "WHITE",
     "WINDOW_LAMP", "AnimaticVideo", "Camera", "Canvas", "CharacterLook", "Colour", "Figure",
     "Font", "Fonts", "Framing", "Light", "LocationLook", "MissingFontError", "Overlay",
-    "PaintedShot", "Pen", "Place", "Window", "character_look", "character_signature",
+    "PaintedShot", "Pen", "Place", "Window", "character_look", "character_signature", "cjk_font",
     "location_look", "needs_cjk", "paint_backdrop", "paint_scene", "paint_title_card",
-    "place_figures", "shot_backdrop", "cjk_font", "system_cjk_font", "system_latin_font", "world_margins",
+    "place_figures", "shot_backdrop", "system_cjk_font", "system_latin_font", "world_margins",
     "wrap_text",
 ]  # fmt: skip

@@ -101,10 +101,12 @@ class Fonts:
         return cls(system_latin_font(), cjk_font())
 
     def get(self, text: str, size: int) -> Font:
-        if needs_cjk(text) and self.cjk is None:
+        cjk = needs_cjk(text)
+        if cjk and self.cjk is None:
             raise MissingFontError(f"no font with Chinese glyphs to draw {text[:24]!r}: {CJK_INSTALL_HINT}")
-        if needs_cjk(text) or (self.latin is None and self.cjk is not None):
-            return _load_font(self.cjk[0], size, self.cjk[1])
+        if self.cjk is not None and (cjk or self.latin is None):
+            path, face = self.cjk
+            return _load_font(path, size, face)
         return _load_font(self.latin, size)
 
 

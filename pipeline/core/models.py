@@ -12,13 +12,15 @@ free-form dicts, because the same models are the JSON schemas an LLM answers in.
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from . import ids, limits
 from .ids import EPISODE_ID, LINE_ID, SCENE_ID, SHOT_ID
+from .vocabulary import (
+    AgeBand, CameraMove, Facing, FindingOrigin, Gender, Mood, ScreenPosition, Setting, Severity, ShotType, TimeOfDay,
+)
 
 # Bible ids keep the name's own script (a Chinese name stays Chinese) but no spaces or slashes,
 # so they are safe in paths, YAML keys and prompts alike.
@@ -45,67 +47,6 @@ class PlanModel(BaseModel):
     """Base of every plan model: unknown keys are an error, so a typo in a hand edit is caught."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-class ShotType(StrEnum):
-    ECU = "ECU"  # extreme close-up
-    CU = "CU"  # close-up
-    MCU = "MCU"  # medium close-up
-    MS = "MS"  # medium shot (a two-shot when two characters are framed)
-    WS = "WS"  # wide shot
-    EWS = "EWS"  # extreme wide / establishing
-    OTS = "OTS"  # over the shoulder
-    POV = "POV"  # point of view
-    INSERT = "INSERT"  # detail of an object or action
-
-
-class CameraMove(StrEnum):
-    STATIC = "static"
-    PAN_LEFT = "pan-left"
-    PAN_RIGHT = "pan-right"
-    TILT_UP = "tilt-up"
-    TILT_DOWN = "tilt-down"
-    PUSH_IN = "push-in"
-    PULL_OUT = "pull-out"
-    HANDHELD = "handheld"
-
-
-class Setting(StrEnum):
-    INT = "INT"
-    EXT = "EXT"
-    INT_EXT = "INT/EXT"
-    EST = "EST"
-
-
-class TimeOfDay(StrEnum):
-    DAY = "day"
-    NIGHT = "night"
-    DAWN = "dawn"
-    DUSK = "dusk"
-    UNSPECIFIED = "unspecified"
-
-
-class Mood(StrEnum):
-    NEUTRAL = "neutral"
-    TENSE = "tense"
-    SAD = "sad"
-    WARM = "warm"
-    ROMANTIC = "romantic"
-    MYSTERIOUS = "mysterious"
-    JOYFUL = "joyful"
-    ANGRY = "angry"
-
-
-class ScreenPosition(StrEnum):
-    LEFT = "left"
-    CENTER = "center"
-    RIGHT = "right"
-
-
-class Facing(StrEnum):
-    LEFT = "left"
-    RIGHT = "right"
-    CAMERA = "camera"
 
 
 # --- the bible (series.yaml) -------------------------------------------------------------------
@@ -145,21 +86,6 @@ class VoiceSpec(PlanModel):
     def cast(self) -> bool:
         """Whether anything chose this voice yet (casting, or a hand edit naming one)."""
         return self != VoiceSpec()
-
-
-class Gender(StrEnum):
-    FEMALE = "female"
-    MALE = "male"
-    NONBINARY = "nonbinary"
-
-
-class AgeBand(StrEnum):
-    CHILD = "child"  # under 13
-    TEEN = "teen"  # 13-17
-    YOUNG_ADULT = "young adult"  # 18-29
-    ADULT = "adult"  # 30-44
-    MIDDLE_AGED = "middle-aged"  # 45-59
-    ELDER = "elder"  # 60 and over
 
 
 class Garment(PlanModel):
@@ -532,19 +458,6 @@ class Episode(PlanModel):
                 raise ValueError(f"shot {shot.id} brings the episode to {lines} lines; an episode may have "
                                  f"at most {limits.MAX_LINES_PER_EPISODE} dialogue lines: split the episode")
         return scenes
-
-
-class Severity(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
-    INFO = "info"
-
-
-class FindingOrigin(StrEnum):
-    RULES = "rules"  # the deterministic checks (pipeline/plan/checks.py, voice routing)
-    LLM = "llm"  # the LLM continuity reviewer (agents/continuity.py)
-    AUDIT = "audit"  # the audit of a rendered episode
-    INGEST = "ingest"  # the screenplay ingest: text left out, an encoding decoded, episodes cut
 
 
 class Finding(PlanModel):

@@ -8,35 +8,28 @@ import shutil
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from microdrama.agents.writer import SeriesFormat
-from .app import Project, is_synopsis, series_folder_for
-from .render.estimate import Estimate
-from .review.cost import HEADINGS, CostReport, Spend, Spent
-from .review.fix_loop import FixReport
-from .core import ids
-from .core.config import Settings
 from .core.errors import BackendUnavailable, ConfigError, InputError, MicrodramaError, Problem
-from .core.models import CameraMove, Episode, Finding, FramedCharacter, Series, Severity, ShotType
-from .core.results import AuditSummary, ShotRender
-from .core.snapshot import edited_since_approval
-from .core.store import SYNOPSIS_FILE, SeriesFolder
-from .graph.state import RenderRequest
-from .progress import PlainProgress, RichProgress
-from .plan.checks import blocking
-from .plan.shot_edit import ShotEdit, edited_frames
-from .render.backends import backend_statuses
-from .render.renderer import load
-from .render.routing import voice_backend_for
-from .review.bible import cast_table, places_table
-from .review.status import series_status
+from .core.vocabulary import CameraMove, Severity, ShotType
+
+# `microdrama --help` imports the lines above and nothing else: each command imports what it runs
+# (the application, pydantic, numpy, the graphs) in its own body.
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from microdrama.agents.writer import SeriesFormat
+    from .app import Project
+    from .core.models import Episode, Finding, FramedCharacter, Series
+    from .core.results import AuditSummary, ShotRender
+    from .graph.state import RenderRequest
+    from .render.estimate import Estimate
+    from .review.cost import CostReport, Spend, Spent
+    from .review.fix_loop import FixReport
 
 app = typer.Typer(
     help="Turn a Fountain screenplay into a reviewed production plan and finished micro-drama "
@@ -44,11 +37,43 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
-    rich_markup_mode="markdown",  # docstring paragraphs reflow to the terminal's width
+    # Click's plain help: Typer's rich help imports rich and markdown-it, which alone take longer
+    # than the 0.3 s `microdrama --help` may.
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 120},
 )
-# Piped output (CI logs, files) gets a readable width instead of rich's 80 columns.
-console = Console(width=max(shutil.get_terminal_size((140, 40)).columns, 100))
-err = Console(stderr=True)
+
+
+@cache
+def console() -> Console:
+    """Standard output, made on first use (rich takes longer to import than the rest of
+    `--help`). Piped output (CI logs, files) gets a readable width instead of rich's 80 columns."""
+    from rich.console import Console
+
+    return Console(width=max(shutil.get_terminal_size((140, 40)).columns, 100))
+
+
+@cache
+def err() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def escape(text: str) -> str:
+    """Text shown as it is, not read as rich markup."""
+    from rich.markup import escape as escape_markup
+
+    return escape_markup(text)
+
+
+def _table(title: str, columns: tuple[str, ...] = ()) -> Table:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    return table
 
 RootOption = Annotated[Path, typer.Option("--root", help="Folder that holds the series folders.")]
 SeriesDir = Annotated[Path, typer.Argument(help="Series folder, e.g. episodes/rooftop-frequencies.")]
@@ -98,12 +123,12 @@ def main() -> None:
     try:
         app()
     except Interrupted:
-        err.print("interrupted — run the same command to resume", highlight=False)
+        err().print("interrupted — run the same command to resume", highlight=False)
         sys.exit(130)
     except MicrodramaError as exc:
         if os.environ.get("MICRODRAMA_DEBUG"):
             raise
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        err().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)
 
 
@@ -113,11 +138,14 @@ def main() -> None:
 def _start_planning(project: Project, sources: list[str], fresh: bool, format: SeriesFormat | None) -> None:
     """Plan from screenplays, or write first from a synopsis (which needs an LLM endpoint: a
     missing one is reported before any call, with how to configure one)."""
+    from microdrama.agents.writer import SeriesFormat
+    from .core.store import SYNOPSIS_FILE
+
     if (sources == [SYNOPSIS_FILE] or project.settings.planner == "llm") and project.settings.llm_client is None:
         project.settings.llm.check_configured()
     if sources == [SYNOPSIS_FILE]:
         format = format or SeriesFormat()
-    console.print(f"plan {project.plan(sources, fresh=fresh, format=format)}: {escape(str(project.folder.root))}")
+    console().print(f"plan {project.plan(sources, fresh=fresh, format=format)}: {escape(str(project.folder.root))}")
 
 
 def _seconds(frames: int, fps: int) -> str:
@@ -129,6 +157,11 @@ def _finding_style(finding: Finding) -> str:
 
 
 def print_review(series: Series, episodes: list[Episode], findings: list[Finding], episode: str | None = None) -> None:
+    from rich.table import Table
+
+    from .core import ids
+    from .plan.checks import blocking
+
     by_place: dict[str, list[Finding]] = {}
     for finding in findings:
         by_place.setdefault(finding.where, []).append(finding)
@@ -163,7 +196,7 @@ def print_review(series: Series, episodes: list[Episode], findings: list[Finding
                 text = "\n".join(t for t in (action, card, said) if t)
                 table.add_row(shot.id, shot.type.value, shot.move.value, _seconds(shot.duration_frames, series.fps),
                               framed, text, notes(shot.id, *(l.id for l in shot.dialogue)))
-        console.print(table)
+        console().print(table)
     errors = blocking(findings)
     warnings = [f for f in findings if f.severity == Severity.WARNING]
     # Findings about a whole episode, or about no row of the tables (the screenplay), go below them.
@@ -171,12 +204,12 @@ def print_review(series: Series, episodes: list[Episode], findings: list[Finding
     listed = {id(f) for f in errors}
     for finding in elsewhere:
         if id(finding) not in listed:
-            console.print(f"[{_finding_style(finding)}]{finding.severity.value}[/] {escape(_placed(finding))}: "
-                          f"{escape(finding.message)}", soft_wrap=True)
+            console().print(f"[{_finding_style(finding)}]{finding.severity.value}[/] {escape(_placed(finding))}: "
+                            f"{escape(finding.message)}", soft_wrap=True)
     for finding in errors:  # one line each, placed as a format error is: file:line: id: message
-        console.print(f"[red]error[/] {escape(_placed(finding))}: {escape(finding.message)}", soft_wrap=True)
-    console.print(f"findings: [red]{_count(len(errors), 'error')}[/] (block approval), "
-                  f"[yellow]{_count(len(warnings), 'warning')}[/]")
+        console().print(f"[red]error[/] {escape(_placed(finding))}: {escape(finding.message)}", soft_wrap=True)
+    console().print(f"findings: [red]{_count(len(errors), 'error')}[/] (block approval), "
+                    f"[yellow]{_count(len(warnings), 'warning')}[/]")
 
 
 def _file_line(finding: Finding) -> str:
@@ -195,12 +228,14 @@ def _count(number: int, noun: str) -> str:
 def _show_plan(project: Project, episode: str | None = None) -> list[Finding]:
     """The plan files as they are now (hand edits included) with the rule findings computed
     afresh, plus the LLM reviewer's findings from the run."""
+    from .review.bible import cast_table, places_table
+
     plan = project.review()
     if episode is not None and episode not in {e.id for e in plan.episodes}:
         raise InputError(project.folder.root, Problem(
             f"no episode {episode!r}; the plan has {', '.join(e.id for e in plan.episodes)}", field="--episode"))
-    console.print(cast_table(plan.series, plan.places))
-    console.print(places_table(plan.series, plan.episodes, plan.places, project.folder.screenplays()))
+    console().print(cast_table(plan.series, plan.places))
+    console().print(places_table(plan.series, plan.episodes, plan.places, project.folder.screenplays()))
     print_review(plan.series, plan.episodes, plan.findings, episode)
     _print_estimate_line(project, plan)
     return plan.findings
@@ -213,11 +248,11 @@ def _print_estimate_line(project: Project, plan) -> None:
     except InputError:  # an error the review has already named: no estimate until it is fixed
         return
     if not total.items:
-        console.print("render: everything is cached")
+        console().print("render: everything is cached")
         return
     unmeasured = f"; {total.unmeasured} never measured here" if total.unmeasured else ""
-    console.print(f"render estimate: {total.items} artifacts to make, {total.seconds:.0f} s of backend time, "
-                  f"{_money(total.usd, project.settings.cost.currency)}{unmeasured} (`microdrama cost --estimate`)")
+    console().print(f"render estimate: {total.items} artifacts to make, {total.seconds:.0f} s of backend time, "
+                    f"{_money(total.usd, project.settings.cost.currency)}{unmeasured} (`microdrama cost --estimate`)")
 
 
 def _after_planning(project: Project, yes: bool, episode: str | None = None) -> bool:
@@ -225,28 +260,30 @@ def _after_planning(project: Project, yes: bool, episode: str | None = None) -> 
     of what to run next. Returns whether the plan is approved."""
     if not project.pending_review():
         if project.approved():
-            console.print("this plan is already approved; `--fresh` plans again")
+            console().print("this plan is already approved; `--fresh` plans again")
         return project.approved()
     _show_plan(project, episode)
     if yes or (sys.stdin.isatty() and typer.confirm("Approve this plan?", default=False)):
         _approve(project)
         return True
-    console.print(f"awaiting review: edit the plan files if you like, then `microdrama approve {escape(str(project.folder.root))}`")
+    console().print(f"awaiting review: edit the plan files if you like, then `microdrama approve {escape(str(project.folder.root))}`")
     return False
 
 
 def _approve(project: Project) -> None:
     approval = project.approve()
     episodes = approval.plan.episodes
-    console.print(f"[green]approved[/] {_count(len(episodes), 'episode')}, {_count(sum(len(e.shots) for e in episodes), 'shot')} "
-                  f"in {escape(str(project.folder.root))}")
+    console().print(f"[green]approved[/] {_count(len(episodes), 'episode')}, {_count(sum(len(e.shots) for e in episodes), 'shot')} "
+                    f"in {escape(str(project.folder.root))}")
 
 
 def _render(project: Project, request: RenderRequest, yes: bool = False, fix_rounds: int | None = None) -> None:
     """Render and assemble with progress (bars on a terminal, plain lines in a log); name failed
     shots and exit non-zero on failure."""
-    progress = (RichProgress(console) if console.is_terminal
-                else PlainProgress(lambda line: console.print(line, highlight=False, soft_wrap=True)))
+    from .progress import PlainProgress, RichProgress
+
+    progress = (RichProgress(console()) if console().is_terminal
+                else PlainProgress(lambda line: console().print(line, highlight=False, soft_wrap=True)))
 
     def on_update(node: str, update: dict | None) -> None:
         if node == "start":  # the request is valid and the work is known: show progress from here
@@ -255,7 +292,7 @@ def _render(project: Project, request: RenderRequest, yes: bool = False, fix_rou
             progress.add(update)
             for result in (update or {}).get("renders", []) + (update or {}).get("cues", []):
                 if result.failed:
-                    console.print(f"[red]failed[/] {result.id}: {escape(result.error or _line_errors(result))}")
+                    console().print(f"[red]failed[/] {result.id}: {escape(result.error or _line_errors(result))}")
         elif node == "assemble":
             progress.stop()
 
@@ -265,18 +302,18 @@ def _render(project: Project, request: RenderRequest, yes: bool = False, fix_rou
         progress.stop()
     state = outcome.state
     if outcome.approved_now:
-        console.print("[green]approved[/] the edited plan (--yes)")
+        console().print("[green]approved[/] the edited plan (--yes)")
     now = [r for r in state.renders if r.id in outcome.this_run]
     fresh = [r for r in now if not r.cached]
     earlier = len(state.renders) - len(now)
-    console.print(f"shots: {len(fresh)} rendered, {len(now) - len(fresh)} from cache"
-                  + (f", {earlier} finished by the interrupted run this one resumed" if earlier else ""))
+    console().print(f"shots: {len(fresh)} rendered, {len(now) - len(fresh)} from cache"
+                    + (f", {earlier} finished by the interrupted run this one resumed" if earlier else ""))
     extra = sorted(r.id for r in fresh if not r.selected)
     if extra:
-        console.print(f"[yellow]note[/] also rendered {_count(len(extra), 'stale shot')} outside the selection, "
-                      f"needed to re-assemble their episodes: {', '.join(extra)}")
+        console().print(f"[yellow]note[/] also rendered {_count(len(extra), 'stale shot')} outside the selection, "
+                        f"needed to re-assemble their episodes: {', '.join(extra)}")
     for note in sorted({f"{r.id}: route to {r.backend} not used: {r.fallback}" for r in state.renders if r.fallback}):
-        console.print(f"[yellow]note[/] {escape(note)}")
+        console().print(f"[yellow]note[/] {escape(note)}")
     if outcome.fix is not None:
         _print_fix(outcome.fix)
     _print_audits(state.audits, project.folder.root)
@@ -285,9 +322,9 @@ def _render(project: Project, request: RenderRequest, yes: bool = False, fix_rou
     for output in state.outputs:  # last, so a run ends with the paths of the episodes
         if output.video:
             slates = f" [yellow](slates for {', '.join(output.failed_shots)})[/]" if output.failed_shots else ""
-            console.print(f"[green]{escape(str(project.folder.root / output.video))}[/]{slates}")
+            console().print(f"[green]{escape(str(project.folder.root / output.video))}[/]{slates}")
         else:
-            console.print(f"[red]{output.id} not assembled[/]: {escape(output.skipped or '')}")
+            console().print(f"[red]{output.id} not assembled[/]: {escape(output.skipped or '')}")
     if outcome.deferred:
         done = sum(1 for r in state.renders if not r.deferred and not r.failed)
         raise BudgetReached(f"budget reached ({request.budget_usd} {project.settings.cost.currency}): {done} of "
@@ -304,30 +341,28 @@ def _render(project: Project, request: RenderRequest, yes: bool = False, fix_rou
 def _print_audits(summaries: list[AuditSummary], root: Path) -> None:
     if not summaries:
         return
-    table = Table(title="audit", title_justify="left")
-    for column in ("episode", "errors", "warnings", "skipped", "passed", "storyboard"):
-        table.add_column(column)
+    table = _table("audit", ("episode", "errors", "warnings", "skipped", "passed", "storyboard"))
     for item in summaries:
         board = next((f for f in item.files if f.endswith(".storyboard.html")), "")
         table.add_row(item.id, f"[red]{item.errors}[/]" if item.errors else "0",
                       f"[yellow]{item.warnings}[/]" if item.warnings else "0", str(item.skipped), str(item.passed),
                       escape(str(root / board)) if board else "")
-    console.print(table)
+    console().print(table)
 
 
 def _print_fix(fix: FixReport) -> None:
     for number, shots in enumerate(fix.rerolled, start=1):
-        console.print(f"fix round {number}: re-rendered {_count(len(shots), 'shot')} with their next take: "
-                      f"{', '.join(shots)}")
+        console().print(f"fix round {number}: re-rendered {_count(len(shots), 'shot')} with their next take: "
+                        f"{', '.join(shots)}")
     if not fix.rerolled:
-        console.print("fix: no shot has a failure a re-roll can fix")
+        console().print("fix: no shot has a failure a re-roll can fix")
     for shot_id, problems in fix.unfixed.items():
-        console.print(f"[yellow]still failing[/] {shot_id} (kept take {fix.kept[shot_id]}, its best): "
-                      f"{escape('; '.join(problems))}")
+        console().print(f"[yellow]still failing[/] {shot_id} (kept take {fix.kept[shot_id]}, its best): "
+                        f"{escape('; '.join(problems))}")
     if fix.budget_stop:
-        console.print("[yellow]fix: the budget stopped the re-rolls[/]; `microdrama render --fix` again continues")
+        console().print("[yellow]fix: the budget stopped the re-rolls[/]; `microdrama render --fix` again continues")
     for place, hint in dict.fromkeys(fix.advice):
-        console.print(f"[yellow]not a re-roll[/] {place}: {escape(hint)}")
+        console().print(f"[yellow]not a re-roll[/] {place}: {escape(hint)}")
 
 
 def _money(usd: float, currency: str) -> str:
@@ -338,8 +373,8 @@ def _print_forecast(forecast: Estimate, spent: Spent, currency: str) -> None:
     total = forecast.total
     unmeasured = f" ({total.unmeasured} of {total.items} artifacts unmeasured)" if total.unmeasured else ""
     ratio = f", actual/estimate {spent.seconds / total.seconds:.2f}" if total.seconds else ""
-    console.print(f"backend time: estimated {total.seconds:.1f} s / {_money(total.usd, currency)}{unmeasured}, "
-                  f"actual {spent.seconds:.1f} s / {_money(spent.usd, currency)}{ratio}")
+    console().print(f"backend time: estimated {total.seconds:.1f} s / {_money(total.usd, currency)}{unmeasured}, "
+                    f"actual {spent.seconds:.1f} s / {_money(spent.usd, currency)}{ratio}")
 
 
 def _line_errors(result: ShotRender) -> str:
@@ -368,6 +403,9 @@ def plan(
     Example: microdrama plan my_show.fountain --yes
     Example: microdrama plan feature.fountain --episode-minutes 3 --yes
     """
+    from .app import Project, series_folder_for
+    from .core.config import Settings
+
     folder, sources = series_folder_for(source, root, slug, episode_minutes)
     with Project(Settings.load(folder.root, llm_timeout_s=llm_timeout, episode_minutes=episode_minutes)) as project:
         _start_planning(project, sources, fresh, None)
@@ -383,10 +421,15 @@ def review(
 
     Example: microdrama review episodes/rooftop-frequencies --episode e01
     """
+    from .app import Project
+    from .core.config import Settings
+    from .core.snapshot import edited_since_approval
+    from .plan.checks import blocking
+
     with Project(Settings.load(series_dir)) as project:
         findings = _show_plan(project, episode)
         if edited_since_approval(project.folder):
-            console.print("[yellow]edited since approval[/]: `microdrama approve` to render these files")
+            console().print("[yellow]edited since approval[/]: `microdrama approve` to render these files")
     if blocking(findings):
         raise typer.Exit(1)
 
@@ -398,6 +441,9 @@ def approve(series_dir: SeriesDir) -> None:
 
     Example: microdrama approve episodes/rooftop-frequencies
     """
+    from .app import Project
+    from .core.config import Settings
+
     with Project(Settings.load(series_dir)) as project:
         if not project.folder.exists():
             raise InputError(series_dir, "nothing planned here; run `microdrama plan` first")
@@ -413,9 +459,12 @@ def reject(
 
     Example: microdrama reject episodes/rooftop-frequencies --note "too many inserts"
     """
+    from .app import Project
+    from .core.config import Settings
+
     with Project(Settings.load(series_dir)) as project:
         project.reject(note)
-        console.print("rejected; `microdrama plan --fresh` plans again")
+        console().print("rejected; `microdrama plan --fresh` plans again")
 
 
 @app.command()
@@ -426,10 +475,12 @@ def schema(
 
     Example: microdrama schema episode > episode.schema.json
     """
+    from .core.models import Episode, Series
+
     schemas = {"series": Series.model_json_schema(), "episode": Episode.model_json_schema()}
     if model not in (*schemas, "all"):
         raise InputError(None, f"unknown schema {model!r}; choose series, episode or all")
-    console.print_json(json.dumps(schemas if model == "all" else schemas[model], ensure_ascii=False))
+    console().print_json(json.dumps(schemas if model == "all" else schemas[model], ensure_ascii=False))
 
 
 @app.command()
@@ -458,6 +509,10 @@ def render(
 
     Example: microdrama render episodes/rooftop-frequencies --scene e01s02 --force
     """
+    from .app import Project
+    from .core.config import Settings
+    from .graph.state import RenderRequest
+
     settings = Settings.load(series_dir, allow_failed=allow_failed or None, executor=executor, ray_address=ray_address)
     rounds = max(settings.audit.fix_rounds, 1) if fix else None
     with Project(settings) as project:
@@ -476,9 +531,12 @@ def take(
 
     Example: microdrama take episodes/rooftop-frequencies e01s02k03 --use 2
     """
+    from .app import Project
+    from .core.config import Settings
+
     with Project(Settings.load(series_dir)) as project:
         project.use_take(shot, use)
-    console.print(f"[green]pinned[/] take {use} of {shot}; `microdrama render {escape(str(series_dir))} --yes` uses it")
+    console().print(f"[green]pinned[/] take {use} of {shot}; `microdrama render {escape(str(series_dir))} --yes` uses it")
 
 
 @app.command()
@@ -492,6 +550,9 @@ def cost(
 
     Example: microdrama cost episodes/rooftop-frequencies --estimate
     """
+    from .app import Project
+    from .core.config import Settings
+
     settings = Settings.load(series_dir)
     with Project(settings) as project:
         if estimate:
@@ -501,20 +562,20 @@ def cost(
 
 
 def _print_estimate(forecast: Estimate, currency: str) -> None:
-    table = Table(title="estimate: rendering the approved plan", title_justify="left")
-    for column in ("backend", "artifacts", "frames", "backend s", "cost", "assumption"):
-        table.add_column(column)
+    table = _table("estimate: rendering the approved plan", ("backend", "artifacts", "frames", "backend s", "cost", "assumption"))
     for name, line in sorted(forecast.by_backend.items()):
         table.add_row(escape(name), str(line.items), str(line.frames),
                       f"{line.seconds:.1f}", _money(line.usd, currency), escape("; ".join(sorted(line.basis))))
     total = forecast.total
     table.add_row("total", str(total.items), str(total.frames), f"{total.seconds:.1f}", _money(total.usd, currency), "")
-    console.print(table)
-    console.print("backend seconds per frame of media, per backend and device, from the ledger of earlier renders "
-                  "(state/ledger.jsonl); seconds are summed over parallel branches; assembly and audit not included")
+    console().print(table)
+    console().print("backend seconds per frame of media, per backend and device, from the ledger of earlier renders "
+                    "(state/ledger.jsonl); seconds are summed over parallel branches; assembly and audit not included")
 
 
 def _spend_row(place: str, spend: Spend, report: CostReport, minutes: bool = False) -> list[str]:
+    from .review.cost import HEADINGS
+
     row = [place, f"{spend.finished_frames / report.fps:.1f}", *(f"{spend.seconds[h]:.1f}" for h in HEADINGS),
            f"{spend.gpu_s / 3600:.4f}", _money(spend.usd, report.currency)]
     if minutes:
@@ -524,27 +585,25 @@ def _spend_row(place: str, spend: Spend, report: CostReport, minutes: bool = Fal
 
 
 def _print_cost(report: CostReport) -> None:
+    from .review.cost import HEADINGS
+
     columns = ("finished s", *(f"{h} s" for h in HEADINGS), "GPU-h", "cost")
     for title, rows in (("shots", report.shots), ("scenes", report.scenes)):
-        table = Table(title=title, title_justify="left")
-        for column in (title[:-1], *columns):
-            table.add_column(column)
+        table = _table(title, (title[:-1], *columns))
         for place, spend in rows.items():
             table.add_row(*_spend_row(place, spend, report))
-        console.print(table)
-    table = Table(title="episodes and series", title_justify="left")
-    for column in ("", *columns, "per finished minute"):
-        table.add_column(column)
+        console().print(table)
+    table = _table("episodes and series", ("", *columns, "per finished minute"))
     for place, spend in report.episodes.items():
         table.add_row(*_spend_row(place, spend, report, minutes=True))
     table.add_row(*_spend_row("series (render)", report.series, report, minutes=True))
-    console.print(table)
+    console().print(table)
     for tokens in report.tokens:
-        console.print(f"LLM {escape(tokens.model)}: {tokens.calls} calls, {tokens.prompt} prompt + {tokens.completion} "
-                      f"completion tokens, {_money(tokens.usd, report.currency)}")
+        console().print(f"LLM {escape(tokens.model)}: {tokens.calls} calls, {tokens.prompt} prompt + {tokens.completion} "
+                        f"completion tokens, {_money(tokens.usd, report.currency)}")
     per = report.per_finished_minute(report.series, report.llm_usd)
-    console.print(f"series total {_money(report.total_usd, report.currency)}"
-                  + (f", {_money(per, report.currency)} per finished minute" if per is not None else
+    console().print(f"series total {_money(report.total_usd, report.currency)}"
+                    + (f", {_money(per, report.currency)} per finished minute" if per is not None else
                      " (nothing assembled yet)"))
 
 
@@ -564,6 +623,10 @@ def produce(
 
     Example: microdrama produce episodes/rooftop-frequencies --yes
     """
+    from .app import Project, series_folder_for
+    from .core.config import Settings
+    from .graph.state import RenderRequest
+
     folder, sources = series_folder_for(source, root, slug, episode_minutes)
     settings = Settings.load(folder.root, allow_failed=allow_failed or None, llm_timeout_s=llm_timeout,
                              episode_minutes=episode_minutes, executor=executor, ray_address=ray_address)
@@ -581,19 +644,21 @@ def backends(
 
     Example: microdrama backends episodes/rooftop-frequencies
     """
-    table = Table(title="backends", title_justify="left")
-    for column in ("name", "kind", "version", "available", "why not / extra"):
-        table.add_column(column)
+    from .core.config import Settings
+    from .core.store import SeriesFolder
+    from .render.backends import backend_statuses
+    from .render.renderer import load
+    from .render.routing import voice_backend_for
+
+    table = _table("backends", ("name", "kind", "version", "available", "why not / extra"))
     for status in backend_statuses():
         table.add_row(status.name, status.kind, status.version, "[green]yes[/]" if status.available else "[red]no[/]",
                       escape(status.reason))
-    console.print(table)
+    console().print(table)
     if series_dir is None:
         return
     settings = Settings.load(series_dir)
-    routes = Table(title=f"routing for {escape(str(series_dir))}", title_justify="left")
-    for column in ("shots", "backend", "used"):
-        routes.add_column(column)
+    routes = _table(f"routing for {escape(str(series_dir))}", ("shots", "backend", "used"))
     for route in settings.backends.routes:
         try:
             load(route.video, "video", route.options)
@@ -610,7 +675,7 @@ def backends(
             voice = f"[red]none[/]: {escape(str(exc))}"
         routes.add_row(f"voices ({series.language})", voice, "")
     routes.add_row("music", settings.backends.music, "")
-    console.print(routes)
+    console().print(routes)
 
 
 @app.command()
@@ -635,6 +700,11 @@ def new(
 
     Example: microdrama new idea.md --episodes 5 --minutes 1 --language zh --yes
     """
+    from pydantic import ValidationError
+    from microdrama.agents.writer import SeriesFormat
+    from .app import Project, is_synopsis, series_folder_for
+    from .core.config import Settings
+
     if not is_synopsis(synopsis):
         raise InputError(synopsis, "a synopsis is a .md or .txt file")
     try:
@@ -661,6 +731,10 @@ def revise(
 
     Example: microdrama revise episodes/my-show --scene e01s03 --note "open on her hands, fewer close-ups"
     """
+    from .app import Project
+    from .core import ids
+    from .core.config import Settings
+
     with Project(Settings.load(series_dir, llm_timeout_s=llm_timeout)) as project:
         project.require_llm_planner()
         project.revise(scene, note)
@@ -688,6 +762,10 @@ def edit(
 
     Example: microdrama edit episodes/rooftop-frequencies --shot e01s01k02 --type CU --duration 2.5
     """
+    from .app import Project
+    from .core.config import Settings
+    from .plan.shot_edit import ShotEdit, edited_frames
+
     with Project(Settings.load(series_dir)) as project:
         changes = ShotEdit(type=type, move=move, action=action, framing=_framing(frame),
                            lines=dict(_line_text(text) for text in line or []))
@@ -698,13 +776,16 @@ def edit(
                                            "or --line", field="--shot"))
         edited = project.edit_shot(shot, changes, dry_run=dry_run)
     verb = "would save (--dry-run)" if dry_run else "saved"
-    console.print(f"{verb} {edited.id}: {edited.type.value}, {edited.move.value}, {edited.duration_frames} frames")
-    console.print(f"prompt: {escape(edited.prompt)}", soft_wrap=True)
+    console().print(f"{verb} {edited.id}: {edited.type.value}, {edited.move.value}, {edited.duration_frames} frames")
+    console().print(f"prompt: {escape(edited.prompt)}", soft_wrap=True)
     if not dry_run:
-        console.print("edited since approval: `microdrama approve` to render it")
+        console().print("edited since approval: `microdrama approve` to render it")
 
 
 def _framing(specs: list[str] | None) -> list[FramedCharacter] | None:
+    from pydantic import ValidationError
+    from .core.models import FramedCharacter
+
     if specs is None:
         return None
     framing = []
@@ -740,6 +821,9 @@ def studio(
 
     Example: microdrama studio episodes/rooftop-frequencies
     """
+    from .core.config import Settings
+    from .core.store import SeriesFolder
+
     try:
         from .web.server import serve
     except ImportError as exc:
@@ -747,8 +831,8 @@ def studio(
     if not SeriesFolder(series_dir).exists():
         raise InputError(series_dir, "nothing planned here (no series.yaml); run `microdrama plan` first")
     Settings.load(series_dir)  # a bad microdrama.toml is named before the server starts
-    serve(series_dir, host, port, lambda url: console.print(f"studio for {escape(str(series_dir))}: {url}"
-                                                            "  (Ctrl-C stops it)", soft_wrap=True))
+    serve(series_dir, host, port, lambda url: console().print(f"studio for {escape(str(series_dir))}: {url}"
+                                                              "  (Ctrl-C stops it)", soft_wrap=True))
 
 
 @app.command()
@@ -762,6 +846,8 @@ def keyframes(
 
     Example: microdrama keyframes episodes/rooftop-frequencies --model ~/models/sdxl
     """
+    from .app import Project
+    from .core.config import Settings
     from .render.keyframes import KeyframeOptions, generate_keyframes
 
     with Project(Settings.load(series_dir)) as project, project.writing():
@@ -770,7 +856,7 @@ def keyframes(
         updated = generate_keyframes(series, folder.root, KeyframeOptions(model=str(model), device=device))
         folder.save_series(updated)
     for entry in [*updated.characters, *updated.locations]:
-        console.print(f"{entry.id}: {escape(str(entry.keyframe))}")
+        console().print(f"{entry.id}: {escape(str(entry.keyframe))}")
 
 
 @app.command()
@@ -783,6 +869,12 @@ def status(
 
     Example: microdrama status episodes/rooftop-frequencies
     """
+    from .app import Project
+    from .core.config import Settings
+    from .core.snapshot import edited_since_approval
+    from .core.store import SeriesFolder
+    from .review.status import series_status
+
     settings = Settings.load(series_dir)
     folder = SeriesFolder(series_dir)
     if not folder.root.is_dir():
@@ -791,25 +883,23 @@ def status(
     with Project(settings) as project:
         report = series_status(settings, series, episodes, project.last_render(), edited_since_approval(folder))
     colours = {"planned": "cyan", "rendered": "green", "stale": "yellow", "failed": "red"}
-    table = Table(title=f"status of {escape(str(series_dir))}", title_justify="left")
-    for column in ("shot", "state", "detail"):
-        table.add_column(column)
+    table = _table(f"status of {escape(str(series_dir))}", ("shot", "state", "detail"))
     for shot in report.shots:
         if episode is None or shot.episode_id == episode:
             table.add_row(shot.shot_id, f"[{colours[shot.state]}]{shot.state}[/]", escape(shot.detail))
-    console.print(table)
+    console().print(table)
     counts = ", ".join(f"{report.count(s)} {s}" for s in ("rendered", "stale", "failed", "planned"))
-    console.print(f"shots: {counts}")
+    console().print(f"shots: {counts}")
     if report.to_render or report.missing_cues or report.stale_episodes:
-        console.print(f"next render: {len(report.to_render)} shots, {len(report.missing_cues)} music cues, "
-                      f"re-assemble {', '.join(report.stale_episodes) or 'nothing'}")
+        console().print(f"next render: {len(report.to_render)} shots, {len(report.missing_cues)} music cues, "
+                        f"re-assemble {', '.join(report.stale_episodes) or 'nothing'}")
     else:
-        console.print("next render: nothing to do")
+        console().print("next render: nothing to do")
     for episode_id in report.damaged_episodes:
-        console.print(f"[yellow]{episode_id}[/]: out/{episode_id}.mp4 is not the file assembly wrote "
-                      "(truncated, replaced or deleted); the next render assembles it again")
+        console().print(f"[yellow]{episode_id}[/]: out/{episode_id}.mp4 is not the file assembly wrote "
+                        "(truncated, replaced or deleted); the next render assembles it again")
     if report.edited_since_approval:
-        console.print("[yellow]edited since approval[/]: `microdrama approve` (or `render --yes`) before rendering")
+        console().print("[yellow]edited since approval[/]: `microdrama approve` (or `render --yes`) before rendering")
 
 
 @app.command()
@@ -825,21 +915,22 @@ def audit(
 
     Example: microdrama audit episodes/rooftop-frequencies --strict
     """
+    from .app import Project
+    from .core.config import Settings
+
     with Project(Settings.load(series_dir)) as project:
         published_episodes = project.audit(episode)
     summaries, errors = [], 0
     for published in published_episodes:
         item = published.report
-        table = Table(title=f"{item.episode_id}: checks that did not pass", title_justify="left")
-        for column in ("verdict", "check", "where", "measured", "threshold", "message"):
-            table.add_column(column)
+        table = _table(f"{item.episode_id}: checks that did not pass", ("verdict", "check", "where", "measured", "threshold", "message"))
         for check in published.report.checks:
             if check.verdict != "pass":
                 colour = {"error": "red", "warning": "yellow"}.get(check.verdict, "dim")
                 table.add_row(f"[{colour}]{check.verdict}[/]", check.name, check.where, escape(str(check.measured)),
                               escape(str(check.threshold)), escape(check.message))
         if table.row_count:
-            console.print(table)
+            console().print(table)
         summaries.append(published.summary)
         errors += len(published.report.errors)
     _print_audits(summaries, project.folder.root)
@@ -859,10 +950,13 @@ def gc(
 
     Example: microdrama gc episodes/rooftop-frequencies --yes
     """
+    from .app import Project
+    from .core.config import Settings
+
     with Project(Settings.load(series_dir)) as project:
         report = project.gc(delete=yes, prune_approvals=prune_approvals)
     for path in report.files:
-        console.print(escape(str(path.relative_to(project.folder.root))))
+        console().print(escape(str(path.relative_to(project.folder.root))))
     verb = "deleted" if report.deleted else "would delete (pass --yes)"
-    console.print(f"{verb} {_count(len(report.files), 'artifact')}, {report.bytes / 1e6:.1f} MB; "
-                  f"{report.kept} referenced artifacts kept")
+    console().print(f"{verb} {_count(len(report.files), 'artifact')}, {report.bytes / 1e6:.1f} MB; "
+                    f"{report.kept} referenced artifacts kept")

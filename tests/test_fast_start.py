@@ -15,24 +15,42 @@ from microdrama.pipeline.core.config import Settings
 from microdrama.pipeline.graph import last_state
 
 GRAPH_MODULES = ("langgraph", "langchain_core", "langsmith")
+# What the plan, the media and the agents need; `--help` needs none of it.
+HEAVY_MODULES = ("pydantic", "numpy", "PIL", "yaml", "ruamel", "openai", "microdrama.pipeline.app")
 
-# Runs the CLI in a fresh interpreter and prints which of GRAPH_MODULES it imported.
+# Runs the CLI in a fresh interpreter and prints which of the given modules it imported.
 PROBE = """
 import sys
 from microdrama.pipeline import cli
-sys.argv = ["microdrama", *sys.argv[1:]]
+watched = set(sys.argv[1].split(","))
+sys.argv = ["microdrama", *sys.argv[2:]]
 try:
     cli.main()
 except SystemExit:
     pass
-print("IMPORTED", sorted({m.split(".")[0] for m in sys.modules} & set(%r)))
-""" % (GRAPH_MODULES,)
+print("IMPORTED", sorted(m for m in sys.modules if m in watched or m.split(".")[0] in watched))
+"""
+
+
+def imported_modules(watched: tuple[str, ...], *args: str) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", PROBE, ",".join(watched), *args], capture_output=True, text=True,
+                          timeout=120)
+    line = next(l for l in done.stdout.splitlines() if l.startswith("IMPORTED"))
+    return eval(line.removeprefix("IMPORTED "))
 
 
 def imported_graph_modules(*args: str) -> list[str]:
-    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=120)
-    line = next(l for l in done.stdout.splitlines() if l.startswith("IMPORTED"))
-    return eval(line.removeprefix("IMPORTED "))
+    return sorted({m.split(".")[0] for m in imported_modules(GRAPH_MODULES, *args)})
+
+
+def test_help_imports_only_the_command_line():
+    assert imported_modules(HEAVY_MODULES, "--help") == []
+
+
+@pytest.mark.parametrize("command", ["render", "edit", "new"])
+def test_a_command_help_imports_only_the_command_line(command):
+    # Typer converts a command's parameters through pydantic (typer/_adapters.py): that one is Typer's.
+    assert imported_modules(tuple(m for m in HEAVY_MODULES if m != "pydantic"), command, "--help") == []
 
 
 @pytest.mark.parametrize("command", [["--help"], ["status"], ["review"], ["schema", "episode"], ["backends"]])

@@ -3,11 +3,12 @@ film grammar the rule-based planner follows (pipeline/plan/rules.py).
 
 The model decides framing, camera move, who is in frame where, what happens and which lines are
 heard in each shot; ids, timing, prompts and seeds are set afterwards by `finalize_scene`, the
-same pass every planner's drafts go through. The answer's schema is built for the scene: its line
-ids, character ids and card texts are enums, so a constrained decoder cannot name an id the scene
-does not have. An answer is accepted only when `finalize_scene` accepts it and the scene's cards
-and order are respected; otherwise the model is asked again with the problem quoted, a bounded
-number of times.
+same pass every planner's drafts go through. The answer's schema is built for the scene: its
+character ids and card texts are enums, and the shot each line is heard in is answered once per
+line, under that line's id as a required key (`heard_in`), so a constrained decoder can neither
+name an id the scene does not have nor leave a line out. An answer is accepted only when
+`finalize_scene` accepts it and the scene's cards and order are respected; otherwise the model is
+asked again with the problem quoted, a bounded number of times.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
 from microdrama.pipeline.core import limits
 from microdrama.pipeline.core.errors import MicrodramaError
@@ -52,39 +54,68 @@ class ShotPlanError(MicrodramaError):
         )
 
 
+# A drafted shot as the model answers it: a ShotDraft without its `lines` (ShotList.heard_in holds
+# those).
+ShotDesign = create_model(
+    "ShotDesign", __config__=ConfigDict(extra="forbid"), __doc__="One shot of the list.",
+    **{name: (info.annotation, info) for name, info in ShotDraft.model_fields.items() if name != "lines"},
+)
+
+
 class ShotList(BaseModel):
     """The shot planner's answer."""
 
     model_config = ConfigDict(extra="forbid")
 
-    shots: list[ShotDraft] = Field(
+    shots: list[ShotDesign] = Field(
         max_length=limits.MAX_SHOTS_PER_SCENE,
-        description="The scene's shots in screen order. Every line id of the scene is in exactly one "
-        "shot, in the screenplay's order; every card beat has its own shot."
+        description="The scene's shots in screen order; every card beat has its own shot."
     )
+    heard_in: dict[str, int] = Field(
+        description="For every line id of the scene, the number of the shot it is heard in (1 for the "
+        "first shot; a number above the last shot's means the last shot); from one line to the next the "
+        "number stays or goes up.",
+    )
+
+    @classmethod
+    def of(cls, drafts: Sequence[ShotDraft]) -> ShotList:
+        """The answer that gives these drafts."""
+        return cls(shots=[draft.model_dump(exclude={"lines"}) for draft in drafts],
+                   heard_in={line: number for number, draft in enumerate(drafts, start=1) for line in draft.lines})
+
+    def drafts(self) -> list[ShotDraft]:
+        """The shots with their lines. The schema can bound a shot number only by the most shots a
+        list may have, so a number above this list's last shot means the last shot: a small model
+        that numbers past its own list still places every line."""
+        last = len(self.shots)
+        return [ShotDraft(**shot.model_dump(),
+                          lines=[line for line, heard in self.heard_in.items() if min(heard, last) == number])
+                for number, shot in enumerate(self.shots, start=1)]
 
 
 def shot_list_model(scene: ScriptScene) -> type[ShotList]:
-    """ShotList for this scene only: line ids, character ids and card texts are the scene's own
-    (enums), and the number of shots is bounded by its beats and lines, so a constrained decoder
-    cannot produce an unknown id or an empty list."""
+    """ShotList for this scene only: character ids and card texts are the scene's own (enums),
+    `heard_in` has exactly the scene's line ids as required keys, and the number of shots is
+    bounded by its beats and lines, so a constrained decoder cannot produce an unknown id, a
+    line in no shot or an empty list."""
     line_ids = [line.id for beat in scene.beats for line in beat.lines]
     cards = [beat.text for beat in scene.beats if beat.kind == "card"]
     framed = with_bounds(
         FramedCharacter, {"character": Literal[tuple(scene.characters)] if scene.characters else Literal[""]})
     shot = with_bounds(
-        ShotDraft,
+        ShotDesign,
         {"characters": list[framed],
-         "lines": list[Literal[tuple(line_ids)]] if line_ids else list[str],
          "title_card": (Literal[tuple(cards)] | None) if cards else None,
          "sfx": list[Annotated[str, Field(max_length=MAX_SFX_CHARS)]]},
         characters={"max_length": len(scene.characters)},
-        lines={"max_length": min(len(line_ids), limits.MAX_LINES_PER_SHOT)},
         action={"max_length": MAX_ACTION},
         sfx={"max_length": MAX_SFX},
     )
     most = min(limits.MAX_SHOTS_PER_SCENE, EXTRA_SHOTS + len(scene.beats) + 2 * len(line_ids))
-    return with_bounds(ShotList, {"shots": list[shot]}, shots={"min_length": max(1, len(cards)), "max_length": most})
+    heard_in = TypedDict("HeardIn", {line: Annotated[int, Field(ge=1, le=most)] for line in line_ids})
+    heard_in.__pydantic_config__ = ConfigDict(extra="forbid")
+    return with_bounds(ShotList, {"shots": list[shot], "heard_in": heard_in},
+                       shots={"min_length": max(1, len(cards)), "max_length": most})
 
 
 def plan_scene_shots(
@@ -106,10 +137,9 @@ def plan_scene_shots(
     problems: list[str] = []
     for _ in range(max_attempts):
         answer = llm.complete(AGENT, messages, model)
-        drafts = [ShotDraft.model_validate(shot.model_dump()) for shot in answer.shots]
-        problems = _problems(drafts, scene, series)
+        problems = _problems(answer, scene, series)
         if not problems:
-            return drafts
+            return answer.drafts()
         retry = load_prompt("shot_planner.retry", series.language).render(error="; ".join(problems))
         messages = [*messages, {"role": "assistant", "content": answer.model_dump_json()},
                     {"role": "user", "content": retry}]
@@ -136,16 +166,17 @@ def _bound(metadata: list, name: str) -> int:
     return next(getattr(m, name) for m in metadata if getattr(m, name, None) is not None)
 
 
-def _problems(drafts: list[ShotDraft], scene: ScriptScene, series: Series) -> list[str]:
-    """Everything wrong with the drafts: what `finalize_scene` refuses (lines missing, doubled or
-    unknown), then what it lets through but the story needs."""
+def _problems(answer: ShotList, scene: ScriptScene, series: Series) -> list[str]:
+    """Everything wrong with the answer: what `finalize_scene` refuses, then what it lets through
+    but the story needs."""
     problems = []
     try:
+        drafts = answer.drafts()
         finalize_scene(scene, drafts, series)
     except DraftError as exc:
         problems.append(str(exc))
     except ValidationError as exc:  # a plan bound crossed (core/limits.py): quoted back like the rest
-        problems += [f"{'.'.join(map(str, e['loc'])) or 'shots'}: {e['msg']}" for e in exc.errors()]
+        return problems + [f"{'.'.join(map(str, e['loc'])) or 'shots'}: {e['msg']}" for e in exc.errors()]
     return problems + _story_problems(drafts, scene)
 
 

@@ -380,7 +380,7 @@ def test_a_chinese_series_is_written_with_the_chinese_prompts():
 def test_shot_planner_returns_drafts_that_finalize_into_a_scene():
     scene, series = example_scene("e01s01")
     drafts = rule_drafts(scene)
-    llm = ScriptedLLM([ShotList(shots=drafts)])
+    llm = ScriptedLLM([ShotList.of(drafts)])
 
     assert plan_scene_shots(scene, series, llm) == drafts
     planned = finalize_scene(scene, drafts, series)
@@ -391,7 +391,7 @@ def test_shot_planner_returns_drafts_that_finalize_into_a_scene():
 
 def test_shot_planner_prompt_shows_the_scene_cast_and_film_grammar():
     scene, series = example_scene("e01s01")
-    llm = ScriptedLLM([ShotList(shots=rule_drafts(scene))])
+    llm = ScriptedLLM([ShotList.of(rule_drafts(scene))])
     plan_scene_shots(scene, series, llm)
 
     system, user = (m["content"] for m in llm.calls[0].messages)
@@ -402,22 +402,32 @@ def test_shot_planner_prompt_shows_the_scene_cast_and_film_grammar():
         assert expected in user
 
 
-def test_a_dropped_line_is_sent_back_with_the_draft_error_quoted():
+def test_a_line_numbered_past_the_last_shot_is_heard_in_the_last_shot():
     scene, series = example_scene("e01s01")
     good = rule_drafts(scene)
-    dropped = [d.model_copy(update={"lines": [i for i in d.lines if i != "e01s01l05"]}) for d in good]
-    llm = ScriptedLLM([ShotList(shots=dropped), ShotList(shots=good)])
+    beyond = ShotList.of(good)
+    beyond.heard_in["e01s01l05"] = len(good) + 3
+    llm = ScriptedLLM([beyond])
+
+    assert plan_scene_shots(scene, series, llm)[-1].lines[-1] == "e01s01l05"
+
+
+def test_a_dropped_card_is_sent_back_with_the_problem_quoted():
+    scene, series = example_scene("e01s02")
+    good = rule_drafts(scene)
+    dropped = [*good[:-1], good[-1].model_copy(update={"title_card": None})]
+    llm = ScriptedLLM([ShotList.of(dropped), ShotList.of(good)])
 
     assert plan_scene_shots(scene, series, llm) == good
     first, second = llm.calls
     assert second.messages[:2] == first.messages
     assert second.messages[2]["role"] == "assistant"
-    assert ShotList.model_validate_json(second.messages[2]["content"]).shots == dropped
+    assert ShotList.model_validate_json(second.messages[2]["content"]).drafts() == dropped
     retry = second.messages[3]
-    assert retry["role"] == "user" and "lines in no shot ['e01s01l05']" in retry["content"]
+    assert retry["role"] == "user" and "card beats ['TO BE CONTINUED'] have no shot" in retry["content"]
 
 
-def test_a_shot_list_crossing_a_plan_bound_is_refused_by_the_scene_schema(tmp_path):
+def test_a_shot_list_crossing_a_plan_bound_is_sent_back_with_the_bound_quoted(tmp_path):
     from microdrama.pipeline.core import limits
 
     lines = "\n\n".join(f"{'ANA' if n % 2 else 'BO'}\nLine {n}." for n in range(limits.MAX_LINES_PER_SHOT + 1))
@@ -427,8 +437,10 @@ def test_a_shot_list_crossing_a_plan_bound_is_refused_by_the_scene_schema(tmp_pa
     scene = screenplay.episodes[0].scenes[0]
     good = rule_drafts(scene)
     crammed = [good[0].model_copy(update={"lines": [i for d in good for i in d.lines]})]
-    with pytest.raises(ValidationError, match=f"at most {limits.MAX_LINES_PER_SHOT} items"):
-        shot_list_model(scene).model_validate(ShotList(shots=crammed).model_dump())
+    llm = ScriptedLLM([ShotList.of(crammed), ShotList.of(good)])
+
+    assert plan_scene_shots(scene, series, llm) == good
+    assert f"at most {limits.MAX_LINES_PER_SHOT} items" in llm.calls[1].messages[-1]["content"]
 
 
 ELI_LEFT = FramedCharacter(character="eli", position="left")
@@ -442,43 +454,54 @@ ELI_LEFT = FramedCharacter(character="eli", position="left")
 def test_answers_that_finalize_accepts_but_the_story_cannot_are_sent_back(scene_id, spoil, problem):
     scene, series = example_scene(scene_id)
     good = rule_drafts(scene)
-    llm = ScriptedLLM([ShotList(shots=spoil(good)), ShotList(shots=good)])
+    llm = ScriptedLLM([ShotList.of(spoil(good)), ShotList.of(good)])
 
     assert plan_scene_shots(scene, series, llm) == good
     assert problem in llm.calls[1].messages[-1]["content"]
 
 
+def _heard_in(answer: dict, heard_in: dict) -> dict:
+    return {**answer, "heard_in": heard_in}
+
+
 @pytest.mark.parametrize("scene_id, spoil, refused", [
-    ("e01s02", lambda shots: [shots[0].model_copy(update={"characters": [ELI_LEFT]}), *shots[1:]],
-     "Input should be 'nora'"),
-    ("e01s02", lambda shots: [], "at least 1 item"),
-    ("e01s01", lambda shots: [ShotDraft(type="WS", lines=["e01s01l09"])], "Input should be 'e01s01l01'"),
-    ("e01s01", lambda shots: [ShotDraft(type="WS", lines=["110619"])], "Input should be 'e01s01l01'"),
-    ("e01s01", lambda shots: [ShotDraft(type="WS", title_card="THE END")], "Input should be None"),
+    ("e01s02", lambda answer: {**answer, "shots": [{**answer["shots"][0], "characters": [ELI_LEFT.model_dump()]},
+                                                   *answer["shots"][1:]]}, "Input should be 'nora'"),
+    ("e01s02", lambda answer: {**answer, "shots": []}, "at least 1 item"),
+    ("e01s01", lambda answer: _heard_in(answer, {**answer["heard_in"], "e01s01l09": 1}), "Extra inputs are not permitted"),
+    ("e01s01", lambda answer: _heard_in(answer, {**answer["heard_in"], "110619": 1}), "Extra inputs are not permitted"),
+    ("e01s01", lambda answer: _heard_in(answer, {k: v for k, v in answer["heard_in"].items() if k != "e01s01l05"}),
+     "heard_in.e01s01l05\n  Field required"),
+    ("e01s01", lambda answer: _heard_in(answer, {**answer["heard_in"], "e01s01l01": 0}), "greater than or equal to 1"),
+    ("e01s01", lambda answer: {**answer, "shots": [{**answer["shots"][0], "title_card": "THE END"}]},
+     "Input should be None"),
 ])
-def test_the_scene_schema_refuses_ids_the_scene_does_not_have_and_an_empty_list(scene_id, spoil, refused):
+def test_the_scene_schema_refuses_ids_the_scene_does_not_have_a_line_in_no_shot_and_an_empty_list(
+        scene_id, spoil, refused):
     scene, _ = example_scene(scene_id)
     model = shot_list_model(scene)
-    model.model_validate(ShotList(shots=rule_drafts(scene)).model_dump())
+    answer = ShotList.of(rule_drafts(scene)).model_dump()
+    model.model_validate(answer)
     with pytest.raises(ValidationError, match=re.escape(refused)):
-        model.model_validate(ShotList(shots=spoil(rule_drafts(scene))).model_dump())
+        model.model_validate(spoil(answer))
 
 
 def test_the_scene_schema_lists_the_scene_ids_as_enums_and_the_prompt_states_its_bounds():
     scene, series = example_scene("e01s01")
     schema = strict_json_schema(shot_list_model(scene))
-    shot = schema["$defs"]["ShotDraft"]["properties"]
-    assert shot["lines"]["items"]["enum"] == [line.id for beat in scene.beats for line in beat.lines]
+    heard_in = schema["properties"]["heard_in"]
+    assert heard_in["required"] == [line.id for beat in scene.beats for line in beat.lines]
+    assert heard_in["additionalProperties"] is False and "lines" not in schema["$defs"]["ShotDesign"]["properties"]
     assert schema["$defs"]["FramedCharacter"]["properties"]["character"]["enum"] == scene.characters
     shots = schema["properties"]["shots"]
-    llm = ScriptedLLM([ShotList(shots=rule_drafts(scene))])
+    llm = ScriptedLLM([ShotList.of(rule_drafts(scene))])
     plan_scene_shots(scene, series, llm)
     assert f"Between {shots['minItems']} and {shots['maxItems']} shots" in llm.calls[0].messages[0]["content"]
 
 
 def test_shot_planner_gives_up_after_max_attempts_naming_the_scene():
     scene, series = example_scene("e01s01")
-    unusable = ShotList(shots=rule_drafts(scene)[::-1])
+    unusable = ShotList.of(rule_drafts(scene)[::-1])
     llm = ScriptedLLM([unusable] * 3)
 
     gave_up = r"scene e01s01: .* in 3 attempt\(s\); last problem: lines are out of the screenplay's order"
@@ -491,7 +514,7 @@ def test_the_revision_note_and_findings_are_in_the_prompt():
     scene, series = example_scene("e01s01")
     finding = Finding(severity=Severity.WARNING, code="crossing-the-line", where="e01s01k04",
                       message="nora and eli swap screen sides")
-    llm = ScriptedLLM([ShotList(shots=rule_drafts(scene))])
+    llm = ScriptedLLM([ShotList.of(rule_drafts(scene))])
     plan_scene_shots(scene, series, llm, note="Hold on Nora's face\nlonger.", findings=[finding])
 
     user = llm.calls[0].messages[1]["content"]
@@ -501,7 +524,7 @@ def test_the_revision_note_and_findings_are_in_the_prompt():
 
 def test_a_chinese_scene_is_planned_with_the_chinese_prompts():
     scene, series = zh_scene()
-    llm = ScriptedLLM([ShotList(shots=rule_drafts(scene))])
+    llm = ScriptedLLM([ShotList.of(rule_drafts(scene))])
     plan_scene_shots(scene, series, llm)
 
     system, user = (m["content"] for m in llm.calls[0].messages)

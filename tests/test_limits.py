@@ -382,8 +382,7 @@ def test_the_longest_prompt_the_bible_allows_is_composed_and_accepted():
 
 
 def test_the_llm_shot_planner_is_told_the_bounds_in_its_schema():
-    draft = strict_json_schema(ShotList)["$defs"]["ShotDraft"]["properties"]
-    assert draft["lines"]["maxItems"] == limits.MAX_LINES_PER_SHOT
+    draft = strict_json_schema(ShotList)["$defs"]["ShotDesign"]["properties"]
     assert draft["characters"]["maxItems"] == limits.MAX_CHARACTERS_PER_SCENE
     assert draft["action"]["maxLength"] == limits.MAX_DESCRIPTION_CHARS
 

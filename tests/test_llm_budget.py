@@ -61,15 +61,16 @@ def test_the_token_budget_grows_with_the_request_and_covers_the_longest_valid_re
     # The longest valid shot list, as JSON, fits in its budget at the budget's own rate.
     scene, _ = example_scene("e01s01")
     model = shot_list_model(scene)
+    most = model.model_fields["shots"].metadata[1].max_length
     longest = model.model_validate({"shots": [
-        {**rule_drafts(scene)[0].model_dump(mode="json"), "action": "x" * 300, "sfx": ["y" * 40] * 3}
-    ] * model.model_fields["shots"].metadata[1].max_length})
+        {**rule_drafts(scene)[0].model_dump(mode="json", exclude={"lines"}), "action": "x" * 300, "sfx": ["y" * 40] * 3}
+    ] * most, "heard_in": {line.id: most for beat in scene.beats for line in beat.lines}})
     assert len(longest.model_dump_json()) / budget.CHARS_PER_TOKEN <= budget.max_tokens(strict_json_schema(model))
 
 
 def test_each_request_carries_the_budget_of_its_schema_unless_max_tokens_is_set(tmp_path):
     scene, series = example_scene("e01s01")
-    answer = json.dumps(ShotList(shots=rule_drafts(scene)).model_dump(mode="json"))
+    answer = json.dumps(ShotList.of(rule_drafts(scene)).model_dump(mode="json"))
     with FakeOpenAIServer(responder=lambda request: completion(answer)) as server:
         for max_tokens in (None, 300):
             settings = LLMSettings(base_url=server.base_url, model="m", max_tokens=max_tokens)

@@ -77,12 +77,13 @@ def shot_list(request: Request) -> dict:
     'open on the radio' adds an insert first."""
     text = last_user(request)
     line_ids = list(dict.fromkeys(re.findall(r"\be\d{2}s\d{2}l\d{2}\b", text)))
-    shots = [{"type": "MCU", "move": "static", "characters": [], "action": "", "title_card": None,
-              "lines": [line_id], "sfx": []} for line_id in line_ids]
+    shots = [{"type": "MCU", "move": "static", "characters": [], "action": "", "title_card": None, "sfx": []}
+             for _ in line_ids]
     if "open on the radio" in text:
         shots.insert(0, {"type": "INSERT", "move": "push-in", "characters": [], "action": "The radio glows.",
-                         "title_card": None, "lines": [], "sfx": ["static hiss"]})
-    return {"shots": shots}
+                         "title_card": None, "sfx": ["static hiss"]})
+    first = len(shots) - len(line_ids) + 1
+    return {"shots": shots, "heard_in": {line_id: first + n for n, line_id in enumerate(line_ids)}}
 
 
 class Writers:

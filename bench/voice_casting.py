@@ -6,6 +6,14 @@ formant shift, the measured median F0 (Praat's pitch tracker) and the spectral c
 speech. It checks what the casting promises: every adult woman measures above every adult man,
 and every pair of characters differs measurably (at least a semitone of F0 or 5% of centroid).
 
+Then a stand-in for a listener: can a line be told to be its speaker's from its sound alone?
+Every character speaks every line of the example (so the words cannot give the speaker away), each
+clip described by its median F0 and its mean log mel spectrum (8 bands to 8 kHz, level removed:
+the formants); each clip is given to the voice whose other clips are nearest (leave one out; each
+feature scaled by its spread within a voice, so what stays put within a voice weighs most). This
+measures whether the voices are separable, not whether a person hears different people: only
+listening tells that.
+
     python bench/voice_casting.py            # the example (about a minute on a free core)
     python bench/voice_casting.py --compare  # also: Praat "Change gender" against WORLD (pyworld)
 """
@@ -51,6 +59,59 @@ def measure(backend: PiperVoice, voice: VoiceSpec, texts: list[str], speaker: st
     spent = time.perf_counter() - started
     samples, rate = np.concatenate([c.samples for c in clips]), clips[0].sample_rate
     return median_f0(samples, rate) or 0.0, centroid(samples, rate), spent
+
+
+def mel_profile(samples: np.ndarray, rate: int, bands: int = 8, top_hz: float = 8000.0) -> np.ndarray:
+    """Mean log energy of the speech frames in `bands` mel bands up to `top_hz`, less its mean
+    (so loudness does not count): the shape of the voice's spectrum."""
+    size = int(rate * 0.025)
+    frames = np.lib.stride_tricks.sliding_window_view(samples, size)[:: size // 2] * np.hanning(size)
+    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+    power = power[power.sum(axis=1) > power.sum(axis=1).max() * 1e-3]
+    mel = lambda hz: 2595 * np.log10(1 + hz / 700)  # noqa: E731
+    edges = 700 * (10 ** (np.linspace(0, mel(top_hz), bands + 2) / 2595) - 1)
+    freqs = np.fft.rfftfreq(size, 1 / rate)
+    weights = np.array([np.clip(np.minimum((freqs - lo) / (mid - lo), (hi - freqs) / (hi - mid)), 0, None)
+                        for lo, mid, hi in zip(edges, edges[1:], edges[2:])])
+    profile = np.log(power @ weights.T + 1e-10).mean(axis=0)
+    return profile - profile.mean()
+
+
+def identify(backend: PiperVoice, series, lines: dict[str, list[str]]) -> None:
+    """Leave-one-out nearest-centroid speaker identification: every voice speaks every line."""
+    features, speakers = [], []
+    texts = [text for character in series.characters for text in lines[character.id]]
+    for character in series.characters:
+        for i, text in enumerate(texts, 1):
+            clip = backend.render(VoiceRequest(line_id=f"e01s01l{i:02d}", text=text, language="en",
+                                               voice=character.voice, speaker=character.id))
+            f0 = median_f0(clip.samples, clip.sample_rate) or 1.0
+            features.append(np.concatenate([[12 * math.log2(f0)], mel_profile(clip.samples, clip.sample_rate)]))
+            speakers.append(character.id)
+    names = list(dict.fromkeys(speakers))
+    x, voice = np.array(features), np.array(speakers)
+    for label, columns in (("pitch and spectrum", slice(None)), ("spectrum alone, no pitch", slice(1, None))):
+        confusion = _leave_one_out(x[:, columns], voice, names)
+        right = sum(confusion[n, n] for n in names)
+        print(f"\nspeaker identification from the sound alone ({label}; {len(names)} voices x {len(texts)} "
+              f"lines, leave one out): {right}/{len(speakers)} right ({right / len(speakers):.0%})")
+        print("  spoken by \\ heard as " + " ".join(f"{n[:11]:>11}" for n in names))
+        for a in names:
+            print(f"  {a:20} " + " ".join(f"{confusion[a, b]:>11}" for b in names))
+
+
+def _leave_one_out(x: np.ndarray, voice: np.ndarray, names: list[str]) -> dict[tuple[str, str], int]:
+    """Nearest voice centroid for each clip, without the clip; features scaled by their spread
+    within a voice (so what stays put within a voice weighs most)."""
+    within = np.sqrt(np.mean([x[voice == n].var(axis=0) for n in names], axis=0))
+    x = x / (within + 1e-9)
+    confusion = {(a, b): 0 for a in names for b in names}
+    for i, speaker in enumerate(voice):
+        others = np.arange(len(voice)) != i
+        centres = {n: x[others & (voice == n)].mean(axis=0) for n in names}
+        guess = min(centres, key=lambda n: np.linalg.norm(x[i] - centres[n]))
+        confusion[speaker, guess] += 1
+    return confusion
 
 
 def world_transform(samples: np.ndarray, rate: int, pitch_hz: float, formant_shift: float) -> np.ndarray:
@@ -121,6 +182,7 @@ def main() -> int:
         ok &= apart
         print(f"  {a.id} / {b.id}: {semitones:4.1f} semitones, centroid {spread:5.1%} "
               f"{'apart' if apart else 'TOO CLOSE'}")
+    identify(backend, series, lines)
     if args.compare:
         compare(backend, "That antenna was my husband's. He said it hears tomorrow.")
     return 0 if ok else 1

@@ -36,14 +36,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from microdrama.agents.llm import LLMSettings
-from microdrama.agents.writer import SeriesFormat
 from .core.cache import ArtifactCache
 from .core.config import Settings
 from .core.errors import ConfigError, InputError, Problem
 from .core import ids
-from .ingest import fountain
-from .ingest.screenplay import ingest, read_text
 from .core.lock import current_command, series_lock
 from .core.models import Finding, FindingOrigin, Shot
 from .core.snapshot import (
@@ -53,23 +49,20 @@ from .core.store import SYNOPSIS_FILE, SeriesFolder, atomic_write_text, check_sl
 from .graph.state import (
     PlanningState, RenderRequest, RenderState, ReviewDecision, Revision, render_thread,
 )
-from .edit.assemble import sweep_work_folders
-from .edit.timeline import read_timeline, timeline_path
 from .graph import last_state
 from .plan.approval import CheckedPlan, approve_files, check_files, refuse_blocking
-from .render.executors import executor_for
-from .render.estimate import Estimate, estimate, planned_work
-from .plan.shot_edit import ShotEdit, apply_edit, file_digest
-from .render.renderer import Renderer
-from .review.audit import AuditReport
-from .review.cost import CostReport, Spent, cost_report, spent_since
-from .review.fix_loop import FixLoop, FixReport
-from .render.requests import ambience_requests, effect_requests
-from .review.publish import Published, assembled_episodes, publish_episode
-from .review.storyboard import thumbnail_path
 
-if TYPE_CHECKING:  # LangGraph is imported by the commands that run a graph, not by status or review
+# Imported by the commands that need them, not by status or review: LangGraph (the graphs), the
+# agents, the renderer, assembly and the audit.
+if TYPE_CHECKING:
+    from microdrama.agents.writer import SeriesFormat
     from .graph.wiring import Checkpoints
+    from .plan.shot_edit import ShotEdit
+    from .render.estimate import Estimate
+    from .review.audit import AuditReport
+    from .review.cost import CostReport, Spent
+    from .review.fix_loop import FixReport
+    from .review.publish import Published
 
 PlanResult = Literal["started", "resumed", "unchanged"]
 
@@ -114,6 +107,9 @@ SYNOPSIS_SUFFIXES = (".md", ".txt")
 def is_synopsis(target: Path) -> bool:
     """A .md or .txt file is a synopsis, unless a .txt is a Fountain screenplay (Fountain allows
     .txt): one with a scene heading."""
+    from .ingest import fountain
+    from .ingest.screenplay import read_text
+
     if not (target.is_file() and target.suffix.lower() in SYNOPSIS_SUFFIXES):
         return False
     if target.suffix.lower() == ".md":
@@ -129,6 +125,9 @@ def series_folder_for(target: Path, root: Path, slug: str | None,
                       episode_minutes: float | None = None) -> tuple[SeriesFolder, list[str]]:
     """A screenplay or synopsis file is copied into root/<slug>/ (a screenplay is ingested first,
     so bad input is refused before anything is written); a series folder is used as it is."""
+    from microdrama.agents.llm import LLMSettings
+    from .ingest.screenplay import ingest, read_text
+
     if target.is_dir():
         folder = SeriesFolder(target)
         screenplays = folder.screenplays()
@@ -215,6 +214,8 @@ class Project:
     def writing(self, command: str | None = None) -> Iterator[None]:
         """The series lock, for the duration of a command that writes. Once it is held, the
         temporaries of writers that died (a kill mid-write) are swept: no live process owns them."""
+        from .edit.assemble import sweep_work_folders
+
         with series_lock(self.folder.state_dir, command or current_command()):
             ArtifactCache(self.folder.cache_dir).sweep_temporaries()
             for place in (self.folder.root, self.folder.plan_dir, self.folder.state_dir, self.folder.out_dir):
@@ -382,6 +383,8 @@ class Project:
         recomposed). Validated as a hand edit is: on an error nothing is saved. `dry_run` saves
         nothing and takes no lock (the studio's live prompt). `if_unchanged` is the file_digest
         of the plan file the editor was shown: a file changed on disk since is refused."""
+        from .plan.shot_edit import apply_edit, file_digest
+
         self._require_series()
         if not ids.is_plan_id(shot_id) or ids.parse(shot_id).kind != "shot":
             raise InputError(self.folder.root, Problem(f"{shot_id!r} is not a shot id (e.g. e01s02k03)", field="--shot"))
@@ -432,6 +435,9 @@ class Project:
 
     def _fix(self, outcome: RenderOutcome, rounds: int) -> RenderOutcome:
         """The fix loop after a render: its report, the latest audits, and the spend of both."""
+        from .review.cost import spent_since
+        from .review.fix_loop import FixLoop
+
         audits = {a.id: a for a in outcome.state.audits}
         budget = outcome.state.request.budget_usd
 
@@ -452,11 +458,17 @@ class Project:
         approve_files(self.folder, self.settings, self.judged_findings())
 
     def _audit_report(self, episode_id: str) -> AuditReport:
+        from .review.audit import AuditReport
+
         return AuditReport.model_validate_json((self.folder.out_dir / f"{episode_id}.audit.json").read_text("utf-8"))
 
     def _render_approved(self, digest: str, request: RenderRequest, on_update: Callable[[str, Any], None] | None,
                          approved_now: bool = False) -> RenderOutcome:
         """One run of the render graph over an approved snapshot, with its estimate and its spend."""
+        from .render.estimate import estimate, planned_work
+        from .render.executors import executor_for
+        from .review.cost import spent_since
+
         snapshot = load_snapshot(self.folder, digest)
         unknown = [i for i in (request.scenes or []) + (request.shots or []) if not snapshot.has(i)]
         if unknown:
@@ -525,6 +537,8 @@ class Project:
     def audit(self, episode: str | None = None) -> list[Published]:
         """Audit every episode with an MP4 and a timeline in out/ (or the one named) against the
         approved snapshot it was rendered from; refreshes the storyboard and editor export."""
+        from .review.publish import assembled_episodes, publish_episode
+
         self._require_series(planned=False)
         with self.writing():
             assembled = assembled_episodes(self.folder)
@@ -561,6 +575,8 @@ class Project:
 
     def cost(self) -> CostReport:
         """What the series has cost so far, from the ledger and the LLM call log."""
+        from .review.cost import cost_report
+
         self._require_series()
         return cost_report(self.folder, self.settings.cost, self.folder.load_series().fps)
 
@@ -568,6 +584,8 @@ class Project:
         """What rendering the approved plan (or the plan files as reviewed) would cost now; what
         is cached costs nothing. Plan files a rule error blocks are not estimated (an empty
         scene has no music to price): the InputError names the errors."""
+        from .render.estimate import estimate, planned_work
+
         self._require_series()
         if plan is not None:
             refuse_blocking(self.folder, plan)
@@ -605,6 +623,12 @@ class Project:
             return GarbageReport(garbage, freed, len(keep), deleted=delete)
 
     def _referenced(self, digests: list[str]) -> set[Path]:
+        from .edit.timeline import read_timeline, timeline_path
+        from .render.renderer import Renderer
+        from .render.requests import ambience_requests, effect_requests
+        from .review.publish import assembled_episodes
+        from .review.storyboard import thumbnail_path
+
         renderer, keep = Renderer(self.settings), set()
         for digest in digests:
             snapshot = load_snapshot(self.folder, digest)

@@ -5,6 +5,8 @@ concerns, with its measured value."""
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +33,17 @@ def show(tmp_path_factory) -> RenderedShow:
 
 def audit(show: RenderedShow, timeline: Timeline, video: Path, subtitles: Path, series: Series | None = None,
           **kwargs) -> AuditReport:
+    """The episode's audit, measured twice: from nothing, and with what the render's own audit
+    kept of the clean episodes (state/audit: a planted defect's shots are measured again, the
+    rest come from there). The two must agree."""
     episode = show.episode(timeline.episode_id)
-    return audit_episode(timeline, episode, series or show.series, video, subtitles, **kwargs)
+    fresh = audit_episode(timeline, episode, series or show.series, video, subtitles, **kwargs)
+    with tempfile.TemporaryDirectory() as kept:
+        shutil.copytree(show.folder / "state" / "audit", kept, dirs_exist_ok=True)
+        incremental = audit_episode(timeline, episode, series or show.series, video, subtitles, kept=Path(kept),
+                                    **kwargs)
+    assert incremental.checks == fresh.checks
+    return fresh
 
 
 def remaster(timeline: Timeline, folder: Path) -> tuple[Path, Path]:
@@ -356,3 +367,59 @@ def test_write_report_never_leaves_half_a_file(show, tmp_path, monkeypatch):
 def test_options_refuse_unknown_thresholds():
     with pytest.raises(ValueError, match="extra"):
         AuditOptions(black_threshold=0.5)
+
+
+# --- what the audit keeps between audits -------------------------------------------------------
+
+
+@pytest.fixture
+def decoded(monkeypatch) -> list[tuple[str, Path]]:
+    """Every decode of frames the audit asks FFmpeg for: (how, which file)."""
+    seen: list[tuple[str, Path]] = []
+    for name in ("read_frames", "read_span", "read_end_frames"):
+        real = getattr(ffmpeg, name)
+
+        def counting(path, *args, _real=real, _name=name, **kwargs):
+            for one in (path if isinstance(path, list) else [path]):
+                seen.append((_name, Path(one)))
+            return _real(path, *args, **kwargs)
+
+        monkeypatch.setattr(ffmpeg, name, counting)
+    return seen
+
+
+def test_an_unchanged_episode_is_audited_again_without_decoding_a_frame(show, tmp_path, decoded):
+    timeline = show.timelines["e01"]
+    episode, video, subtitles = show.episode("e01"), show.video("e01"), show.subtitles("e01")
+    first = audit_episode(timeline, episode, show.series, video, subtitles, kept=tmp_path)
+    assert {path.name for _, path in decoded} >= {"e01.mp4"}
+    decoded.clear()
+    again = audit_episode(timeline, episode, show.series, video, subtitles, kept=tmp_path)
+    assert decoded == [] and again.checks == first.checks
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e01.mouths.json", "e01.npz"]
+
+
+def test_a_changed_shot_is_the_only_one_decoded_again(show, tmp_path, decoded):
+    timeline = show.timelines["e01"]
+    target = clip(timeline, "e01s01k03")
+    black = np.zeros((show.series.height, show.series.width, 3), np.uint8)
+    defective = with_segment(timeline, target.shot_id, encode(show, [black] * target.duration_frames, tmp_path / "b.mp4"))
+    video, subtitles = remaster(defective, tmp_path)
+    kept = tmp_path / "kept"
+    shutil.copytree(show.folder / "state" / "audit", kept)
+    decoded.clear()
+    report = audit_episode(defective, show.episode("e01"), show.series, video, subtitles, kept=kept)
+    assert ("shot-black", "e01s01k03") in places(report.errors)
+    # the episode is read only for the black shot's frames; of the segments, only the new one
+    assert [(how, path.name) for how, path in decoded if path == video] == [("read_span", video.name)]
+    assert {path for _, path in decoded if path != video} == {tmp_path / "b.mp4"}
+
+
+def test_a_damaged_kept_file_is_measured_again(show, tmp_path):
+    timeline, episode = show.timelines["e02"], show.episode("e02")
+    video, subtitles = show.video("e02"), show.subtitles("e02")
+    fresh = audit_episode(timeline, episode, show.series, video, subtitles)
+    (tmp_path / "e02.npz").write_bytes(b"not a zip")
+    (tmp_path / "e02.mouths.json").write_text("{", encoding="utf-8")
+    assert audit_episode(timeline, episode, show.series, video, subtitles, kept=tmp_path).checks == fresh.checks
+    assert audit_episode(timeline, episode, show.series, video, subtitles, kept=tmp_path).checks == fresh.checks

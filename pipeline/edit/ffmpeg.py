@@ -288,6 +288,26 @@ def read_frame(path: Path, frame: int, fps: int, width: int, height: int) -> np.
 # --- the audit ---------------------------------------------------------------------------------
 
 
+def packet_digests(path: Path) -> list[str]:
+    """The MD5 of each video packet of a file, in file order (demuxed, not decoded): what the file
+    holds for each frame, cheap enough to tell an unchanged shot of an episode from a changed one."""
+    done = run(["-loglevel", "error", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "framemd5", "-"])
+    return [line.rsplit(",", 1)[1].strip() for line in done.stdout.decode("ascii", "replace").splitlines()
+            if line and not line.startswith("#")]
+
+
+def read_span(path: Path, first_frame: int, count: int, fps: int, width: int, height: int) -> list[np.ndarray]:
+    """`count` frames of a video from `first_frame` on, scaled as `read_frames` scales (fewer
+    where the file ends first). Seeks as `read_frame` does, and passes frames through as decoded
+    (no frame doubled or dropped to keep a rate), so the n-th frame out is frame first_frame + n."""
+    done = run(["-loglevel", "error", "-ss", seconds(first_frame, fps), "-i", str(path), "-frames:v", str(count),
+                "-fps_mode", "passthrough", "-vf", f"scale={width}:{height}", "-f", "rawvideo", "-pix_fmt", "rgb24",
+                "-"])
+    size = width * height * 3
+    return [np.frombuffer(done.stdout[start: start + size], np.uint8).reshape(height, width, 3)
+            for start in range(0, len(done.stdout) - size + 1, size)]
+
+
 def read_end_frames(paths: list[Path], width: int, height: int, tail_s: float,
                     per_process: int = 4) -> list[tuple[np.ndarray | None, np.ndarray | None]]:
     """The first and last frame of each video, scaled exactly as `read_frames` scales, so that

@@ -10,12 +10,18 @@ and the id of the place it concerns, so a report reads as a list of things to fi
 Cost: the episode is decoded once at a small size (72 px on the short side) keeping five frames
 per shot; each segment gives only its first and last frame (its tail decoded, not all of it); the
 audio is decoded once. The independent FFmpeg jobs run in a few threads while the picture decodes.
+Given a file to keep them in, each shot's frames are kept under the digest of what they were read
+from (the episode's packets for the shot and its segment file): a later audit decodes only the
+shots whose packets changed, each alone, or the whole episode once when most of it changed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import math
 import re
+import zipfile
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,12 +41,13 @@ from ..render.backends import backend_class
 from ..render.backends.torch_device import package_availability
 from ..core.config import AuditOptions  # the [audit] table; configuration owns it, this name stays
 from ..core.errors import BackendUnavailable, ConfigError, FFmpegError
-from ..core.paths import series_file
+from ..core.paths import check_write, series_file
 from ..core.models import CameraMove, Episode, FramedCharacter, ScreenPosition, Series, Shot, ShotType
-from ..core.store import atomic_write_text
+from ..core.store import atomic_write_bytes, atomic_write_text
 from ..edit.timeline import LineClip, Timeline, VideoClip
 
 SAMPLE_FRACTIONS = (0.0, 0.25, 0.5, 0.75, 1.0)  # of a shot's length: the frames the audit keeps
+KEPT_PICTURES_VERSION = "1"  # bump when what is kept of a shot's picture changes
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # BT.601, as FFmpeg's blackdetect
 VOICED_FLOOR_DB = -20.0  # a part of a line this much quieter than its loudest is a pause or a breath
 CLIP_SHORT_SIDE = 224  # CLIP's input size; frames are read at it and the processor crops
@@ -113,25 +120,23 @@ def _json_number(value: float | str | None) -> float | str | None:
 
 def audit_episode(timeline: Timeline, episode: Episode, series: Series, video: Path, subtitles: Path,
                   options: AuditOptions = AuditOptions(), backend_by_shot: Mapping[str, str] | None = None,
-                  series_dir: Path | None = None) -> AuditReport:
+                  series_dir: Path | None = None, kept: Path | None = None) -> AuditReport:
     """Measure an assembled episode (`video`, `subtitles`) against its timeline and plan.
 
     `backend_by_shot` names the video backend that drew each shot (`ShotRender.backend`); a shot
     not named, or every shot when it is None, counts as drawn by the animatic. `series_dir` is
-    where the bible's keyframe paths start (default: the folder above `video`'s out/)."""
+    where the bible's keyframe paths start (default: the folder above `video`'s out/).
+    `kept` is the folder where the audit keeps what it measured of each shot between audits
+    (eNN.npz: the frames; eNN.mouths.json: the mouth checks); none: every shot is measured."""
     from .mouth_audit import check_mouths  # these two build their checks on this module's Check
     from .sound_audit import check_sound
 
-    shots = {shot.id: shot for shot in episode.shots}
     size = analysis_size(timeline.width, timeline.height, options.analysis_short_side)
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    with ThreadPoolExecutor(max_workers=2) as pool:
         loudness = pool.submit(ffmpeg.measure_loudness, video)
         audio = pool.submit(ffmpeg.read_audio, video)
-        segments = pool.submit(segment_ends, timeline, size)
-        samples, frame_count = sample_episode(video, timeline, size)  # meanwhile, in this thread
-    ends = segments.result()
-    pictures = [ShotPicture(clip, shots[clip.shot_id], samples[clip.shot_id], *ends[clip.shot_id])
-                for clip in timeline.video]
+        pictures, frame_count = shot_pictures(video, timeline, episode, size,  # meanwhile, in this thread
+                                              kept / f"{timeline.episode_id}.npz" if kept else None)
     mix = audio.result()
     heard = [find_line(line, mix, timeline.fps, options) for line in timeline.dialogue]
     by_animatic = [p for p in pictures if is_animatic(p.shot, backend_by_shot)]
@@ -147,7 +152,8 @@ def audit_episode(timeline: Timeline, episode: Episode, series: Series, video: P
         *check_av(timeline, frame_count, len(mix) / ffmpeg.AUDIO_RATE, heard, options),
         *check_loudness(timeline.episode_id, loudness.result(), options),
         *check_sound(timeline, mix, options),
-        *check_mouths(timeline, episode, series, series_dir or video.parent.parent, options),
+        *check_mouths(timeline, episode, series, series_dir or video.parent.parent, options,
+                      kept / f"{timeline.episode_id}.mouths.json" if kept else None),
     ]
     return AuditReport(episode_id=timeline.episode_id, checks=checks)
 
@@ -160,6 +166,104 @@ def analysis_size(width: int, height: int, short_side: int) -> tuple[int, int]:
 
 
 # --- the picture: one pass over the episode, two frames per segment ----------------------------
+
+
+def shot_pictures(video: Path, timeline: Timeline, episode: Episode, size: tuple[int, int],
+                  kept_file: Path | None) -> tuple[list[ShotPicture], int]:
+    """What the audit keeps of each shot's picture, and the number of frames the file holds.
+
+    With `kept_file`, a shot whose packets in the episode and whose segment file are the ones
+    measured last time takes its frames from there; the others are decoded, each alone (a seek to
+    the shot) or, when they are most of the episode, in one pass over it."""
+    shots = {shot.id: shot for shot in episode.shots}
+    try:
+        packets = ffmpeg.packet_digests(video) if kept_file is not None else None
+    except FFmpegError:  # an unreadable episode: the full decode below says what is wrong
+        packets = None
+    if packets is None:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            segments = pool.submit(segment_ends, timeline.video, timeline.fps, size)
+            samples, frame_count = sample_episode(video, timeline, size)
+        ends = segments.result()
+        return [ShotPicture(clip, shots[clip.shot_id], samples[clip.shot_id], *ends[clip.shot_id])
+                for clip in timeline.video], frame_count
+    keys = {clip.shot_id: _picture_key(clip, packets, size) for clip in timeline.video}
+    kept = _read_kept(kept_file)
+    missing = [clip for clip in timeline.video if keys[clip.shot_id] not in kept]
+    if 2 * sum(clip.duration_frames for clip in missing) > len(packets):
+        samples, _ = sample_episode(video, timeline, size)
+    else:
+        samples = {clip.shot_id: _shot_samples(video, clip, timeline.fps, size) for clip in missing}
+    ends = segment_ends(missing, timeline.fps, size)
+    for clip in missing:
+        kept[keys[clip.shot_id]] = (samples[clip.shot_id], *ends[clip.shot_id])
+    current = {keys[clip.shot_id]: kept[keys[clip.shot_id]] for clip in timeline.video}
+    if missing or len(current) != len(kept):
+        _write_kept(kept_file, current)
+    return [ShotPicture(clip, shots[clip.shot_id], *current[keys[clip.shot_id]]) for clip in timeline.video], len(packets)
+
+
+Kept = tuple[dict[int, np.ndarray], np.ndarray | None, np.ndarray | None]  # frames by offset, segment ends
+
+
+def _picture_key(clip: VideoClip, packets: list[str], size: tuple[int, int]) -> str:
+    """The digest of what a shot's picture is measured from: its packets in the episode, its
+    segment file and the analysis size."""
+    own = packets[clip.start_frame: clip.start_frame + clip.duration_frames]
+    return measured_digest(KEPT_PICTURES_VERSION, f"{size[0]}x{size[1]}", clip.duration_frames,
+                           file_identity(clip.path), *own)
+
+
+def file_identity(path: Path) -> str:
+    """A file as a kept measurement knows it: name, size and time (a segment rendered again in
+    place is another file)."""
+    stat = path.stat() if path.is_file() else None
+    return f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}" if stat else f"{path.name}:none"
+
+
+def measured_digest(*parts: object) -> str:
+    return hashlib.sha256("\n".join(map(str, parts)).encode()).hexdigest()[:32]
+
+
+def _shot_samples(video: Path, clip: VideoClip, fps: int, size: tuple[int, int]) -> dict[int, np.ndarray]:
+    frames = ffmpeg.read_span(video, clip.start_frame, clip.duration_frames, fps, *size)
+    return {offset: frames[offset] for offset in sample_offsets(clip.duration_frames) if offset < len(frames)}
+
+
+def _read_kept(path: Path) -> dict[str, Kept]:
+    """The kept pictures by key; none when the file is missing or unreadable (they are measured
+    again)."""
+    try:
+        with np.load(io.BytesIO(path.read_bytes()), allow_pickle=False) as arrays:
+            kept: dict[str, Kept] = {}
+            for name in arrays.files:
+                key, label = name.split(".")
+                frames, first, last = kept.setdefault(key, ({}, None, None))
+                if label == "kept":
+                    continue
+                if label == "first":
+                    kept[key] = (frames, arrays[name], last)
+                elif label == "last":
+                    kept[key] = (frames, first, arrays[name])
+                else:
+                    frames[int(label)] = arrays[name]
+            return kept
+    except (OSError, ValueError, zipfile.BadZipFile):
+        return {}
+
+
+def _write_kept(path: Path, kept: dict[str, Kept]) -> None:
+    arrays = {}
+    for key, (frames, first, last) in kept.items():
+        arrays[f"{key}.kept"] = np.zeros((0,), np.uint8)  # so that a shot with nothing readable is kept too
+        arrays.update({f"{key}.{offset}": frame for offset, frame in frames.items()})
+        arrays.update({f"{key}.{label}": frame for label, frame in (("first", first), ("last", last))
+                       if frame is not None})
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    check_write(path)  # before the folder is made: state/ may not lead outside the series folder
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def sample_offsets(duration_frames: int) -> list[int]:
@@ -187,17 +291,17 @@ def sample_episode(video: Path, timeline: Timeline,
 Ends = tuple[np.ndarray | None, np.ndarray | None]
 
 
-def segment_ends(timeline: Timeline, size: tuple[int, int]) -> dict[str, Ends]:
+def segment_ends(clips: list[VideoClip], fps: int, size: tuple[int, int]) -> dict[str, Ends]:
     """The first and last frame of each shot's own segment, by shot id (None where it cannot be
     read). One unreadable segment fails the joint read; then each is read alone to find it."""
-    tail_s = 2 / timeline.fps  # the last two frames
-    clips = [clip for clip in timeline.video if clip.path.is_file()]
+    tail_s = 2 / fps  # the last two frames
+    readable = [clip for clip in clips if clip.path.is_file()]
     try:
-        ends = ffmpeg.read_end_frames([clip.path for clip in clips], *size, tail_s)
+        ends = ffmpeg.read_end_frames([clip.path for clip in readable], *size, tail_s)
     except FFmpegError:
-        ends = [readable_ends(clip.path, size, tail_s) for clip in clips]
-    found = {clip.shot_id: pair for clip, pair in zip(clips, ends, strict=True)}
-    return {clip.shot_id: found.get(clip.shot_id, (None, None)) for clip in timeline.video}
+        ends = [readable_ends(clip.path, size, tail_s) for clip in readable]
+    found = {clip.shot_id: pair for clip, pair in zip(readable, ends, strict=True)}
+    return {clip.shot_id: found.get(clip.shot_id, (None, None)) for clip in clips}
 
 
 def readable_ends(path: Path, size: tuple[int, int], tail_s: float) -> Ends:

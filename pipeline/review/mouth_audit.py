@@ -4,11 +4,13 @@ is still outside it.
 Measured on each shot's own segment (the episode is a stream copy of them) in the region the
 speaker's moving mouth covers, found by the animatic's own framing. Only locked-off shots are
 measured: a camera move changes every pixel. A neural video backend's lip sync needs a sync model
-(SyncNet); its lines are not measured here.
+(SyncNet); its lines are not measured here. A line's check is kept (a JSON file) under the digest
+of what it measured, so an unchanged segment is not decoded again by the next audit.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,11 @@ from ..edit.timeline import LineClip, Timeline
 from ..render.backends.animatic.figures import mouth_area
 from ..render.backends.animatic.framing import Figure, place_figures
 from ..render.requests import video_request
-from .audit import Check, Verdict, _check
+from ..core.paths import check_write
+from ..core.store import atomic_write_text
+from .audit import Check, Verdict, _check, file_identity, measured_digest
+
+KEPT_VERSION = "1"  # bump when the measurement changes
 
 # Outside its lines a mouth region changes by at most this share of its change while speaking:
 # the encoder's noise around a mouth that just moved stays well under it (measured: 0.06 to 0.17
@@ -29,8 +35,12 @@ STILL_SHARE = 0.35
 
 
 def check_mouths(timeline: Timeline, episode: Episode, series: Series, root: Path,
-                 options: AuditOptions) -> list[Check]:
-    """One check per line whose speaker the animatic shows speaking in a locked-off shot."""
+                 options: AuditOptions, kept_file: Path | None = None) -> list[Check]:
+    """One check per line whose speaker the animatic shows speaking in a locked-off shot; with
+    `kept_file`, the checks whose inputs are unchanged come from there (and it is rewritten with
+    this audit's)."""
+    kept = _read_kept(kept_file) if kept_file else {}
+    measured: dict[str, Check] = {}
     places = {shot.id: (scene, shot) for scene in episode.scenes for shot in scene.shots}
     clips = {clip.shot_id: clip for clip in timeline.video}
     checks = []
@@ -46,8 +56,25 @@ def check_mouths(timeline: Timeline, episode: Episode, series: Series, root: Pat
                        if f.character.id == line.speaker and not f.from_behind), None)
         if figure is not None:
             theirs = [l for l in timeline.dialogue if l.shot_id == line.shot_id and l.speaker == line.speaker]
-            checks.append(check_mouth(line, theirs, clip.start_frame, clip.path, figure, timeline, options))
+            key = measured_digest(KEPT_VERSION, file_identity(clip.path), line.line_id, timeline.width,
+                                  timeline.height, figure, options.mouth_min_change, STILL_SHARE,
+                                  *((l.start_frame - clip.start_frame, l.duration_frames) for l in theirs),
+                                  line.start_frame - clip.start_frame)
+            measured[key] = kept.get(key) or check_mouth(line, theirs, clip.start_frame, clip.path, figure,
+                                                         timeline, options)
+            checks.append(measured[key])
+    if kept_file and measured.keys() != kept.keys():
+        check_write(kept_file)
+        kept_file.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(kept_file, json.dumps({key: check.model_dump(mode="json") for key, check in measured.items()}))
     return checks
+
+
+def _read_kept(path: Path) -> dict[str, Check]:
+    try:
+        return {key: Check.model_validate(check) for key, check in json.loads(path.read_text(encoding="utf-8")).items()}
+    except (OSError, ValueError, AttributeError):  # missing or damaged: measured again
+        return {}
 
 
 def check_mouth(line: LineClip, theirs: list[LineClip], shot_start: int, segment: Path, figure: Figure,

@@ -70,7 +70,8 @@ def publish_episode(folder: SeriesFolder, episode_id: str, settings: Settings) -
     episode, series = snapshot.episode(episode_id), snapshot.series
     video, subtitles = out / f"{episode_id}.mp4", out / f"{episode_id}.srt"
     backends = {clip.shot_id: clip.backend for clip in timeline.video if clip.backend}
-    measured = audit_episode(timeline, episode, series, video, subtitles, settings.audit, backends, folder.root)
+    measured = audit_episode(timeline, episode, series, video, subtitles, settings.audit, backends, folder.root,
+                             kept=folder.state_dir / "audit")
     report = measured.model_copy(update={"checks": [*plan_checks(folder, timeline), *measured.checks]})
     write_report(report, out / f"{episode_id}.audit.json")
     screenplays = folder.screenplays()

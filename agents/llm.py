@@ -122,6 +122,10 @@ class LLMError(MicrodramaError):
     and what happened, never the key. The run stops cleanly and a re-run resumes."""
 
 
+class InvalidReplies(LLMError):
+    """The endpoint answered, but no reply validated within the repair attempts."""
+
+
 class AgentModel(BaseModel):
     """One per-agent model override (`[[llm.agents]]` in microdrama.toml)."""
 
@@ -482,7 +486,7 @@ class OpenAILLM:
                 {"role": "assistant", "content": reply},
                 {"role": "user", "content": REPAIR_INSTRUCTIONS.format(problems=problems)},
             ]
-        raise LLMError(
+        raise InvalidReplies(
             f"LLM endpoint {self.settings.endpoint}: agent {call.agent!r} (model {call.model}, mode "
             f"{call.mode}) got no valid {call.output.__name__} after {self.settings.max_repairs} "
             f"repair attempt(s); last problems:\n{self._redact(problems)}\n"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from dataclasses import dataclass
 from typing import Annotated, Literal
@@ -29,8 +30,10 @@ from microdrama.pipeline.core.store import check_slug
 
 from .bible_checks import BibleProblem, bible_problems
 from .bounds import with_bounds
-from .llm import LLM
+from .llm import LLM, InvalidReplies
 from .prompting import load_prompt
+
+log = logging.getLogger(__name__)
 
 AGENT = "writer"
 
@@ -277,8 +280,9 @@ class WrittenBible:
 
 def write_bible(synopsis: str, fmt: SeriesFormat, llm: LLM) -> WrittenBible:
     """The series bible for `synopsis` in `fmt`. One call; when the bible fails the content checks
-    (bible_checks.py) the problems are quoted back once, and what remains goes to review. Raises
-    LLMError from the client."""
+    (bible_checks.py) the problems are quoted back once, and what remains goes to review: a
+    repaired bible that comes back invalid leaves the first one standing. Raises LLMError from the
+    client."""
     model = BibleBounds.of(fmt).model()
     messages = _bible_messages(synopsis, fmt)
     draft = llm.complete(AGENT, messages, model)
@@ -288,7 +292,10 @@ def write_bible(synopsis: str, fmt: SeriesFormat, llm: LLM) -> WrittenBible:
             problems="\n".join(f"- {p}" for p in problems)
         )
         messages += [{"role": "assistant", "content": draft.model_dump_json()}, {"role": "user", "content": repair}]
-        draft = llm.complete(AGENT, messages, model)
+        try:
+            draft = llm.complete(AGENT, messages, model)
+        except InvalidReplies as exc:  # seen with a 270M model: a valid bible, then only invalid repairs
+            log.warning("the writer's repaired bible was not valid; keeping the first, with its problems: %s", exc)
         problems = bible_problems(draft)
     return WrittenBible(BibleDraft.model_validate(draft.model_dump()), problems)
 

@@ -15,7 +15,7 @@ from conftest import EXAMPLE, FIXTURES
 from microdrama.agents.continuity import ReviewAnswer, review_plan
 from microdrama.agents.fake import ScriptedLLM
 from microdrama.agents.bible_checks import bible_problems
-from microdrama.agents.llm import LLMSettings, OpenAILLM, strict_json_schema
+from microdrama.agents.llm import InvalidReplies, LLMSettings, OpenAILLM, strict_json_schema
 from microdrama.agents.prompting import load_prompt
 from microdrama.agents.shot_planner import ShotList, ShotPlanError, plan_scene_shots, shot_list_model
 from microdrama.agents.writer import (
@@ -185,6 +185,15 @@ def test_a_bible_that_fails_the_content_checks_is_quoted_back_once_and_the_rest_
     assert len(llm.calls) == 2 and llm.remaining == 0
     assert sorted({p.code for p in written.problems}) == ["bible-look", "bible-name", "bible-voice"]
     assert {p.where for p in written.problems} == {"maya", "rooftop"}
+
+
+def test_a_repaired_bible_that_comes_back_invalid_leaves_the_first_with_its_problems():
+    maya, leo = bible_data()["characters"]
+    poor = bible_data(characters=[{**maya, "description": "mysterious and kind"}, leo])
+    invalid = InvalidReplies("no valid BibleDraft after 2 repair attempt(s)")
+    written = write_bible("A story.", FORMAT, ScriptedLLM([json.dumps(poor), invalid]))
+    assert written.draft.characters[0].description == "mysterious and kind"
+    assert [p.code for p in written.problems] == ["bible-look"]
 
 
 def test_a_place_named_after_a_person_is_fine_and_so_is_a_bible_that_passes():

@@ -202,7 +202,9 @@ def run_new(base_url: str, root: Path, timeout_s: float | None) -> str:
     done = subprocess.run(argv, cwd=root, env=_env(base_url), capture_output=True, text=True)
     elapsed = time.monotonic() - started
     label = "default settings" if timeout_s is None else f"--llm-timeout {timeout_s:g}"
-    last = done.stderr.strip().splitlines()[-1] if done.returncode and done.stderr.strip() else ""
+    lines = done.stderr.strip().splitlines() if done.returncode else []
+    error = next((i for i, line in enumerate(lines) if line.startswith("error:")), len(lines) - 1)
+    last = "\n  ".join(lines[error:error + 4]) if lines else ""
     print(f"\nmicrodrama new --episodes 1 --minutes 1 ({label}): exit {done.returncode} in {elapsed:.0f} s")
     if last:
         print(f"  {last}")

@@ -388,15 +388,21 @@ def decoded(monkeypatch) -> list[tuple[str, Path]]:
     return seen
 
 
-def test_an_unchanged_episode_is_audited_again_without_decoding_a_frame(show, tmp_path, decoded):
+def test_an_unchanged_episode_is_audited_again_without_decoding_a_frame_or_measuring_the_sound(
+        show, tmp_path, decoded, monkeypatch):
+    from microdrama.pipeline.review import sound_audit
+
     timeline = show.timelines["e01"]
     episode, video, subtitles = show.episode("e01"), show.video("e01"), show.subtitles("e01")
     first = audit_episode(timeline, episode, show.series, video, subtitles, kept=tmp_path)
     assert {path.name for _, path in decoded} >= {"e01.mp4"}
     decoded.clear()
+    sound = []
+    real = sound_audit.check_sound
+    monkeypatch.setattr(sound_audit, "check_sound", lambda *args: sound.append(args) or real(*args))
     again = audit_episode(timeline, episode, show.series, video, subtitles, kept=tmp_path)
-    assert decoded == [] and again.checks == first.checks
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["e01.mouths.json", "e01.npz"]
+    assert decoded == [] and sound == [] and again.checks == first.checks
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e01.mouths.json", "e01.npz", "e01.sound.json"]
 
 
 def test_a_changed_shot_is_the_only_one_decoded_again(show, tmp_path, decoded):
@@ -421,5 +427,6 @@ def test_a_damaged_kept_file_is_measured_again(show, tmp_path):
     fresh = audit_episode(timeline, episode, show.series, video, subtitles)
     (tmp_path / "e02.npz").write_bytes(b"not a zip")
     (tmp_path / "e02.mouths.json").write_text("{", encoding="utf-8")
+    (tmp_path / "e02.sound.json").write_text('{"a": 1}', encoding="utf-8")
     assert audit_episode(timeline, episode, show.series, video, subtitles, kept=tmp_path).checks == fresh.checks
     assert audit_episode(timeline, episode, show.series, video, subtitles, kept=tmp_path).checks == fresh.checks

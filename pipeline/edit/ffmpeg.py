@@ -288,10 +288,11 @@ def read_frame(path: Path, frame: int, fps: int, width: int, height: int) -> np.
 # --- the audit ---------------------------------------------------------------------------------
 
 
-def packet_digests(path: Path) -> list[str]:
-    """The MD5 of each video packet of a file, in file order (demuxed, not decoded): what the file
-    holds for each frame, cheap enough to tell an unchanged shot of an episode from a changed one."""
-    done = run(["-loglevel", "error", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "framemd5", "-"])
+def packet_digests(path: Path, stream: str = "v") -> list[str]:
+    """The MD5 of each packet of a file's first video (or, `stream="a"`, audio) stream, in file
+    order, demuxed and not decoded: what the file holds for each frame, cheap enough to tell an
+    unchanged shot (or mix) of an episode from a changed one."""
+    done = run(["-loglevel", "error", "-i", str(path), "-map", f"0:{stream}:0", "-c", "copy", "-f", "framemd5", "-"])
     return [line.rsplit(",", 1)[1].strip() for line in done.stdout.decode("ascii", "replace").splitlines()
             if line and not line.startswith("#")]
 

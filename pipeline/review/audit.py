@@ -10,15 +10,18 @@ and the id of the place it concerns, so a report reads as a list of things to fi
 Cost: the episode is decoded once at a small size (72 px on the short side) keeping five frames
 per shot; each segment gives only its first and last frame (its tail decoded, not all of it); the
 audio is decoded once. The independent FFmpeg jobs run in a few threads while the picture decodes.
-Given a file to keep them in, each shot's frames are kept under the digest of what they were read
-from (the episode's packets for the shot and its segment file): a later audit decodes only the
-shots whose packets changed, each alone, or the whole episode once when most of it changed.
+Given a folder to keep them in, each shot's frames are kept under the digest of what they were
+read from (the episode's packets for the shot and its segment file): a later audit decodes only
+the shots whose packets changed, each alone, or the whole episode once when most of it changed.
+The sound stage's checks are kept the same way, under the mix's packets and the clips placed in
+it: a change of picture alone does not measure the sound again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import math
 import re
 import zipfile
@@ -48,6 +51,7 @@ from ..edit.timeline import LineClip, Timeline, VideoClip
 
 SAMPLE_FRACTIONS = (0.0, 0.25, 0.5, 0.75, 1.0)  # of a shot's length: the frames the audit keeps
 KEPT_PICTURES_VERSION = "1"  # bump when what is kept of a shot's picture changes
+KEPT_SOUND_VERSION = "1"  # bump when the sound stage's checks change
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # BT.601, as FFmpeg's blackdetect
 VOICED_FLOOR_DB = -20.0  # a part of a line this much quieter than its loudest is a pause or a breath
 CLIP_SHORT_SIDE = 224  # CLIP's input size; frames are read at it and the processor crops
@@ -126,10 +130,9 @@ def audit_episode(timeline: Timeline, episode: Episode, series: Series, video: P
     `backend_by_shot` names the video backend that drew each shot (`ShotRender.backend`); a shot
     not named, or every shot when it is None, counts as drawn by the animatic. `series_dir` is
     where the bible's keyframe paths start (default: the folder above `video`'s out/).
-    `kept` is the folder where the audit keeps what it measured of each shot between audits
-    (eNN.npz: the frames; eNN.mouths.json: the mouth checks); none: every shot is measured."""
-    from .mouth_audit import check_mouths  # these two build their checks on this module's Check
-    from .sound_audit import check_sound
+    `kept` is the folder where the audit keeps what it measured between audits (eNN.npz: each
+    shot's frames; eNN.mouths.json and eNN.sound.json: those checks); none: all is measured."""
+    from .mouth_audit import check_mouths  # it builds its checks on this module's Check
 
     size = analysis_size(timeline.width, timeline.height, options.analysis_short_side)
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -151,7 +154,7 @@ def audit_episode(timeline: Timeline, episode: Episode, series: Series, video: P
         *check_lines(heard, timeline, read_srt(subtitles), options),
         *check_av(timeline, frame_count, len(mix) / ffmpeg.AUDIO_RATE, heard, options),
         *check_loudness(timeline.episode_id, loudness.result(), options),
-        *check_sound(timeline, mix, options),
+        *kept_sound_checks(timeline, video, mix, options, kept / f"{timeline.episode_id}.sound.json" if kept else None),
         *check_mouths(timeline, episode, series, series_dir or video.parent.parent, options,
                       kept / f"{timeline.episode_id}.mouths.json" if kept else None),
     ]
@@ -223,6 +226,45 @@ def file_identity(path: Path) -> str:
 
 def measured_digest(*parts: object) -> str:
     return hashlib.sha256("\n".join(map(str, parts)).encode()).hexdigest()[:32]
+
+
+def read_kept_checks(path: Path) -> dict[str, list[Check]]:
+    """Checks kept by the digest of what they measured; none when the file is missing or damaged
+    (they are measured again)."""
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+        return {key: [Check.model_validate(check) for check in checks] for key, checks in kept.items()}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return {}
+
+
+def write_kept_checks(path: Path, kept: dict[str, list[Check]]) -> None:
+    check_write(path)  # before the folder is made: state/ may not lead outside the series folder
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps({key: [check.model_dump(mode="json") for check in checks]
+                                        for key, checks in kept.items()}))
+
+
+def kept_sound_checks(timeline: Timeline, video: Path, mix: np.ndarray, options: AuditOptions,
+                      kept_file: Path | None) -> list[Check]:
+    """The sound stage's checks (sound_audit.py), kept under the digest of the mix's packets and of
+    every clip placed in it."""
+    from .sound_audit import check_sound
+
+    try:
+        packets = ffmpeg.packet_digests(video, "a") if kept_file is not None else None
+    except FFmpegError:
+        packets = None
+    if packets is None:
+        return check_sound(timeline, mix, options)
+    clips = [*timeline.dialogue, *timeline.music, *timeline.effects, *timeline.ambience]
+    key = measured_digest(KEPT_SOUND_VERSION, timeline.fps, repr(options), *packets,
+                          *(f"{clip!r} {file_identity(clip.path)}" for clip in clips))
+    kept = read_kept_checks(kept_file)
+    if key not in kept:
+        kept = {key: check_sound(timeline, mix, options)}
+        write_kept_checks(kept_file, kept)
+    return kept[key]
 
 
 def _shot_samples(video: Path, clip: VideoClip, fps: int, size: tuple[int, int]) -> dict[int, np.ndarray]:

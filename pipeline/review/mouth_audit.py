@@ -10,7 +10,6 @@ of what it measured, so an unchanged segment is not decoded again by the next au
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -22,9 +21,7 @@ from ..edit.timeline import LineClip, Timeline
 from ..render.backends.animatic.figures import mouth_area
 from ..render.backends.animatic.framing import Figure, place_figures
 from ..render.requests import video_request
-from ..core.paths import check_write
-from ..core.store import atomic_write_text
-from .audit import Check, Verdict, _check, file_identity, measured_digest
+from .audit import Check, Verdict, _check, file_identity, measured_digest, read_kept_checks, write_kept_checks
 
 KEPT_VERSION = "1"  # bump when the measurement changes
 
@@ -39,8 +36,8 @@ def check_mouths(timeline: Timeline, episode: Episode, series: Series, root: Pat
     """One check per line whose speaker the animatic shows speaking in a locked-off shot; with
     `kept_file`, the checks whose inputs are unchanged come from there (and it is rewritten with
     this audit's)."""
-    kept = _read_kept(kept_file) if kept_file else {}
-    measured: dict[str, Check] = {}
+    kept = read_kept_checks(kept_file) if kept_file else {}
+    measured: dict[str, list[Check]] = {}
     places = {shot.id: (scene, shot) for scene in episode.scenes for shot in scene.shots}
     clips = {clip.shot_id: clip for clip in timeline.video}
     checks = []
@@ -60,21 +57,12 @@ def check_mouths(timeline: Timeline, episode: Episode, series: Series, root: Pat
                                   timeline.height, figure, options.mouth_min_change, STILL_SHARE,
                                   *((l.start_frame - clip.start_frame, l.duration_frames) for l in theirs),
                                   line.start_frame - clip.start_frame)
-            measured[key] = kept.get(key) or check_mouth(line, theirs, clip.start_frame, clip.path, figure,
-                                                         timeline, options)
-            checks.append(measured[key])
+            measured[key] = kept.get(key) or [check_mouth(line, theirs, clip.start_frame, clip.path, figure,
+                                                          timeline, options)]
+            checks += measured[key]
     if kept_file and measured.keys() != kept.keys():
-        check_write(kept_file)
-        kept_file.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(kept_file, json.dumps({key: check.model_dump(mode="json") for key, check in measured.items()}))
+        write_kept_checks(kept_file, measured)
     return checks
-
-
-def _read_kept(path: Path) -> dict[str, Check]:
-    try:
-        return {key: Check.model_validate(check) for key, check in json.loads(path.read_text(encoding="utf-8")).items()}
-    except (OSError, ValueError, AttributeError):  # missing or damaged: measured again
-        return {}
 
 
 def check_mouth(line: LineClip, theirs: list[LineClip], shot_start: int, segment: Path, figure: Figure,

@@ -77,16 +77,19 @@ def x264(frames: int, width: int, height: int, fps: int, out: Path) -> Cost:
 
 
 def audio_pass(folder: Path, episode_id: str, work: Path) -> Cost:
-    """One pass over an episode's sound: its dialogue and music tracks ducked, mixed, normalised
-    (single-pass loudnorm) and encoded once. Writing the tracks is not counted."""
+    """One pass over an episode's sound: its dialogue, its bed (music and ambience) ducked under
+    the dialogue and its sound effects, mixed, normalised (single-pass loudnorm) and encoded once,
+    as assembly's three stems are. Writing the tracks is not counted."""
     timeline = read_timeline(timeline_path(folder / "out", episode_id), folder)
     total = frames_to_samples(timeline.duration_frames, timeline.fps)
-    dialogue, music = work / "d.wav", work / "m.wav"
+    dialogue, bed, effects = work / "d.wav", work / "b.wav", work / "e.wav"
     ffmpeg.write_wav(dialogue, track(timeline, timeline.dialogue, total), ffmpeg.AUDIO_RATE)
-    ffmpeg.write_wav(music, track(timeline, timeline.music, total), ffmpeg.AUDIO_RATE)
+    ffmpeg.write_wav(bed, track(timeline, [*timeline.music, *timeline.ambience], total), ffmpeg.AUDIO_RATE)
+    ffmpeg.write_wav(effects, track(timeline, timeline.effects, total), ffmpeg.AUDIO_RATE)
     mix = ffmpeg._duck_and_mix(f"loudnorm=I={ffmpeg.LOUDNESS_TARGET_LUFS}:TP={ffmpeg.TRUE_PEAK_TARGET_DB}:LRA=11")
-    return run([ffmpeg.ffmpeg_exe(), "-loglevel", "error", "-i", str(dialogue), "-i", str(dialogue), "-i", str(music),
-                "-filter_complex", mix, "-map", "[mix]", "-c:a", "aac", "-b:a", "192k", "-y", str(work / "a.m4a")])
+    return run([ffmpeg.ffmpeg_exe(), "-loglevel", "error", "-i", str(dialogue), "-i", str(dialogue), "-i", str(bed),
+                "-i", str(effects), "-filter_complex", mix, "-map", "[mix]", "-c:a", "aac", "-b:a", "192k", "-y",
+                str(work / "a.m4a")])
 
 
 def concat(folder: Path, episode_id: str, work: Path) -> Cost:
@@ -169,7 +172,7 @@ def main() -> None:
     print(f"season bench: {args.resolution} at {args.fps} fps, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f} at the start", flush=True)
     header = (f"{'ep':>3} {'shots':>5} {'min':>5} | {'plan s':>6} | {'render cpu':>10} {'wall':>7} {'/floor':>6} | "
-              f"{'no-change':>9} | {'edit cpu':>8} {'/floor':>6} | {'status':>6} | {'ckpt MB':>7} {'cache MB':>8}")
+              f"{'no-change':>9} | {'edit cpu':>8} {'/floor':>6} | {'status':>6} | {'peak MiB':>8} {'ckpt MB':>7} {'cache MB':>8}")
     rows = []
     with tempfile.TemporaryDirectory(prefix="season-bench-") as work:
         for episodes in args.episodes:

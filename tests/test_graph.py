@@ -188,3 +188,16 @@ def test_an_edited_screenplay_after_a_killed_planning_run_is_planned_not_the_old
         assert run.pending_review()
     e02 = SeriesFolder(example_copy).load_episode("e02")
     assert any(l.text == "Not tonight." for s in e02.shots for l in s.dialogue)
+
+
+def test_checkpoints_revive_the_plan_vocabulary_without_a_blocked_type_warning(caplog):
+    """LangGraph refuses (and logs) any type not on the allow-list; a pydantic model still revives
+    from the refused enum's value, so only the warning on stderr tells."""
+    from microdrama.pipeline.core.models import Finding
+    from microdrama.pipeline.core.vocabulary import FindingOrigin, Severity
+    from microdrama.pipeline.graph.wiring import checkpoint_serializer
+
+    serializer = checkpoint_serializer()
+    finding = Finding(severity=Severity.WARNING, code="x", message="m", where="e01", origin=FindingOrigin.LLM)
+    assert serializer.loads_typed(serializer.dumps_typed([finding])) == [finding]
+    assert "Blocked" not in caplog.text

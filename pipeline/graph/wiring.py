@@ -25,7 +25,7 @@ from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel
 
 from microdrama.agents import writer
-from ..core import models, results
+from ..core import models, results, vocabulary
 from ..core.config import Settings
 from . import planning, render, state
 from .last_state import connect_read_only
@@ -77,7 +77,7 @@ def checkpoint_serializer() -> JsonPlusSerializer:
     LangGraph would otherwise deserialize any type it names)."""
     allowed = [
         (module.__name__, name)
-        for module in (models, results, state, writer)
+        for module in (models, results, state, vocabulary, writer)
         for name, obj in vars(module).items()
         if isinstance(obj, type) and issubclass(obj, (BaseModel, Enum)) and obj.__module__ == module.__name__
     ]

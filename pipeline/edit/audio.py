@@ -5,43 +5,67 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from .ffmpeg import AUDIO_RATE
 
 
-def _chunks(data: bytes) -> dict[bytes, bytes]:
-    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+def _chunk_table(wav: BinaryIO) -> dict[bytes, tuple[int, int]]:
+    """Where each chunk's payload lies (offset, size), from the chunk headers alone."""
+    wav.seek(0, 2)
+    length = wav.tell()
+    wav.seek(0)
+    head = wav.read(12)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
         raise ValueError("not a RIFF/WAVE file")
     chunks, offset = {}, 12
-    while offset + 8 <= len(data):
-        name, size = data[offset: offset + 4], struct.unpack("<I", data[offset + 4: offset + 8])[0]
-        chunks.setdefault(name, data[offset + 8: offset + 8 + size])
+    while offset + 8 <= length:
+        wav.seek(offset)
+        name, size = struct.unpack("<4sI", wav.read(8))
+        chunks.setdefault(name, (offset + 8, min(size, length - offset - 8)))
         offset += 8 + size + (size & 1)
     return chunks
 
 
-def read_wav(path: Path) -> tuple[np.ndarray, int]:
-    """Mono float32 samples and the rate of a float or 16-bit PCM WAV."""
-    chunks = _chunks(Path(path).read_bytes())
-    fmt, payload = chunks[b"fmt "], chunks[b"data"]
+def _format(path: Path, wav: BinaryIO, chunks: dict[bytes, tuple[int, int]]) -> tuple[str, int, int]:
+    """The sample type (numpy dtype), channel count and rate of a float or 16-bit PCM WAV."""
+    if b"fmt " not in chunks or b"data" not in chunks:
+        raise ValueError(f"{path}: a WAV without its fmt or data chunk")
+    wav.seek(chunks[b"fmt "][0])
+    fmt = wav.read(chunks[b"fmt "][1])
     audio_format, channels, rate = struct.unpack("<HHI", fmt[:8])
     bits = struct.unpack("<H", fmt[14:16])[0]
     if audio_format == 0xFFFE:  # WAVE_FORMAT_EXTENSIBLE: the real format is in the sub-format GUID
         audio_format = struct.unpack("<H", fmt[24:26])[0]
-    if audio_format == 3 and bits == 32:
-        samples = np.frombuffer(payload, "<f4")
-    elif audio_format == 1 and bits == 16:
-        samples = np.frombuffer(payload, "<i2").astype(np.float32) / 32768.0
-    else:
+    if (audio_format, bits) not in _SAMPLE_TYPES:
         raise ValueError(f"{path}: unsupported WAV format {audio_format}/{bits} bit")
+    return _SAMPLE_TYPES[audio_format, bits], channels, rate
+
+
+_SAMPLE_TYPES = {(3, 32): "<f4", (1, 16): "<i2"}
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    """Mono float32 samples and the rate of a float or 16-bit PCM WAV."""
+    with open(path, "rb") as wav:
+        chunks = _chunk_table(wav)
+        dtype, channels, rate = _format(path, wav, chunks)
+        offset, size = chunks[b"data"]
+        wav.seek(offset)
+        samples = np.frombuffer(wav.read(size), dtype)
+    if dtype == "<i2":
+        samples = samples.astype(np.float32) / 32768.0
     return samples.reshape(-1, channels).mean(axis=1).astype(np.float32), rate
 
 
 def wav_seconds(path: Path) -> float:
-    samples, rate = read_wav(path)
-    return len(samples) / rate
+    """The length of a WAV from its headers (status asks it of every cached take)."""
+    with open(path, "rb") as wav:
+        chunks = _chunk_table(wav)
+        dtype, channels, rate = _format(path, wav, chunks)
+    return chunks[b"data"][1] // (np.dtype(dtype).itemsize * channels) / rate
 
 
 def frames_to_samples(frames: int, fps: int, rate: int = AUDIO_RATE) -> int:

@@ -7,6 +7,8 @@ language nobody speaks is a review finding, never silent audio.
 
 from __future__ import annotations
 
+import functools
+
 from .backends import backend_class
 from ..core.config import BackendSettings
 from ..core.errors import BackendUnavailable, ConfigError
@@ -17,8 +19,13 @@ AUTO_VOICES = ("piper", "espeak")
 
 def voice_backend_for(character: Character | None, language: str, backends: BackendSettings) -> str:
     name = (character.voice.backend if character else None) or backends.voice
-    if name != "auto":
-        return name
+    return auto_voice(language) if name == "auto" else name
+
+
+@functools.cache
+def auto_voice(language: str) -> str:
+    """Chosen once per process and language: checking availability looks for installed packages,
+    and a render asks for every dialogue line."""
     for candidate in AUTO_VOICES:
         cls = backend_class(candidate)
         if cls.availability().available and cls.speaks(language):

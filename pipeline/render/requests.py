@@ -70,8 +70,9 @@ def subtitle_end(shot: Shot, line: DialogueLine, fps: int, seconds: float | None
 
 
 def voice_placements(shot: Shot, fps: int, takes: dict[str, tuple[Path, float]]) -> list[VoicePlacement]:
-    """Where each voiced line of the shot plays, and its take (`takes`: line id -> WAV path and
-    measured seconds)."""
+    """Where each voiced line of the shot plays, and its take (`takes`: line id -> the take's
+    cache file and measured seconds). A take is named by the key of what made it, so its name
+    stands for its content: reading every take to hash it was a third of `status` on a season."""
     placements = []
     for line in shot.dialogue:
         if line.id in takes:
@@ -79,7 +80,7 @@ def voice_placements(shot: Shot, fps: int, takes: dict[str, tuple[Path, float]])
             placements.append(VoicePlacement(
                 line_id=line.id, speaker=line.speaker, start_frame=line.offset_frames,
                 end_frame=subtitle_end(shot, line, fps, seconds), off_screen=line.off_screen,
-                voice_clip=str(path), voice_digest=hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]))
+                voice_clip=str(path), voice_digest=Path(path).stem))
     return placements
 
 

@@ -70,7 +70,8 @@ class VoicePlacement(Request):
     end_frame: int = Field(gt=0, description="Frame after the voice ends, within the shot.")
     off_screen: bool = Field(False, description="V.O. or O.S.: heard, not seen speaking.")
     voice_clip: str = Field(description="Absolute path of the take (48 kHz WAV).")
-    voice_digest: str = Field(description="Hash of the take's content (the key holds this, not the path).")
+    voice_digest: str = Field(description="What the take is: its cache name (the artifact key of its "
+                                          "request), which the picture's key holds instead of the path.")
 
 
 class VideoRequest(Request):

@@ -2,8 +2,9 @@
 
 Each entry says what made it (backend, version, model, device), what it cost (wall seconds, GPU
 seconds where a GPU did the work, the process's peak memory), whether the cache already had it,
-and, for a call that failed, why. Cache hits are entries too (they cost nothing, and say the cache
-worked). `microdrama cost` prices the entries and `--estimate` learns throughput from them.
+and, for a call that failed, why. A cache hit inside a shot that had something to render is an
+entry too (it costs nothing); a shot or scene cue the cache holds whole when a run starts is not
+(the run's state marks it cached), so a render with nothing to do adds nothing. `microdrama cost` prices the entries and `--estimate` learns throughput from them.
 
 Appends are single lines under a lock, so parallel render branches never interleave an entry.
 """

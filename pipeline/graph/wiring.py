@@ -9,7 +9,8 @@ Planning (one thread per planning run: sources, planner, revision):
 
 Render (one thread per approved snapshot, request and settings):
 
-    START -> invalidate -> dispatch -> render_shot (one per shot) + render_cue (one per scene) -> assemble
+    START -> invalidate -> reuse (what the cache holds whole) -> dispatch -> render_shot (one per shot left)
+          + render_cue (one per scene left) -> assemble
           -> publish -> END
 """
 
@@ -58,13 +59,15 @@ def build_planning_graph() -> StateGraph:
 def build_render_graph() -> StateGraph:
     builder = StateGraph(RenderState, context_schema=Settings)
     builder.add_node("invalidate", render.invalidate)
+    builder.add_node("reuse", render.reuse)
     builder.add_node("render_shot", render.render_shot)
     builder.add_node("render_cue", render.render_cue)
     builder.add_node("assemble", render.assemble, defer=True)
     builder.add_node("publish", render.publish)
 
     builder.add_edge(START, "invalidate")
-    builder.add_conditional_edges("invalidate", render.dispatch, ["render_shot", "render_cue", "assemble"])
+    builder.add_edge("invalidate", "reuse")
+    builder.add_conditional_edges("reuse", render.dispatch, ["render_shot", "render_cue", "assemble"])
     builder.add_edge("render_shot", "assemble")
     builder.add_edge("render_cue", "assemble")
     builder.add_edge("assemble", "publish")

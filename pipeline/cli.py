@@ -862,10 +862,11 @@ def keyframes(
 @app.command()
 def status(
     series_dir: SeriesDir,
-    episode: Annotated[Optional[str], typer.Option(help="Show one episode, e.g. e01.")] = None,
+    episode: Annotated[Optional[str], typer.Option(help="Show one episode, every shot of it, e.g. e01.")] = None,
 ) -> None:
-    """Show each shot's state (planned, rendered, stale, failed) and what the next render would
-    redo, with counts. Reads the plan files as they are now, hand edits included.
+    """Show each episode's shot counts (rendered, stale, failed, planned), each shot that is not
+    rendered, and what the next render would redo. `--episode` lists every shot of one episode.
+    Reads the plan files as they are now, hand edits included.
 
     Example: microdrama status episodes/rooftop-frequencies
     """
@@ -880,14 +881,24 @@ def status(
     if not folder.root.is_dir():
         raise InputError(series_dir, "no such series folder")
     series, episodes = folder.load_plan()
+    if episode is not None and episode not in {e.id for e in episodes}:
+        raise InputError(series_dir, f"no episode {episode!r}; the plan has {', '.join(e.id for e in episodes)}")
     with Project(settings) as project:
         report = series_status(settings, series, episodes, project.last_render(), edited_since_approval(folder))
+    states = ("rendered", "stale", "failed", "planned")
+    if episode is None:
+        table = _table(f"status of {escape(str(series_dir))}", ("episode", *states))
+        for e in episodes:
+            shown = [s.state for s in report.shots if s.episode_id == e.id]
+            table.add_row(e.id, *(str(shown.count(state)) for state in states))
+        console().print(table)
     colours = {"planned": "cyan", "rendered": "green", "stale": "yellow", "failed": "red"}
-    table = _table(f"status of {escape(str(series_dir))}", ("shot", "state", "detail"))
-    for shot in report.shots:
-        if episode is None or shot.episode_id == episode:
+    listed = [s for s in report.shots if s.episode_id == episode or (episode is None and s.state != "rendered")]
+    if listed:
+        table = _table(f"shots of {episode}" if episode else "shots not rendered", ("shot", "state", "detail"))
+        for shot in listed:
             table.add_row(shot.shot_id, f"[{colours[shot.state]}]{shot.state}[/]", escape(shot.detail))
-    console().print(table)
+        console().print(table)
     counts = ", ".join(f"{report.count(s)} {s}" for s in ("rendered", "stale", "failed", "planned"))
     console().print(f"shots: {counts}")
     if report.to_render or report.missing_cues or report.stale_episodes:

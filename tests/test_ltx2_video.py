@@ -131,7 +131,7 @@ def test_another_pipeline_is_unavailable_naming_the_supported_ones(tmp_path):
 def test_a_folder_lacking_a_component_is_unavailable(tmp_path):
     index = {"_class_name": "LTX2Pipeline", "audio_vae": ["diffusers", "AutoencoderKLLTX2Audio"]}
     (tmp_path / "model_index.json").write_text(json.dumps(index))
-    with pytest.raises(BackendUnavailable, match="lacks the component folder.*audio_vae"):
+    with pytest.raises(BackendUnavailable, match=f"{tmp_path} lacks the component folder.*audio_vae"):
         load_backend("ltx2", "video", {"model": str(tmp_path)})
 
 

@@ -2,7 +2,7 @@
 
 The components follow `get_dummy_components()` in diffusers' own fast tests
 (tests/pipelines/ltx/test_ltx_condition.py, wan/test_wan_image_to_video.py,
-cogvideo/test_cogvideox.py, stable_diffusion/test_stable_diffusion.py), except the text side:
+cogvideo/test_cogvideox.py, stable_diffusion/test_stable_diffusion.py, ltx2/testing_utils.py), except the text side:
 those tests fetch `hf-internal-testing/tiny-random-*` from the Hub, which these machines cannot
 reach, so the tokenizer is a WordLevel vocabulary built in memory and the text encoders are built
 from configs. Each builder seeds torch before every component, so a model is the same bytes on
@@ -88,6 +88,74 @@ def tiny_ltx_condition():
     from diffusers import LTXConditionPipeline
 
     return LTXConditionPipeline(**ltx_components())
+
+
+def tiny_gemma3(vocab_size: int):
+    """Gemma 3 as LTX-2 uses it: only the language model's hidden states are read; the vision
+    tower the class always builds is the smallest one."""
+    from transformers import Gemma3Config, Gemma3ForConditionalGeneration, Gemma3TextConfig, SiglipVisionConfig
+
+    reset_rng()
+    return Gemma3ForConditionalGeneration(Gemma3Config(
+        text_config=Gemma3TextConfig(vocab_size=vocab_size, hidden_size=TEXT_DIM, intermediate_size=37,
+                                     num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=1, head_dim=8,
+                                     sliding_window=16, max_position_embeddings=512),
+        vision_config=SiglipVisionConfig(hidden_size=8, intermediate_size=16, num_hidden_layers=1,
+                                         num_attention_heads=2, image_size=8, patch_size=4),
+        mm_tokens_per_image=4, image_token_index=vocab_size - 1,
+    )).eval()
+
+
+def tiny_ltx2():
+    """LTX-2 (video and audio): the video VAE compresses 8x in space (patches of 4, one 2x block)
+    and 2x in time (the real one: 32x and 8x), so a 32x64 clip is a few hundred tokens."""
+    from diffusers import (AutoencoderKLLTX2Audio, AutoencoderKLLTX2Video, FlowMatchEulerDiscreteScheduler,
+                           LTX2Pipeline, LTX2VideoTransformer3DModel)
+    from diffusers.pipelines.ltx2 import LTX2TextConnectors
+    from diffusers.pipelines.ltx2.vocoder import LTX2Vocoder
+
+    tokenizer = tiny_tokenizer()
+    text_encoder = tiny_gemma3(len(tokenizer))
+    layers = text_encoder.config.text_config.num_hidden_layers
+    reset_rng()
+    transformer = LTX2VideoTransformer3DModel(
+        in_channels=4, out_channels=4, patch_size=1, patch_size_t=1, num_attention_heads=2, attention_head_dim=8,
+        cross_attention_dim=16, audio_in_channels=4, audio_out_channels=4, audio_num_attention_heads=2,
+        audio_attention_head_dim=4, audio_cross_attention_dim=8, num_layers=2, qk_norm="rms_norm_across_heads",
+        caption_channels=TEXT_DIM, rope_double_precision=False, rope_type="split",
+    )
+    reset_rng()
+    connectors = LTX2TextConnectors(  # heads x head_dim = caption_channels
+        caption_channels=TEXT_DIM, text_proj_in_factor=layers + 1, video_connector_num_attention_heads=4,
+        video_connector_attention_head_dim=8, video_connector_num_layers=1,
+        video_connector_num_learnable_registers=None, audio_connector_num_attention_heads=4,
+        audio_connector_attention_head_dim=8, audio_connector_num_layers=1,
+        audio_connector_num_learnable_registers=None, connector_rope_base_seq_len=32, rope_theta=10000.0,
+        rope_double_precision=False, causal_temporal_positioning=False, rope_type="split",
+    )
+    reset_rng()
+    vae = AutoencoderKLLTX2Video(
+        in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8,), decoder_block_out_channels=(8,),
+        layers_per_block=(1,), decoder_layers_per_block=(1, 1), spatio_temporal_scaling=(True,),
+        decoder_spatio_temporal_scaling=(True,), decoder_inject_noise=(False, False), downsample_type=("spatial",),
+        upsample_residual=(False,), upsample_factor=(1,), timestep_conditioning=False, patch_size=4, patch_size_t=1,
+        encoder_causal=True, decoder_causal=False,
+    )
+    reset_rng()
+    audio_vae = AutoencoderKLLTX2Audio(
+        base_channels=4, output_channels=2, ch_mult=(1,), num_res_blocks=1, attn_resolutions=None, in_channels=2,
+        resolution=32, latent_channels=2, norm_type="pixel", causality_axis="height", dropout=0.0,
+        mid_block_add_attention=False, sample_rate=16000, mel_hop_length=160, is_causal=True, mel_bins=8,
+    )
+    reset_rng()
+    vocoder = LTX2Vocoder(
+        in_channels=audio_vae.config.output_channels * audio_vae.config.mel_bins, hidden_channels=32, out_channels=2,
+        upsample_kernel_sizes=[4, 4], upsample_factors=[2, 2], resnet_kernel_sizes=[3], resnet_dilations=[[1, 3, 5]],
+        leaky_relu_negative_slope=0.1, output_sampling_rate=16000,
+    )
+    return LTX2Pipeline(transformer=transformer, vae=vae, audio_vae=audio_vae, text_encoder=text_encoder,
+                        tokenizer=tokenizer, connectors=connectors, vocoder=vocoder,
+                        scheduler=FlowMatchEulerDiscreteScheduler())
 
 
 def tiny_wan_i2v():

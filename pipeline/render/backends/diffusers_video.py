@@ -33,7 +33,7 @@ import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, field_validator
@@ -184,22 +184,22 @@ def conditioning_keyframe(request: VideoRequest) -> str | None:
     return next((c.keyframe for c in request.characters if c.keyframe), None) or request.location.keyframe
 
 
-def conditioning_image(path: str, width: int, height: int, shot_id: str) -> Image.Image:
+def conditioning_image(path: str, width: int, height: int, shot_id: str, backend: str) -> Image.Image:
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
             pixels = np.asarray(image.convert("RGB"))
     except (OSError, UnidentifiedImageError) as exc:
-        raise RenderError(shot_id, DiffusersVideo.name, f"cannot read keyframe {path}: {exc}") from exc
+        raise RenderError(shot_id, backend, f"cannot read keyframe {path}: {exc}") from exc
     return Image.fromarray(cover_resize(pixels, width, height))
 
 
-def to_uint8(frames: np.ndarray, shot_id: str) -> np.ndarray:
+def to_uint8(frames: np.ndarray, shot_id: str, backend: str) -> np.ndarray:
     """Frames as `output_type="np"` gives them (floats in [0, 1]) to uint8."""
     if not np.isfinite(frames).all():
-        raise RenderError(shot_id, DiffusersVideo.name, "the model produced NaN pixels (half precision on the "
-                                                        "CPU does this): set dtype = 'float32' or use a GPU")
+        raise RenderError(shot_id, backend, "the model produced NaN pixels (half precision on the CPU does "
+                                            "this): set dtype = 'float32' or use a GPU")
     return (np.clip(frames, 0.0, 1.0) * 255.0).round().astype(np.uint8)
 
 
@@ -212,6 +212,7 @@ class DiffusersVideo:
     capabilities = Capabilities(seed=True, reference_image=True)
     Options = DiffusersVideoOptions
     extra = "video"
+    supported: ClassVar[dict[str, Weights]] = WEIGHTS  # by the saved pipeline class
 
     def __init__(self, options: DiffusersVideoOptions) -> None:
         """Checks everything that can be checked without loading weights: the folder, the pipeline
@@ -219,10 +220,10 @@ class DiffusersVideo:
         self.options = options
         self.folder = Path(options.model).expanduser()
         saved_class = model_index(self.folder, self.name)["_class_name"]
-        if saved_class not in WEIGHTS:
+        if saved_class not in self.supported:
             raise BackendUnavailable(self.name, f"{self.folder} holds a {saved_class}; supported: "
-                                                f"{', '.join(WEIGHTS)}")
-        self.weights = WEIGHTS[saved_class]
+                                                f"{', '.join(self.supported)}")
+        self.weights = self.supported[saved_class]
         self._check_mode(saved_class)
         missing = missing_modules(self.weights.family.requires)
         if missing:
@@ -249,12 +250,12 @@ class DiffusersVideo:
         pipeline_class, keyframe = self._task(request)
         arguments = self._arguments(request, shape)
         if keyframe:
-            arguments["image"] = conditioning_image(keyframe, shape.width, shape.height, request.shot_id)
+            arguments["image"] = conditioning_image(keyframe, shape.width, shape.height, request.shot_id, self.name)
         with self._lock:
             pipeline = self._pipeline(pipeline_class, request.shot_id)
             arguments["generator"] = self.placement.generator(request.seed)
             video = self._generate(pipeline, arguments, request.shot_id)
-        frames = list(to_uint8(video, request.shot_id))
+        frames = list(to_uint8(video, request.shot_id, self.name))
         height, width = frames[0].shape[:2]
         return VideoFrames(frames=frames, width=width, height=height, fps=shape.fps, num_frames=len(frames))
 

@@ -107,17 +107,13 @@ def video_backend(shot: Shot, settings: Settings) -> tuple[Loaded, str]:
     return load(default, "video", settings.backends.options_for(default)), ""
 
 
-def lipsync_backend(shot: Shot, settings: Settings, fallback: str) -> Loaded | None:
-    """The lip-sync pass the shot's route names, when its picture came from that route (a shot
-    that fell back to the default backend gets no pass: the animatic moves mouths itself). A pass
-    that cannot load fails the shot, naming it: a dialogue shot without it would be out of sync."""
-    route = shot_route(shot, settings)
-    if route is None or route.lipsync is None or fallback:
-        return None
+def lipsync_backend(route: Route, shot_id: str) -> Loaded:
+    """The lip-sync pass a route names. One that cannot load fails the shot, naming it: unlike a
+    video route it has no fallback, and a dialogue shot without it would be out of sync."""
     try:
         return load(route.lipsync, "lipsync", route.lipsync_options)
     except (BackendUnavailable, ConfigError) as exc:
-        raise RenderError(shot.id, route.lipsync, str(exc)) from exc
+        raise RenderError(shot_id, route.lipsync, str(exc)) from exc
 
 
 def call_backend(instance: Backend, target: str, request: Any, attempts: int) -> Any:
@@ -271,17 +267,29 @@ class Renderer:
                                 burn_subtitles=self.settings.subtitles in ("burned", "both"))
         tag = LedgerTag(shot.id, shot.duration_frames, series.fps)
         take = self._take("video", loaded, request, tag, render)
+        if take is not None and not fallback:
+            take = self._lip_synced(shot, request, _key(loaded, request), take, tag, render)
         if take is None:
             return None
-        route = shot_route(shot, self.settings)
-        synced = lipsync_request(request, take.path, _key(loaded, request)) if route and route.lipsync else None
-        lipsync = lipsync_backend(shot, self.settings, fallback) if synced else None
-        if lipsync is not None:
-            sync = self._take("lipsync", lipsync, synced, tag, render)
-            if sync is None:
-                return None
-            take = Take(sync.path, take.cached and sync.cached)
         return PictureTake(take.path, take.cached, loaded.instance.name, fallback or None)
+
+    def _lip_synced(self, shot: Shot, request: VideoRequest, key: str, take: Take, tag: LedgerTag,
+                    render: bool) -> Take | None:
+        """The segment after its route's lip-sync pass; the segment itself when the route names
+        none or no line is seen spoken. Only for a picture the route's own video backend made: one
+        that fell back to the animatic needs none (the animatic moves mouths itself)."""
+        route = shot_route(shot, self.settings)
+        synced = lipsync_request(request, take.path, key) if route and route.lipsync else None
+        if synced is None:
+            return take
+        try:
+            lipsync = lipsync_backend(route, shot.id)
+        except RenderError:
+            if render:
+                raise
+            return None  # what a render would do fails: nothing cached stands for it
+        sync = self._take("lipsync", lipsync, synced, tag, render)
+        return Take(sync.path, take.cached and sync.cached) if sync else None
 
     def _take(self, kind: str, loaded: Loaded, request: Any, tag: LedgerTag, render: bool) -> Take | None:
         """A picture artifact (a segment or its lip-synced copy); without `render`, None when it is

@@ -95,6 +95,15 @@ def test_the_pass_keeps_the_frames_and_changes_only_the_mouth_while_the_line_pla
 
 
 @needs_lipsync
+def test_a_line_placed_past_the_last_frame_changes_nothing(checkpoint, clip):
+    picture, take = clip
+    backend = load_backend("wav2lip", "lipsync", {"checkpoint": str(checkpoint)})
+    result = backend.render(sync_request(picture, [voice(take, start=FRAMES, end=FRAMES + 4)]))
+    before = ffmpeg.read_frames(picture, WIDTH, HEIGHT)
+    assert all(np.array_equal(a, b) for a, b in zip(before, result.frames, strict=True))
+
+
+@needs_lipsync
 def test_the_original_checkpoint_format_loads_too(checkpoint, clip, tmp_path):
     """Wav2Lip's own checkpoints wrap the weights as {'state_dict': {'module.<name>': ...}}."""
     import torch

@@ -100,6 +100,8 @@ class Wav2LipSync:
             model = self._loaded_model(request.shot_id)
             for voice in request.voices:
                 span = range(voice.start_frame, min(voice.end_frame, request.num_frames))
+                if not span:  # a line that starts after the shot's last frame
+                    continue
                 boxes = self._boxes(frames, span, request.framing.get(voice.speaker), voice, request.shot_id)
                 self._sync(model, frames, span, boxes, mel_chunks(voice, len(span), request.fps))
         return VideoFrames(frames=frames, width=request.width, height=request.height, fps=request.fps,

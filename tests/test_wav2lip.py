@@ -205,9 +205,9 @@ def test_the_request_holds_only_the_lines_seen_spoken_and_the_speakers_framed_fa
     assert lipsync_request(video_request([heard]), tmp_path / "shot.mp4", "k1") is None
 
 
-def routed(folder: Path, checkpoint: Path | str) -> Path:
+def routed(folder: Path, checkpoint: Path | str, shot_types: str = '"MCU"') -> Path:
     (folder / "microdrama.toml").write_text(
-        f'[[backends.routes]]\nshot_types = ["MCU"]\nvideo = "animatic"\nlipsync = "wav2lip"\n'
+        f'[[backends.routes]]\nshot_types = [{shot_types}]\nvideo = "animatic"\nlipsync = "wav2lip"\n'
         f'lipsync_options = {{ checkpoint = "{checkpoint}" }}\n', encoding="utf-8")
     return folder
 
@@ -230,6 +230,25 @@ def test_a_route_gives_the_pass_to_its_shots_with_a_line_seen_spoken(checkpoint,
     again = render(show)  # nothing changed: the pass is a cache hit
     assert next(r for r in again.renders if r.id == "e01s01k03").cached
     assert [e.cached for e in read_ledger(SeriesFolder(show).state_dir) if e.kind == "lipsync"] == [False, True]
+
+
+def passes_made(show: Path) -> list[str]:
+    """The shots whose lip-sync pass ran (was not a cache hit), in the ledger's order."""
+    return [e.target for e in read_ledger(SeriesFolder(show).state_dir) if e.kind == "lipsync" and not e.cached]
+
+
+@needs_lipsync
+def test_a_re_voiced_character_re_runs_the_pass_of_their_shots_only(checkpoint, tmp_path):
+    show = routed(approved_show(tmp_path / "tiny-show"), checkpoint, '"MCU", "MS"')
+    render(show)
+    # MS e01s02k03 (Ben speaks) and e02s01k03 (Ben, then Anna) join MCU e01s01k03 (Anna).
+    assert sorted(passes_made(show)) == ["e01s01k03", "e01s02k03", "e02s01k03"]
+    folder = SeriesFolder(show)
+    series = folder.load_series()
+    series.character("ben").voice.pitch = 6.0
+    folder.save_series(series)
+    render(show, yes=True)
+    assert sorted(passes_made(show)[3:]) == ["e01s02k03", "e02s01k03"]
 
 
 @needs_lipsync

@@ -666,6 +666,13 @@ def backends(
         except (BackendUnavailable, ConfigError) as exc:
             used = f"[yellow]falls back to {settings.backends.video}[/]: {escape(str(exc))}"
         routes.add_row(", ".join(route.shot_types) or "all", route.video, used)
+        if route.lipsync:
+            try:
+                load(route.lipsync, "lipsync", route.lipsync_options)
+                used = "[green]yes[/]"
+            except (BackendUnavailable, ConfigError) as exc:
+                used = f"[red]no: its shots with lines seen spoken fail[/]: {escape(str(exc))}"
+            routes.add_row(f"  lip-sync of {', '.join(route.shot_types) or 'all'}", route.lipsync, used)
     routes.add_row("other shots, title cards" if settings.backends.routes else "all", settings.backends.video, "yes")
     series = SeriesFolder(series_dir).load_series() if SeriesFolder(series_dir).exists() else None
     if series:

@@ -30,7 +30,7 @@ _TEMP_NAME = re.compile(rf"{re.escape(TEMP_PREFIX)}(?P<pid>\d+)-\d+-.")
 
 # Request fields holding an absolute path whose content digest travels beside it
 # (keyframe_digest, reference_digest, voice_digest): the path is left out of the key, the digest stays.
-PATH_FIELDS = frozenset({"keyframe", "reference_clip", "voice_clip"})
+PATH_FIELDS = frozenset({"keyframe", "reference_clip", "voice_clip", "picture"})
 FINGERPRINT_HEAD = 1 << 20  # bytes of each file read to tell one set of weights from another
 
 

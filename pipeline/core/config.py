@@ -41,6 +41,8 @@ problems are reported at once, one a line, as `<path>/microdrama.toml:<line>: <t
     shot_types = ["CU", "MCU"]  # (no extra, no weights) falls back to `video`, and says so
     video = "diffusers"
     options = { model = "/models/wan2.1-i2v-480p", mode = "i2v" }
+    lipsync = "wav2lip"         # then the mouths of the lines seen spoken are moved to their takes
+    lipsync_options = { checkpoint = "/models/wav2lip/wav2lip_gan.pth" }
 """
 
 from __future__ import annotations
@@ -114,6 +116,9 @@ class RouteTable(BaseModel):
     video: str = Field(description="A registered video backend.")
     shot_types: list[ShotType] = Field(default_factory=list, description="Shot types it takes; empty: all.")
     options: dict[str, Any] = Field(default_factory=dict, description="That backend's options.")
+    lipsync: str | None = Field(None, description="A registered lipsync backend run over these shots' picture "
+                                                 "(the lines seen spoken); unset: none.")
+    lipsync_options: dict[str, Any] = Field(default_factory=dict, description="That lipsync backend's options.")
 
 
 class ActorResources(BaseModel):
@@ -234,11 +239,14 @@ TABLES = ("run", "llm", "backends", "audit", "cost")  # the top-level tables of 
 
 @dataclass(frozen=True)
 class Route:
-    """Send some shots to another video backend (with its own options)."""
+    """Send some shots to another video backend (with its own options), and optionally through a
+    lip-sync pass after it."""
 
     video: str
     shot_types: tuple[str, ...] = ()  # empty: every shot type
     options: dict[str, Any] = field(default_factory=dict)
+    lipsync: str | None = None
+    lipsync_options: dict[str, Any] = field(default_factory=dict)
 
     def matches(self, shot_type: str) -> bool:
         return not self.shot_types or shot_type in self.shot_types
@@ -428,12 +436,18 @@ class _Check:
             cls = self.backend(route["video"], "video", ("backends", "routes", number, "video"))
             if cls is not None and isinstance(route.get("options", {}), dict):
                 self.validate(cls.Options, route.get("options", {}), ("backends", "routes", number, "options"))
+            if isinstance(route.get("lipsync"), str):
+                cls = self.backend(route["lipsync"], "lipsync", ("backends", "routes", number, "lipsync"))
+                if cls is not None and isinstance(route.get("lipsync_options", {}), dict):
+                    self.validate(cls.Options, route.get("lipsync_options", {}),
+                                  ("backends", "routes", number, "lipsync_options"))
         if parsed is None:
             return BackendSettings()
         return BackendSettings(
             video=parsed.video, voice=parsed.voice, music=parsed.music, sfx=parsed.sfx,
             options={name: dict(values) for name, values in table.get("options", {}).items()},
-            routes=tuple(Route(route.video, tuple(t.value for t in route.shot_types), dict(raw.get("options", {})))
+            routes=tuple(Route(route.video, tuple(t.value for t in route.shot_types), dict(raw.get("options", {})),
+                               route.lipsync, dict(raw.get("lipsync_options", {})))
                          for route, raw in zip(parsed.routes, table.get("routes", []), strict=True)),
         )
 

@@ -108,9 +108,11 @@ def device_of(instance: Any) -> str:
 
 
 def model_of(instance: Any) -> str:
-    """The model folder's name for a backend with weights; the backend's name for one without."""
+    """The model folder's (or checkpoint's) name for a backend with weights; the backend's name
+    for one without."""
     options = getattr(instance, "options", None)
-    folder = getattr(options, "model", None) or getattr(options, "model_dir", None)
+    folder = (getattr(options, "model", None) or getattr(options, "model_dir", None)
+              or getattr(options, "checkpoint", None))
     return Path(str(folder)).name if folder else instance.name
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.cache import ArtifactCache, artifact_key
-from ..core.config import Settings
+from ..core.config import Route, Settings
 from ..core.errors import BackendUnavailable, ConfigError, RenderError
 from ..core.ledger import LedgerEntry, Measured, append_entry, device_of, measuring, model_of
 from ..core.models import DialogueLine, Scene, Series, Shot
@@ -28,6 +28,7 @@ from ..edit.audio import wav_seconds
 from .backends import (
     AudioClip,
     Backend,
+    LipsyncRequest,
     MusicRequest,
     SfxRequest,
     VideoFrames,
@@ -39,6 +40,7 @@ from .conform import conform_frames
 from .executors.local import LocalExecutor
 from .requests import (
     line_slot_frames,
+    lipsync_request,
     music_request,
     sound_place,
     video_request,
@@ -81,21 +83,37 @@ def load(name: str, kind: str, options: dict[str, Any]) -> Loaded:
     return _load(name, kind, json.dumps(options, sort_keys=True))
 
 
+def shot_route(shot: Shot, settings: Settings) -> Route | None:
+    """The first route that takes the shot; None for title cards (text: the animatic draws them
+    whatever the routes say) and for shots no route takes."""
+    if shot.title_card:
+        return None
+    return next((route for route in settings.backends.routes if route.matches(shot.type.value)), None)
+
+
 def video_backend(shot: Shot, settings: Settings) -> tuple[Loaded, str]:
-    """The shot's video backend: the first matching route that can load, else the default. The
-    second value says why a route was not used ('' when nothing fell back). Title cards are
-    text, so the animatic draws them whatever the routes say."""
+    """The shot's video backend: its route's if that can load, else the default. The second value
+    says why a route was not used ('' when nothing fell back)."""
     default = settings.backends.video
     if shot.title_card:
         return load("animatic", "video", settings.backends.options_for("animatic")), ""
-    for route in settings.backends.routes:
-        if route.matches(shot.type.value):
-            try:
-                return load(route.video, "video", route.options), ""
-            except (BackendUnavailable, ConfigError) as exc:
-                note = f"route to {route.video} not used ({exc}); rendered by {default}"
-                return load(default, "video", settings.backends.options_for(default)), note
+    route = shot_route(shot, settings)
+    if route is not None:
+        try:
+            return load(route.video, "video", route.options), ""
+        except (BackendUnavailable, ConfigError) as exc:
+            note = f"route to {route.video} not used ({exc}); rendered by {default}"
+            return load(default, "video", settings.backends.options_for(default)), note
     return load(default, "video", settings.backends.options_for(default)), ""
+
+
+def lipsync_backend(route: Route, shot_id: str) -> Loaded:
+    """The lip-sync pass a route names. One that cannot load fails the shot, naming it: unlike a
+    video route it has no fallback, and a dialogue shot without it would be out of sync."""
+    try:
+        return load(route.lipsync, "lipsync", route.lipsync_options)
+    except (BackendUnavailable, ConfigError) as exc:
+        raise RenderError(shot_id, route.lipsync, str(exc)) from exc
 
 
 def call_backend(instance: Backend, target: str, request: Any, attempts: int) -> Any:
@@ -119,7 +137,7 @@ class ArtifactJob:
     """One backend call and the artifact it makes, as an executor receives it: a backend name,
     its options and a request, all small and picklable, so that a Ray worker can run it."""
 
-    kind: str  # video, voice, music or sfx: the backend's kind and the artifact's
+    kind: str  # video, voice, music, sfx or lipsync: the backend's kind and the artifact's
     backend: str
     options: dict[str, Any]
     request: Any
@@ -178,8 +196,7 @@ class Renderer:
         return str(path.relative_to(self.folder.root))
 
     def _path(self, kind: str, loaded: Loaded, request: Any, ext: str) -> Path:
-        instance = loaded.instance
-        return self.cache.path(kind, artifact_key(instance.name, instance.version, loaded.options, request), ext)
+        return self.cache.path(kind, _key(loaded, request), ext)
 
     def _cached_or_render(self, kind: str, loaded: Loaded, request: Any, ext: str, tag: LedgerTag) -> Take:
         path = self._path(kind, loaded, request, ext)
@@ -248,15 +265,39 @@ class Renderer:
         loaded, fallback = video_backend(shot, self.settings)
         request = video_request(shot, scene, series, self.folder.root, takes,
                                 burn_subtitles=self.settings.subtitles in ("burned", "both"))
-        if render:
-            take = self._cached_or_render("video", loaded, request, "mp4",
-                                          LedgerTag(shot.id, shot.duration_frames, series.fps))
-        else:
-            path = self._path("video", loaded, request, "mp4")
-            if not path.is_file():
-                return None
-            take = Take(path, True)
+        tag = LedgerTag(shot.id, shot.duration_frames, series.fps)
+        take = self._take("video", loaded, request, tag, render)
+        if take is not None and not fallback:
+            take = self._lip_synced(shot, request, _key(loaded, request), take, tag, render)
+        if take is None:
+            return None
         return PictureTake(take.path, take.cached, loaded.instance.name, fallback or None)
+
+    def _lip_synced(self, shot: Shot, request: VideoRequest, key: str, take: Take, tag: LedgerTag,
+                    render: bool) -> Take | None:
+        """The segment after its route's lip-sync pass; the segment itself when the route names
+        none or no line is seen spoken. Only for a picture the route's own video backend made: one
+        that fell back to the animatic needs none (the animatic moves mouths itself)."""
+        route = shot_route(shot, self.settings)
+        synced = lipsync_request(request, take.path, key) if route and route.lipsync else None
+        if synced is None:
+            return take
+        try:
+            lipsync = lipsync_backend(route, shot.id)
+        except RenderError:
+            if render:
+                raise
+            return None  # what a render would do fails: nothing cached stands for it
+        sync = self._take("lipsync", lipsync, synced, tag, render)
+        return Take(sync.path, take.cached and sync.cached) if sync else None
+
+    def _take(self, kind: str, loaded: Loaded, request: Any, tag: LedgerTag, render: bool) -> Take | None:
+        """A picture artifact (a segment or its lip-synced copy); without `render`, None when it is
+        not cached."""
+        if render:
+            return self._cached_or_render(kind, loaded, request, "mp4", tag)
+        path = self._path(kind, loaded, request, "mp4")
+        return Take(path, True) if path.is_file() else None
 
     def music(self, scene: Scene, series: Series, render: bool = True) -> Take | None:
         loaded, request = self.music_backend(), music_request(scene, series)
@@ -293,12 +334,17 @@ class Renderer:
         return paths, self.picture(shot, scene, series, voiced, render=False)
 
 
+def _key(loaded: Loaded, request: Any) -> str:
+    instance = loaded.instance
+    return artifact_key(instance.name, instance.version, loaded.options, request)
+
+
 def request_target(request: Any) -> str:
     return (getattr(request, "shot_id", None) or getattr(request, "line_id", None)
             or getattr(request, "target", None) or request.cue_id)
 
 
-def write_video(result: VideoFrames, path: Path, request: VideoRequest) -> None:
+def write_video(result: VideoFrames, path: Path, request: VideoRequest | LipsyncRequest) -> None:
     frames = conform_frames(result, request.width, request.height, request.fps, request.num_frames)
     count = ffmpeg.encode_frames(frames, path, request.width, request.height, request.fps)
     if count != request.num_frames:
@@ -309,4 +355,5 @@ def write_audio(clip: AudioClip, path: Path, request: VoiceRequest | MusicReques
     ffmpeg.write_wav(path, clip.samples, clip.sample_rate)
 
 
-WRITERS = {"video": write_video, "voice": write_audio, "music": write_audio, "sfx": write_audio}
+WRITERS = {"video": write_video, "lipsync": write_video, "voice": write_audio, "music": write_audio,
+           "sfx": write_audio}

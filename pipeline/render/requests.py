@@ -22,6 +22,8 @@ from ..plan.sfx import effect_seconds, sound_kind
 from ..plan.shot_prompt import compose_prompt
 from .backends import (
     CharacterRef,
+    FaceBox,
+    LipsyncRequest,
     LocationRef,
     MusicRequest,
     SfxRequest,
@@ -118,6 +120,38 @@ def video_request(shot: Shot, scene: Scene, series: Series, root: Path,
                             end_frame=subtitle_end(shot, l, series.fps, voiced.get(l.id))) for l in shot.dialogue],
         voices=voice_placements(shot, series.fps, takes), burn_subtitles=burn_subtitles,
     )
+
+
+def lipsync_request(request: VideoRequest, picture: Path, picture_key: str) -> LipsyncRequest | None:
+    """The lip-sync pass over a rendered shot: the lines seen spoken (V.O. and O.S. lines are
+    heard, not seen) and where the shot's framing puts each speaker's face. None when no line is
+    seen spoken: the picture stays as it is."""
+    from .backends.animatic.framing import place_figures
+
+    seen = [voice for voice in request.voices if not voice.off_screen]
+    if not seen:
+        return None
+    speakers = {voice.speaker for voice in seen}
+    framing = {}
+    for figure in place_figures(request):
+        if figure.character.id in speakers and not figure.from_behind:
+            box = face_box(figure.x * request.width, figure.y * request.height, figure.head,
+                           request.width, request.height)
+            if box is not None:
+                framing[figure.character.id] = box
+    return LipsyncRequest(shot_id=request.shot_id, picture=str(picture), picture_key=picture_key,
+                          width=request.width, height=request.height, fps=request.fps,
+                          num_frames=request.num_frames, voices=seen, framing=framing)
+
+
+def face_box(x: float, y: float, head: float, width: int, height: int) -> FaceBox | None:
+    """A head `head` pixels tall centred at (x, y), as a face box (four fifths as wide as tall)
+    inside the frame; None when it lies outside."""
+    left, top = max(0, round(x - 0.4 * head)), max(0, round(y - 0.5 * head))
+    right, bottom = min(width, round(x + 0.4 * head)), min(height, round(y + 0.5 * head))
+    if right - left < 2 or bottom - top < 2:
+        return None
+    return FaceBox(x=left, y=top, width=right - left, height=bottom - top)
 
 
 def voice_request(line: DialogueLine, series: Series, root: Path, speed_factor: float = 1.0) -> VoiceRequest:

@@ -6,6 +6,11 @@ artifact's cache key. Backends register through the entry point group `microdram
 (ours in pyproject.toml; outside packages the same way) or `register()` for in-process fakes.
 Heavy packages (torch, diffusers, TTS) are imported inside the backend, never at module import.
 
+Four kinds make media from the plan (video, voice, music, sfx); a fifth, lipsync, is a pass over
+made media: it takes a shot's rendered picture and its voice takes and returns the same frames
+with the speakers' mouths moved to their lines (`[[backends.routes]]` `lipsync = "<name>"` names
+it for the routed shots; the renderer runs it after the video backend).
+
 Argument names follow diffusers across all backends: prompt, negative_prompt, width, height,
 num_frames, fps, seed.
 """
@@ -25,7 +30,7 @@ from ...core.errors import BackendUnavailable, ConfigError
 from ...core.models import CameraMove, Facing, Mood, ScreenPosition, Setting, ShotType, TimeOfDay, VoiceSpec
 
 ENTRY_POINT_GROUP = "microdrama.backends"
-Kind = Literal["video", "voice", "music", "sfx"]
+Kind = Literal["video", "voice", "music", "sfx", "lipsync"]
 
 
 class Request(BaseModel):
@@ -145,6 +150,35 @@ class SfxRequest(Request):
     seed: int
 
 
+class FaceBox(Request):
+    """Where a face is in the frame, in pixels."""
+
+    x: int = Field(ge=0, description="Left edge.")
+    y: int = Field(ge=0, description="Top edge.")
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+
+
+class LipsyncRequest(Request):
+    """One shot's picture and the lines heard in it: return exactly `num_frames` frames of `width`
+    x `height` at `fps`, changed only where a speaker's mouth is, while their line plays. The
+    renderer passes only the lines seen spoken (no V.O. or O.S. line) and only shots whose route
+    names the pass."""
+
+    shot_id: str
+    picture: str = Field(description="Absolute path of the shot's rendered segment (an MP4 of exactly "
+                                     "num_frames frames).")
+    picture_key: str = Field(description="The segment's content key (the key holds this, not the path).")
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+    fps: int = Field(gt=0)
+    num_frames: int = Field(gt=0)
+    voices: list[VoicePlacement] = Field(description="The lines seen spoken, with their takes and frames.")
+    framing: dict[str, FaceBox] = Field(
+        default_factory=dict, description="Where the shot's framing puts each speaker's face (by character id): "
+        "a hint for backends that find no face themselves; a neural picture may not follow it.")
+
+
 # --- results -----------------------------------------------------------------------------------
 
 
@@ -229,6 +263,10 @@ class MusicBackend(Backend, Protocol):
 
 class SfxBackend(Backend, Protocol):
     def render(self, request: SfxRequest) -> AudioClip: ...
+
+
+class LipsyncBackend(Backend, Protocol):
+    def render(self, request: LipsyncRequest) -> VideoFrames: ...
 
 
 # --- the registry ------------------------------------------------------------------------------

@@ -72,3 +72,15 @@ def test_episodes_are_assembled_and_audited_side_by_side(rendered, monkeypatch):
     (rendered / "out" / "e02.audit.json").unlink()
     state = render(rendered, render_concurrency=2)
     assert [o.id for o in state.outputs] == ["e01", "e02"] and len(state.audits) == 2
+
+
+def test_an_edit_of_one_episode_masters_and_audits_that_episode_only(rendered, mixes):
+    """A new approval changes every timeline's snapshot digest, not the other episodes' cuts."""
+    plan = rendered / "plan" / "e02.yaml"
+    plan.write_text(plan.read_text(encoding="utf-8").replace("move: pull-out", "move: tilt-up", 1), encoding="utf-8")
+    audit = rendered / "out" / "e01.audit.json"
+    audited = audit.read_bytes()
+    state = render(rendered, yes=True)
+    assert {o.id: o.mastered for o in state.outputs} == {"e01": False, "e02": True}
+    assert [a.id for a in state.audits] == ["e02"] and audit.read_bytes() == audited
+    assert e01(rendered).snapshot == read_timeline(timeline_path(rendered / "out", "e02"), rendered).snapshot

@@ -107,8 +107,11 @@ def episode_file_intact(folder: SeriesFolder, episode_id: str) -> bool:
 def timeline_key(timeline: Timeline, root: Path) -> str:
     """Hash of everything the episode file is made from: segments, lines, cues and their places
     (artifact paths are content hashes, so the paths stand for the content; they are relative
-    to the series folder, so a moved folder is not mastered again)."""
-    payload = json.dumps([MASTER_VERSION, timeline.to_json(root)], ensure_ascii=False)
+    to the series folder, so a moved folder is not mastered again). Not the snapshot digest:
+    it names the approval the cut came from, and an edit of any other episode changes it (every
+    episode of a season was mastered and audited again after a one-line edit)."""
+    cut = timeline.model_dump(mode="json", exclude={"snapshot"}, context={"root": Path(root)})
+    payload = json.dumps([MASTER_VERSION, cut], ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:24]
 
 

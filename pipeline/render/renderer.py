@@ -268,18 +268,18 @@ class Renderer:
         tag = LedgerTag(shot.id, shot.duration_frames, series.fps)
         take = self._take("video", loaded, request, tag, render)
         if take is not None and not fallback:
-            take = self._lip_synced(shot, request, _key(loaded, request), take, tag, render)
+            take = self._lip_synced(shot, request, loaded, take, tag, render)
         if take is None:
             return None
         return PictureTake(take.path, take.cached, loaded.instance.name, fallback or None)
 
-    def _lip_synced(self, shot: Shot, request: VideoRequest, key: str, take: Take, tag: LedgerTag,
+    def _lip_synced(self, shot: Shot, request: VideoRequest, loaded: Loaded, take: Take, tag: LedgerTag,
                     render: bool) -> Take | None:
         """The segment after its route's lip-sync pass; the segment itself when the route names
         none or no line is seen spoken. Only for a picture the route's own video backend made: one
         that fell back to the animatic needs none (the animatic moves mouths itself)."""
         route = shot_route(shot, self.settings)
-        synced = lipsync_request(request, take.path, key) if route and route.lipsync else None
+        synced = lipsync_request(request, take.path, _key(loaded, request)) if route and route.lipsync else None
         if synced is None:
             return take
         try:

@@ -28,8 +28,9 @@ from microdrama.pipeline.render.backends import (
 from microdrama.pipeline.render.requests import lipsync_request
 from tiny_show import approved_show, render
 
-# The extra is not in the README's test command: without it these tests skip, the others run.
-needs_lipsync = pytest.mark.skipif(importlib.util.find_spec("lipsync") is None,
+# Without the lipsync extra these tests skip and the others run; CI installs it, and fails there.
+needs_lipsync = pytest.mark.skipif(importlib.util.find_spec("lipsync") is None
+                                   and os.environ.get("MICRODRAMA_REQUIRE_ALL") != "1",
                                    reason="the lipsync package is not installed: pip install 'microdrama[lipsync]'")
 WIDTH, HEIGHT, FPS, FRAMES = 96, 128, 12, 12
 FACE = FaceBox(x=24, y=30, width=48, height=56)
@@ -227,9 +228,9 @@ def test_a_route_gives_the_pass_to_its_shots_with_a_line_seen_spoken(checkpoint,
     path = show / renders["e01s01k03"].video
     assert ffmpeg.count_frames(path) == 19 and ffmpeg.probe(path).first("video").width == 144
 
-    again = render(show)  # nothing changed: the pass is a cache hit
+    again = render(show)  # nothing changed: the shot, pass included, is found whole in the cache
     assert next(r for r in again.renders if r.id == "e01s01k03").cached
-    assert [e.cached for e in read_ledger(SeriesFolder(show).state_dir) if e.kind == "lipsync"] == [False, True]
+    assert [e.cached for e in read_ledger(SeriesFolder(show).state_dir) if e.kind == "lipsync"] == [False]
 
 
 def passes_made(show: Path) -> list[str]:

@@ -95,3 +95,19 @@ def calls(monkeypatch) -> Counter:
     spy(PiperVoice, "voice", "line_id")
     spy(SynthMusic, "music", "cue_id")
     return counter
+
+
+@pytest.fixture(scope="module")
+def keyframe_pngs(tmp_path_factory) -> tuple[str, str]:
+    """Two different reference images, not of the generation size (the video backends cover-resize)."""
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("keyframes")
+    paths = []
+    for seed in (1, 2):
+        path = folder / f"ref{seed}.png"
+        pixels = np.random.default_rng(seed).integers(0, 256, size=(120, 80, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(path)
+        paths.append(str(path))
+    return paths[0], paths[1]

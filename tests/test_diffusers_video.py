@@ -57,19 +57,6 @@ def sd_dir(tmp_path_factory) -> Path:
     return save_tiny(tiny_stable_diffusion, tmp_path_factory.mktemp("sd"))
 
 
-@pytest.fixture(scope="module")
-def keyframe_pngs(tmp_path_factory) -> tuple[str, str]:
-    """Two different reference images, not of the generation size (the backend cover-resizes)."""
-    folder = tmp_path_factory.mktemp("keyframes")
-    paths = []
-    for seed in (1, 2):
-        path = folder / f"ref{seed}.png"
-        pixels = np.random.default_rng(seed).integers(0, 256, size=(120, 80, 3), dtype=np.uint8)
-        Image.fromarray(pixels).save(path)
-        paths.append(str(path))
-    return paths[0], paths[1]
-
-
 def request(seed: int = 7, keyframe: str | None = None, location_keyframe: str | None = None,
             **fields) -> VideoRequest:
     characters = [CharacterRef(id="maya", name="MAYA", description="a woman in a red coat",

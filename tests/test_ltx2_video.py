@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from microdrama.pipeline.core.errors import BackendUnavailable
 from microdrama.pipeline.core.models import CameraMove, ScreenPosition, ShotType
@@ -50,17 +49,6 @@ def ltx2_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def video(ltx2_dir) -> LTX2Video:
     return load_backend("ltx2", "video", {"model": str(ltx2_dir), **TINY})
-
-
-@pytest.fixture(scope="module")
-def keyframes(tmp_path_factory) -> tuple[str, str]:
-    folder = tmp_path_factory.mktemp("keyframes")
-    paths = []
-    for seed in (1, 2):
-        path = folder / f"ref{seed}.png"
-        Image.fromarray(np.random.default_rng(seed).integers(0, 256, size=(120, 80, 3), dtype=np.uint8)).save(path)
-        paths.append(str(path))
-    return paths[0], paths[1]
 
 
 def request(seed: int = 7, keyframe: str | None = None, **fields) -> VideoRequest:
@@ -100,8 +88,8 @@ def test_same_seed_gives_the_same_frames_and_another_seed_differs(video, plain):
     assert not np.array_equal(first, other)
 
 
-def test_a_character_keyframe_makes_it_image_to_video(video, plain, keyframes):
-    one, one_again, two = (frames(video, request(keyframe=k)) for k in (keyframes[0], keyframes[0], keyframes[1]))
+def test_a_character_keyframe_makes_it_image_to_video(video, plain, keyframe_pngs):
+    one, one_again, two = (frames(video, request(keyframe=k)) for k in (keyframe_pngs[0], keyframe_pngs[0], keyframe_pngs[1]))
     assert one.shape == (9, 64, 32, 3)
     assert np.array_equal(one, one_again)
     assert not np.array_equal(one, two)

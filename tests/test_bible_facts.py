@@ -3,6 +3,8 @@ region it should, and no stale copy of a description reaches a generator."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -106,12 +108,52 @@ def test_casting_puts_women_above_men_and_keeps_a_hand_set_voice(plan):
     assert recast[0].voice.pitch_hz == 95.0
 
 
-def test_two_men_of_one_age_get_different_voices():
+def _voice(character):
+    from microdrama.pipeline.plan.casting import Casting
+
+    return Casting(character.voice.pitch_hz, character.voice.formant_shift, character.voice.speed)
+
+
+def test_men_of_one_age_are_cast_apart_and_stay_men():
+    from microdrama.pipeline.core.models import Character
+    from microdrama.pipeline.plan.casting import apart
+
+    men = cast_voices([Character(id=f"m{i}", name=f"M{i}", gender="male", age=40) for i in range(3)])
+    for a, b in itertools.combinations(men, 2):
+        assert apart(_voice(a), _voice(b)) >= 1.0, (a.voice, b.voice)
+    assert all(m.voice.pitch_hz <= 150 and m.voice.formant_shift <= 1.06 for m in men)
+
+
+def test_a_crowd_of_women_keeps_a_womans_register():
     from microdrama.pipeline.core.models import Character
 
-    men = cast_voices([Character(id=name, name=name.upper(), gender="male", age=40) for name in ("ann", "bo")])
-    assert men[0].voice.pitch_hz != men[1].voice.pitch_hz
-    assert men[0].voice.formant_shift != men[1].voice.formant_shift
+    women = cast_voices([Character(id=f"w{i}", name=f"W{i}", gender="female", age=30) for i in range(7)])
+    assert all(w.voice.pitch_hz >= 160 and w.voice.formant_shift >= 1.08 for w in women)
+    assert len({(w.voice.pitch_hz, w.voice.formant_shift) for w in women}) == 7
+
+
+def test_a_new_voice_keeps_clear_of_a_hand_set_one_and_recasts_nobody():
+    from microdrama.pipeline.core.models import Character, VoiceSpec
+    from microdrama.pipeline.plan.casting import apart, base_casting
+
+    newcomer = Character(id="bo", name="BO", gender="male", age=40)
+    hand_set = VoiceSpec(**vars(base_casting(newcomer)))  # exactly where the table would cast him
+    kept, cast = cast_voices([Character(id="al", name="AL", gender="male", age=40, voice=hand_set), newcomer])
+    assert kept.voice == hand_set
+    assert apart(_voice(kept), _voice(cast)) >= 1.0
+
+
+def test_a_voice_of_unknown_gender_takes_the_room_left_by_the_others():
+    """Cast after the known ones whatever its place in the bible, so it cannot crowd them out of
+    their own registers."""
+    from microdrama.pipeline.core.models import Character
+    from microdrama.pipeline.plan.casting import apart, base_casting
+
+    people = [Character(id="radio", name="RADIO"), Character(id="ann", name="ANN", gender="female", age=30),
+              Character(id="bo", name="BO", gender="male", age=30)]
+    radio, ann, bo = cast_voices(people)
+    assert (ann.voice.pitch_hz, bo.voice.pitch_hz) == (base_casting(ann).pitch_hz, base_casting(bo).pitch_hz)
+    assert min(apart(_voice(radio), _voice(ann)), apart(_voice(radio), _voice(bo))) >= 1.0
 
 
 # --- a screenplay written blind ------------------------------------------------------------------

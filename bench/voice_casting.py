@@ -11,11 +11,14 @@ Every character speaks every line of the example (so the words cannot give the s
 clip described by its median F0 and its mean log mel spectrum (8 bands to 8 kHz, level removed:
 the formants); each clip is given to the voice whose other clips are nearest (leave one out; each
 feature scaled by its spread within a voice, so what stays put within a voice weighs most). This
-measures whether the voices are separable, not whether a person hears different people: only
-listening tells that.
+measures whether the voices are separable, not whether a person hears different people. With
+--encoder the same clips also go through a speaker encoder trained to tell real people apart
+(Resemblyzer's GE2E, weights in its wheel): nearer to how a listener hears identity, since it
+leans on the vocal tract more than on pitch.
 
     python bench/voice_casting.py            # the example (about a minute on a free core)
     python bench/voice_casting.py --compare  # also: Praat "Change gender" against WORLD (pyworld)
+    python bench/voice_casting.py --encoder  # also: a speaker encoder's verdict (pip install resemblyzer)
 """
 
 from __future__ import annotations
@@ -77,34 +80,55 @@ def mel_profile(samples: np.ndarray, rate: int, bands: int = 8, top_hz: float = 
     return profile - profile.mean()
 
 
-def identify(backend: PiperVoice, series, lines: dict[str, list[str]]) -> None:
-    """Leave-one-out nearest-centroid speaker identification: every voice speaks every line."""
-    features, speakers = [], []
+def identify(backend: PiperVoice, series, lines: dict[str, list[str]], encoder: bool) -> None:
+    """Leave-one-out speaker identification: every voice speaks every line."""
     texts = [text for character in series.characters for text in lines[character.id]]
-    for character in series.characters:
-        for i, text in enumerate(texts, 1):
-            clip = backend.render(VoiceRequest(line_id=f"e01s01l{i:02d}", text=text, language="en",
-                                               voice=character.voice, speaker=character.id))
-            f0 = median_f0(clip.samples, clip.sample_rate) or 1.0
-            features.append(np.concatenate([[12 * math.log2(f0)], mel_profile(clip.samples, clip.sample_rate)]))
-            speakers.append(character.id)
-    names = list(dict.fromkeys(speakers))
-    x, voice = np.array(features), np.array(speakers)
-    for label, columns in (("pitch and spectrum", slice(None)), ("spectrum alone, no pitch", slice(1, None))):
-        confusion = _leave_one_out(x[:, columns], voice, names)
+    clips = {character.id: [backend.render(VoiceRequest(line_id=f"e01s01l{i:02d}", text=text, language="en",
+                                                        voice=character.voice, speaker=character.id))
+                            for i, text in enumerate(texts, 1)] for character in series.characters}
+    names = list(clips)
+    voice = np.array([n for n in names for _ in texts])
+    features = np.array([np.concatenate([[12 * math.log2(median_f0(c.samples, c.sample_rate) or 1.0)],
+                                         mel_profile(c.samples, c.sample_rate)]) for n in names for c in clips[n]])
+    tables = [("pitch and spectrum", features), ("spectrum alone, no pitch", features[:, 1:])]
+    if encoder:
+        tables.append(("a trained speaker encoder, Resemblyzer", speaker_embeddings(clips, names)))
+    for label, x in tables:
+        confusion = _leave_one_out(x, voice, names, scaled=not label.startswith("a trained"))
         right = sum(confusion[n, n] for n in names)
         print(f"\nspeaker identification from the sound alone ({label}; {len(names)} voices x {len(texts)} "
-              f"lines, leave one out): {right}/{len(speakers)} right ({right / len(speakers):.0%})")
+              f"lines, leave one out): {right}/{len(voice)} right ({right / len(voice):.0%})")
         print("  spoken by \\ heard as " + " ".join(f"{n[:11]:>11}" for n in names))
         for a in names:
             print(f"  {a:20} " + " ".join(f"{confusion[a, b]:>11}" for b in names))
+    if encoder:
+        x = tables[-1][1]
+        print("\nencoder similarity (mean cosine; diagonal: one voice's different lines, so a pair whose "
+              "similarity nears the diagonal sounds like one speaker)")
+        print("  " + " " * 20 + " ".join(f"{n[:11]:>11}" for n in names))
+        for a in names:
+            row = []
+            for b in names:
+                pairs = x[voice == a] @ x[voice == b].T
+                row.append(pairs[~np.eye(len(pairs), dtype=bool)].mean() if a == b else pairs.mean())
+            print(f"  {a:20} " + " ".join(f"{value:>11.3f}" for value in row))
 
 
-def _leave_one_out(x: np.ndarray, voice: np.ndarray, names: list[str]) -> dict[tuple[str, str], int]:
-    """Nearest voice centroid for each clip, without the clip; features scaled by their spread
-    within a voice (so what stays put within a voice weighs most)."""
-    within = np.sqrt(np.mean([x[voice == n].var(axis=0) for n in names], axis=0))
-    x = x / (within + 1e-9)
+def speaker_embeddings(clips: dict[str, list], names: list[str]) -> np.ndarray:
+    """One unit-length Resemblyzer (GE2E) embedding per clip. Its weights ship inside the wheel
+    (Apache-2.0): `pip install resemblyzer 'setuptools<81'` (webrtcvad imports pkg_resources)."""
+    from resemblyzer import VoiceEncoder, preprocess_wav
+
+    model = VoiceEncoder(device="cpu", verbose=False)
+    return np.array([model.embed_utterance(preprocess_wav(c.samples, source_sr=c.sample_rate))
+                     for n in names for c in clips[n]])
+
+
+def _leave_one_out(x: np.ndarray, voice: np.ndarray, names: list[str], scaled: bool) -> dict[tuple[str, str], int]:
+    """Nearest voice centroid for each clip, without the clip; with `scaled`, features divided by
+    their spread within a voice (so what stays put within a voice weighs most)."""
+    if scaled:
+        x = x / (np.sqrt(np.mean([x[voice == n].var(axis=0) for n in names], axis=0)) + 1e-9)
     confusion = {(a, b): 0 for a in names for b in names}
     for i, speaker in enumerate(voice):
         others = np.arange(len(voice)) != i
@@ -154,6 +178,8 @@ def compare(backend: PiperVoice, text: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--compare", action="store_true", help="also compare Praat with WORLD (pyworld)")
+    parser.add_argument("--encoder", action="store_true",
+                        help="also identify speakers by a trained speaker encoder (pip install resemblyzer)")
     args = parser.parse_args()
     folder = SeriesFolder(EXAMPLE)
     series = folder.load_series()
@@ -182,7 +208,7 @@ def main() -> int:
         ok &= apart
         print(f"  {a.id} / {b.id}: {semitones:4.1f} semitones, centroid {spread:5.1%} "
               f"{'apart' if apart else 'TOO CLOSE'}")
-    identify(backend, series, lines)
+    identify(backend, series, lines, args.encoder)
     if args.compare:
         compare(backend, "That antenna was my husband's. He said it hears tomorrow.")
     return 0 if ok else 1

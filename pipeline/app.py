@@ -218,7 +218,8 @@ class Project:
 
         with series_lock(self.folder.state_dir, command or current_command()):
             ArtifactCache(self.folder.cache_dir).sweep_temporaries()
-            for place in (self.folder.root, self.folder.plan_dir, self.folder.state_dir, self.folder.out_dir):
+            for place in (self.folder.root, self.folder.plan_dir, self.folder.state_dir, self.folder.parsed.folder,
+                          self.folder.out_dir):
                 sweep_atomic_temporaries(place)
             sweep_work_folders(self.folder.out_dir)
             yield

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from conftest import EXAMPLE
@@ -121,3 +123,54 @@ def test_places_name_the_file_line_and_field_of_each_id(folder):
     character = folder.load_series().characters[0].id
     assert places[character][0].file == "series.yaml"
     assert places[character][0].line == bible[: bible.index(f"- id: {character}")].count("\n") + 1
+
+
+# --- the plan's data kept as JSON (ParsedData) --------------------------------------------------
+
+
+def test_a_checked_plan_is_read_from_its_json_until_a_file_changes(folder):
+    folder.load_plan()
+    folder.keep_last_good()
+    entry = folder.parsed.folder / "plan--e01.yaml.json"
+    assert {p.name for p in folder.parsed.folder.iterdir()} == {"series.yaml.json", "plan--e01.yaml.json",
+                                                               "plan--e02.yaml.json"}
+    # The JSON is what a load reads while the file's bytes are unchanged: a title changed in the
+    # JSON alone shows through (only a test would write one).
+    kept = json.loads(entry.read_text())
+    kept["data"]["title"] = "From the JSON"
+    entry.write_text(json.dumps(kept))
+    assert SeriesFolder(folder.root).load_episode("e01").title == "From the JSON"
+    # An edit of the file is read from the file, and the next check keeps it.
+    path = folder.episode_path("e01")
+    path.write_text(_retitled(path.read_text(), "Edited"))
+    again = SeriesFolder(folder.root)
+    again.load_plan()
+    assert again.load_episode("e01").title == "Edited"
+    again.keep_last_good()
+    assert json.loads(entry.read_text())["data"]["title"] == "Edited"
+
+
+def _retitled(text: str, title: str) -> str:
+    lines = text.splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line.startswith("title:"))
+    lines[at] = f"title: {title}\n"
+    return "".join(lines)
+
+
+def test_a_broken_json_entry_is_read_past_and_loading_alone_keeps_nothing(folder):
+    SeriesFolder(folder.root).load_plan()
+    assert not folder.parsed.folder.exists()  # status and the like load without keeping
+    folder.load_plan()
+    folder.keep_last_good()
+    (folder.parsed.folder / "series.yaml.json").write_text("{not json")
+    series, _ = SeriesFolder(folder.root).load_plan()
+    assert series == folder.load_series()
+
+
+def test_an_invalid_edit_is_reported_with_its_line_though_a_json_was_kept(folder):
+    folder.load_plan()
+    folder.keep_last_good()
+    line = edit(folder, "duration_frames: 60", "duration_frames: -5")
+    with pytest.raises(InputError) as caught:
+        SeriesFolder(folder.root).load_plan()
+    assert f"e01.yaml:{line}:" in str(caught.value) and "duration_frames" in str(caught.value)

@@ -38,6 +38,9 @@ def needs_package(module: str, install: str) -> pytest.MarkDecorator:
                               reason=f"the {module} package is not installed: {install}")
 
 
+needs_lipsync = needs_package("lipsync", "pip install 'microdrama[lipsync]'")
+
+
 @pytest.fixture(autouse=True)
 def _offline_llm(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "MICRODRAMA_MODEL"):

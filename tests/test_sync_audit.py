@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import needs_package
+from conftest import needs_lipsync, needs_package
 from microdrama.pipeline.core.config import AuditOptions, Settings
 from microdrama.pipeline.core.errors import ConfigError
 from microdrama.pipeline.core.snapshot import load_snapshot
@@ -32,7 +32,6 @@ from tiny_show import approved_show, render, routed
 # Without these packages the tests that need them skip; CI installs them, and fails there.
 needs_syncnet = needs_package("syncnet_python", "pip install --no-deps syncnet-python==0.2.3 "
                                                 "python-speech-features==0.6")
-needs_lipsync = needs_package("lipsync", "pip install 'microdrama[lipsync]'")
 MEASURE = re.compile(r"AV offset ([+-]\d+) frames .* LSE-D (\S+), LSE-C (\S+)$")
 SYNCED_LINE = "e01s01l01"  # Anna's line in e01s01k03, the MCU the route gives the pass
 

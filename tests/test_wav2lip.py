@@ -24,11 +24,9 @@ from microdrama.pipeline.render.backends import (
     CharacterRef, FaceBox, LipsyncRequest, LocationRef, VideoRequest, VoicePlacement, backend_statuses, load_backend,
 )
 from microdrama.pipeline.render.requests import lipsync_request
-from conftest import needs_package
+from conftest import needs_lipsync
 from tiny_show import approved_show, render, routed
 
-# Without the lipsync extra these tests skip and the others run; CI installs it, and fails there.
-needs_lipsync = needs_package("lipsync", "pip install 'microdrama[lipsync]'")
 WIDTH, HEIGHT, FPS, FRAMES = 96, 128, 12, 12
 FACE = FaceBox(x=24, y=30, width=48, height=56)
 

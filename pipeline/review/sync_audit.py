@@ -44,8 +44,8 @@ if TYPE_CHECKING:
     import torch
 
 KEPT_VERSION = "1"  # bump when the measurement changes
-LICENCE = ("SyncNet's weights (syncnet_v2.model) are the Visual Geometry Group's (University of Oxford), "
-           "for research use only by their terms; syncnet-python's code is MIT AND Apache-2.0")
+LICENCE = ("SyncNet's weights are VGG's (University of Oxford), for research use only; syncnet-python's code is "
+           "MIT AND Apache-2.0")
 NO_WEIGHTS = ("no SyncNet weights: set audit.syncnet_weights to a local syncnet_v2.model "
               "(VGG's weights, for research use only)")
 INSTALL = "syncnet-python is not installed: pip install --no-deps syncnet-python==0.2.3 python-speech-features==0.6"

@@ -32,7 +32,7 @@ problems are reported at once, one a line, as `<path>/microdrama.toml:<line>: <t
 
     [audit]                     # thresholds of the consistency audit (AuditOptions below)
     clip_model = "/models/clip-vit-base-patch32"
-    # syncnet_weights = "/models/syncnet_v2.model"  # lip sync; VGG's weights: research use only
+    syncnet_weights = "/models/syncnet_v2.model"  # lip sync; VGG's weights: research use only
 
     [backends.actors.diffusers]  # executor = "ray": the Ray actors of one backend
     actors = 2                  # each loads the model once and takes many requests
@@ -465,16 +465,13 @@ class _Check:
         )
 
     def audit(self, table: dict[str, Any], series_dir: Path) -> AuditOptions:
-        """The [audit] table; the SyncNet weights it names are found from the series folder and
-        must be a file there (nothing is downloaded)."""
+        """The [audit] table, the SyncNet weights it names found from the series folder. Whether
+        they are there is the audit's question, as a route's model is the render's: a series
+        folder whose models are elsewhere still loads."""
         audit = self.model(AuditOptions, table, ("audit",))
         if audit.syncnet_weights is None:
             return audit
-        weights = series_dir / audit.syncnet_weights.expanduser()
-        if not weights.is_file():
-            self.file(("audit", "syncnet_weights"), f"{weights} is not a file; set it to a local copy of SyncNet's "
-                                                     "syncnet_v2.model (nothing is downloaded)")
-        return audit.model_copy(update={"syncnet_weights": weights})
+        return audit.model_copy(update={"syncnet_weights": series_dir / audit.syncnet_weights.expanduser()})
 
     def actors(self, table: dict[str, Any]) -> dict[str, ActorResources]:
         """`[backends.actors.<name>]`: each name a registered backend (the tables themselves are

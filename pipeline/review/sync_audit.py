@@ -195,7 +195,9 @@ def syncnet_status(options: AuditOptions) -> str:
     weights' licence."""
     if options.syncnet_weights is None:
         return f"skipped: {NO_WEIGHTS}"
-    installed = importlib.util.find_spec("syncnet_python") is not None
+    if not options.syncnet_weights.is_file():
+        return f"no: the weights are not a file (nothing is downloaded); {LICENCE}"
+    installed = all(importlib.util.find_spec(name) for name in ("syncnet_python", "python_speech_features"))
     return f"{'' if installed else INSTALL + '; '}{LICENCE}"
 
 
@@ -206,11 +208,18 @@ def syncnet_class() -> type:
     try:
         file = importlib.metadata.distribution("syncnet-python").locate_file("syncnet_python/SyncNetModel.py")
     except importlib.metadata.PackageNotFoundError:
-        raise BackendUnavailable("audit syncnet_weights", INSTALL) from None
+        file = None
+    if file is None or importlib.util.find_spec("python_speech_features") is None:  # the MFCCs
+        raise BackendUnavailable("audit syncnet_weights", INSTALL)
     spec = importlib.util.spec_from_file_location("microdrama_syncnet_model", str(file))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.S
+
+
+def missing_weights(weights: Path) -> str:
+    return (f"audit.syncnet_weights: {weights} is not a file; set it to a local copy of SyncNet's syncnet_v2.model "
+            "(nothing is downloaded)")
 
 
 @lru_cache(maxsize=2)
@@ -221,8 +230,7 @@ def load_syncnet(weights: Path, identity: str) -> torch.nn.Module:
     import torch
 
     if not weights.is_file():
-        raise ConfigError(f"audit.syncnet_weights: {weights} is not a file; set it to a local copy of SyncNet's "
-                          "syncnet_v2.model (nothing is downloaded)")
+        raise ConfigError(missing_weights(weights))
     model = syncnet_class()()
     try:
         state = torch.load(weights, map_location="cpu", weights_only=True)

@@ -25,7 +25,7 @@ from microdrama.pipeline.edit.timeline import read_timeline, timeline_path
 from microdrama.pipeline.render.backends import FaceBox
 from microdrama.pipeline.review.audit import Verdict, audit_episode
 from microdrama.pipeline.review.sync_audit import (
-    CROP_SIZE, GREY, LICENCE, MAX_SHIFT, NO_WEIGHTS, check_sync, face_crops, offset_search,
+    CROP_SIZE, GREY, LICENCE, MAX_SHIFT, NO_WEIGHTS, Sync, check_sync, face_crops, judge, offset_search,
 )
 from tiny_show import approved_show, render, routed
 
@@ -84,6 +84,16 @@ def test_the_offset_search_finds_a_known_lag(lag):
     assert sync.confidence > 5  # median distance of unrelated windows: about sqrt(2 * 32)
 
 
+@pytest.mark.parametrize(("offset", "confidence", "verdict"), [
+    (1, 6.0, Verdict.PASS), (-1, 6.0, Verdict.PASS), (3, 6.0, Verdict.ERROR), (-2, 6.0, Verdict.ERROR),
+    (5, 1.0, Verdict.WARNING),  # SyncNet cannot tell: no verdict on the sync
+])
+def test_an_offset_syncnet_is_sure_of_beyond_a_frame_is_an_error(offset, confidence, verdict):
+    check = judge("e01s01l01", Sync(offset=offset, distance=7.25, confidence=confidence), AuditOptions())
+    assert (check.verdict, check.measured, check.threshold) == (verdict, offset, 1)
+    assert MEASURE.search(check.message).groups() == (f"{offset:+d}", "7.250", f"{confidence:.3f}")
+
+
 def test_the_face_crop_is_syncnets_square_around_the_face_grey_outside_the_frame():
     frame = np.zeros((100, 80, 3), np.uint8)
     frame[20:40, 30:50] = (255, 0, 0)  # the face box, in red (RGB)
@@ -105,7 +115,7 @@ def test_each_line_seen_spoken_in_a_lip_synced_shot_gets_syncnets_offset_and_sco
     # Only e01s01k03 had the pass: the animatic's own shots are the mouth audit's.
     assert [c.where for c in checks] == [SYNCED_LINE]
     check = checks[0]
-    assert check.name == "lip-sync" and check.verdict != Verdict.SKIPPED and check.threshold == 2
+    assert check.name == "lip-sync" and check.verdict != Verdict.SKIPPED and check.threshold == 1
     offset, distance, confidence = MEASURE.search(check.message).groups()
     assert int(offset) == check.measured and abs(int(offset)) <= MAX_SHIFT
     assert math.isfinite(float(distance)) and float(distance) > 0

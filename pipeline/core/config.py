@@ -229,9 +229,9 @@ class AuditOptions(BaseModel):
         "folder) to measure lip sync in shots drawn by neural video or given a lip-sync pass; unset: those checks "
         "are skipped. Never downloaded. The weights are VGG's (University of Oxford), for research use only.")
     sync_max_offset_frames: int = Field(
-        2, ge=0, le=15, description="Largest audio-video offset, in frames at SyncNet's 25 fps, that SyncNet may find "
-        "in a line with confidence (80 ms: inside the +45/-125 ms that ITU-R BT.1359 finds detectable in the worse "
-        "direction, at one frame of the search's resolution).")
+        1, ge=0, le=15, description="Largest audio-video offset, in frames at SyncNet's 25 fps, that SyncNet may find "
+        "in a line with confidence before an error. One frame (40 ms) is the search's step and lies inside what "
+        "ITU-R BT.1359 finds detectable either way (sound 45 ms early, 125 ms late).")
     sync_min_confidence: float = Field(
         3.0, ge=0, description="SyncNet confidence (LSE-C: median minus least mean distance over the offsets) under "
         "which its offset means little (a warning, not a verdict on the sync): a conventional cut, not calibrated "

@@ -124,15 +124,21 @@ def check_line(line: LineClip, clip: VideoClip, face: FaceBox, timeline: Timelin
                       f"the line's {heard} frames at {FPS} fps are too few for SyncNet's {WINDOW}-frame windows")
     sync = measure(load_syncnet(options.syncnet_weights, file_identity(options.syncnet_weights)),
                    face_crops(frames[:heard], face), voice_features(audio))
+    return judge(line.line_id, sync, options)
+
+
+def judge(line_id: str, sync: Sync, options: AuditOptions) -> Check:
+    """An offset SyncNet is confident of, beyond the limit, is an error; a low confidence says only
+    that SyncNet could not tell (a face not where the framing puts it, a mouth too small)."""
+    name, threshold = "lip-sync", options.sync_max_offset_frames
     summary = (f"AV offset {sync.offset:+d} frames at {FPS} fps ({sync.offset * 1000 // FPS:+d} ms; positive: the "
                f"picture is late), LSE-D {sync.distance:.3f}, LSE-C {sync.confidence:.3f}")
     if sync.confidence < options.sync_min_confidence:
-        return _check(name, line.line_id, threshold, sync.offset, Verdict.WARNING,
+        return _check(name, line_id, threshold, sync.offset, Verdict.WARNING,
                       f"SyncNet is not confident of the sync (LSE-C under {options.sync_min_confidence:g}): {summary}")
     if abs(sync.offset) > threshold:
-        return _check(name, line.line_id, threshold, sync.offset, Verdict.ERROR,
-                      f"the mouth is off the voice: {summary}")
-    return _check(name, line.line_id, threshold, sync.offset, Verdict.PASS, summary)
+        return _check(name, line_id, threshold, sync.offset, Verdict.ERROR, f"the mouth is off the voice: {summary}")
+    return _check(name, line_id, threshold, sync.offset, Verdict.PASS, summary)
 
 
 def face_crops(frames: list[np.ndarray], face: FaceBox) -> np.ndarray:

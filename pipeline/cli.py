@@ -649,6 +649,7 @@ def backends(
     from .render.backends import backend_statuses
     from .render.renderer import load
     from .render.routing import voice_backend_for
+    from .review.sync_audit import syncnet_status
 
     table = _table("backends", ("name", "kind", "version", "available", "why not / extra"))
     for status in backend_statuses():
@@ -682,6 +683,9 @@ def backends(
             voice = f"[red]none[/]: {escape(str(exc))}"
         routes.add_row(f"voices ({series.language})", voice, "")
     routes.add_row("music", settings.backends.music, "")
+    weights = settings.audit.syncnet_weights
+    routes.add_row("lip sync, measured by the audit", f"SyncNet {escape(str(weights))}" if weights else "SyncNet",
+                   escape(syncnet_status(settings.audit)))
     console().print(routes)
 
 

@@ -4,10 +4,13 @@
 - A test that logs at ERROR fails (an error log is a bug report nobody reads).
 - `requires(tool)` skips a test whose system tool is missing, except in CI, where
   MICRODRAMA_REQUIRE_ALL=1 makes the missing tool a failure: CI installs every tool.
+  `needs_package(module, install)` does the same for a Python package of an extra; in CI the
+  test runs without it, and fails.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import shutil
@@ -27,6 +30,15 @@ def requires(tool: str) -> pytest.MarkDecorator:
     if missing and os.environ.get("MICRODRAMA_REQUIRE_ALL") == "1":
         raise RuntimeError(f"{tool} is required in CI (MICRODRAMA_REQUIRE_ALL=1) but not installed")
     return pytest.mark.skipif(missing, reason=f"{tool} is not installed")
+
+
+def needs_package(module: str, install: str) -> pytest.MarkDecorator:
+    return pytest.mark.skipif(importlib.util.find_spec(module) is None
+                              and os.environ.get("MICRODRAMA_REQUIRE_ALL") != "1",
+                              reason=f"the {module} package is not installed: {install}")
+
+
+needs_lipsync = needs_package("lipsync", "pip install 'microdrama[lipsync]'")
 
 
 @pytest.fixture(autouse=True)
@@ -95,6 +107,18 @@ def calls(monkeypatch) -> Counter:
     spy(PiperVoice, "voice", "line_id")
     spy(SynthMusic, "music", "cue_id")
     return counter
+
+
+@pytest.fixture(scope="module")
+def wav2lip_checkpoint(tmp_path_factory) -> Path:
+    """A random-weight Wav2Lip saved as the `lipsync` package saves its weights (a state dict)."""
+    import torch
+    from lipsync.models import Wav2Lip
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("wav2lip") / "wav2lip.pth"
+    torch.save(Wav2Lip().state_dict(), path)
+    return path
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import importlib.util
-
 import numpy as np
 import pytest
 
@@ -26,26 +24,11 @@ from microdrama.pipeline.render.backends import (
     CharacterRef, FaceBox, LipsyncRequest, LocationRef, VideoRequest, VoicePlacement, backend_statuses, load_backend,
 )
 from microdrama.pipeline.render.requests import lipsync_request
-from tiny_show import approved_show, render
+from conftest import needs_lipsync
+from tiny_show import approved_show, render, routed
 
-# Without the lipsync extra these tests skip and the others run; CI installs it, and fails there.
-needs_lipsync = pytest.mark.skipif(importlib.util.find_spec("lipsync") is None
-                                   and os.environ.get("MICRODRAMA_REQUIRE_ALL") != "1",
-                                   reason="the lipsync package is not installed: pip install 'microdrama[lipsync]'")
 WIDTH, HEIGHT, FPS, FRAMES = 96, 128, 12, 12
 FACE = FaceBox(x=24, y=30, width=48, height=56)
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
-    """A random-weight Wav2Lip saved as the `lipsync` package saves its weights (a state dict)."""
-    import torch
-    from lipsync.models import Wav2Lip
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("wav2lip") / "wav2lip.pth"
-    torch.save(Wav2Lip().state_dict(), path)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +59,9 @@ def sync_request(picture: Path, voices: list[VoicePlacement], framing: dict[str,
 
 
 @needs_lipsync
-def test_the_pass_keeps_the_frames_and_changes_only_the_mouth_while_the_line_plays(checkpoint, clip):
+def test_the_pass_keeps_the_frames_and_changes_only_the_mouth_while_the_line_plays(wav2lip_checkpoint, clip):
     picture, take = clip
-    backend = load_backend("wav2lip", "lipsync", {"checkpoint": str(checkpoint), "pad_bottom": 4})
+    backend = load_backend("wav2lip", "lipsync", {"checkpoint": str(wav2lip_checkpoint), "pad_bottom": 4})
     result = backend.render(sync_request(picture, [voice(take)]))
     before = list(ffmpeg.read_frames(picture, WIDTH, HEIGHT))
     after = list(result.frames)
@@ -96,23 +79,24 @@ def test_the_pass_keeps_the_frames_and_changes_only_the_mouth_while_the_line_pla
 
 
 @needs_lipsync
-def test_a_line_placed_past_the_last_frame_changes_nothing(checkpoint, clip):
+def test_a_line_placed_past_the_last_frame_changes_nothing(wav2lip_checkpoint, clip):
     picture, take = clip
-    backend = load_backend("wav2lip", "lipsync", {"checkpoint": str(checkpoint)})
+    backend = load_backend("wav2lip", "lipsync", {"checkpoint": str(wav2lip_checkpoint)})
     result = backend.render(sync_request(picture, [voice(take, start=FRAMES, end=FRAMES + 4)]))
     before = ffmpeg.read_frames(picture, WIDTH, HEIGHT)
     assert all(np.array_equal(a, b) for a, b in zip(before, result.frames, strict=True))
 
 
 @needs_lipsync
-def test_the_original_checkpoint_format_loads_too(checkpoint, clip, tmp_path):
+def test_the_original_checkpoint_format_loads_too(wav2lip_checkpoint, clip, tmp_path):
     """Wav2Lip's own checkpoints wrap the weights as {'state_dict': {'module.<name>': ...}}."""
     import torch
 
     wrapped = tmp_path / "wav2lip_gan.pth"
-    torch.save({"state_dict": {f"module.{k}": v for k, v in torch.load(checkpoint).items()}}, wrapped)
+    torch.save({"state_dict": {f"module.{k}": v for k, v in torch.load(wav2lip_checkpoint).items()}}, wrapped)
     picture, take = clip
-    plain = load_backend("wav2lip", "lipsync", {"checkpoint": str(checkpoint)}).render(sync_request(picture, [voice(take)]))
+    plain = load_backend("wav2lip", "lipsync", {"checkpoint": str(wav2lip_checkpoint)}).render(
+        sync_request(picture, [voice(take)]))
     original = load_backend("wav2lip", "lipsync", {"checkpoint": str(wrapped)}).render(
         sync_request(picture, [voice(take)]))
     assert all(np.array_equal(a, b) for a, b in zip(plain.frames, original.frames, strict=True))
@@ -142,15 +126,15 @@ def test_the_key_holds_the_picture_and_the_takes_content_not_their_paths(clip):
 
 
 @needs_lipsync
-def test_a_speaker_the_framing_does_not_place_fails_the_shot_naming_the_line(checkpoint, clip):
+def test_a_speaker_the_framing_does_not_place_fails_the_shot_naming_the_line(wav2lip_checkpoint, clip):
     picture, take = clip
-    backend = load_backend("wav2lip", "lipsync", {"checkpoint": str(checkpoint)})
+    backend = load_backend("wav2lip", "lipsync", {"checkpoint": str(wav2lip_checkpoint)})
     with pytest.raises(RenderError, match="line e01s01l01: ben is not framed"):
         backend.render(sync_request(picture, [voice(take, speaker="ben")]))
 
 
 @needs_lipsync
-def test_faces_found_by_a_local_s3fd_detector(checkpoint, clip, tmp_path):
+def test_faces_found_by_a_local_s3fd_detector(wav2lip_checkpoint, clip, tmp_path):
     """face-alignment's S3FD class with random weights saved locally (threshold 0: it finds
     something in any picture): the pass runs through the detector and stays in the frame."""
     import torch
@@ -160,7 +144,7 @@ def test_faces_found_by_a_local_s3fd_detector(checkpoint, clip, tmp_path):
     detector = tmp_path / "s3fd.pth"
     torch.save(s3fd().state_dict(), detector)
     picture, take = clip
-    backend = load_backend("wav2lip", "lipsync", {"checkpoint": str(checkpoint), "face_detector": str(detector),
+    backend = load_backend("wav2lip", "lipsync", {"checkpoint": str(wav2lip_checkpoint), "face_detector": str(detector),
                                                   "detector_threshold": 0.0})
     result = backend.render(sync_request(picture, [voice(take)], framing={}))
     before = list(ffmpeg.read_frames(picture, WIDTH, HEIGHT))
@@ -172,9 +156,9 @@ def test_faces_found_by_a_local_s3fd_detector(checkpoint, clip, tmp_path):
 
 @needs_lipsync
 @pytest.mark.parametrize("option", ["checkpoint", "face_detector"])
-def test_a_missing_weights_file_is_unavailable_naming_the_path(checkpoint, tmp_path, option):
+def test_a_missing_weights_file_is_unavailable_naming_the_path(wav2lip_checkpoint, tmp_path, option):
     missing = tmp_path / "nothing.pth"
-    options = {"checkpoint": str(checkpoint), option: str(missing)}
+    options = {"checkpoint": str(wav2lip_checkpoint), option: str(missing)}
     with pytest.raises(BackendUnavailable, match=f"{option} {missing} is not a file"):
         load_backend("wav2lip", "lipsync", options)
 
@@ -206,16 +190,9 @@ def test_the_request_holds_only_the_lines_seen_spoken_and_the_speakers_framed_fa
     assert lipsync_request(video_request([heard]), tmp_path / "shot.mp4", "k1") is None
 
 
-def routed(folder: Path, checkpoint: Path | str, shot_types: str = '"MCU"') -> Path:
-    (folder / "microdrama.toml").write_text(
-        f'[[backends.routes]]\nshot_types = [{shot_types}]\nvideo = "animatic"\nlipsync = "wav2lip"\n'
-        f'lipsync_options = {{ checkpoint = "{checkpoint}" }}\n', encoding="utf-8")
-    return folder
-
-
 @needs_lipsync
-def test_a_route_gives_the_pass_to_its_shots_with_a_line_seen_spoken(checkpoint, tmp_path):
-    show = routed(approved_show(tmp_path / "tiny-show"), checkpoint)
+def test_a_route_gives_the_pass_to_its_shots_with_a_line_seen_spoken(wav2lip_checkpoint, tmp_path):
+    show = routed(approved_show(tmp_path / "tiny-show"), wav2lip_checkpoint)
     state = render(show)
     renders = {r.id: r for r in state.renders}
     assert not [r.id for r in state.renders if r.failed]
@@ -239,8 +216,8 @@ def passes_made(show: Path) -> list[str]:
 
 
 @needs_lipsync
-def test_a_re_voiced_character_re_runs_the_pass_of_their_shots_only(checkpoint, tmp_path):
-    show = routed(approved_show(tmp_path / "tiny-show"), checkpoint, '"MCU", "MS"')
+def test_a_re_voiced_character_re_runs_the_pass_of_their_shots_only(wav2lip_checkpoint, tmp_path):
+    show = routed(approved_show(tmp_path / "tiny-show"), wav2lip_checkpoint, '"MCU", "MS"')
     render(show)
     # MS e01s02k03 (Ben speaks) and e02s01k03 (Ben, then Anna) join MCU e01s01k03 (Anna).
     assert sorted(passes_made(show)) == ["e01s01k03", "e01s02k03", "e02s01k03"]

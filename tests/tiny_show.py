@@ -54,6 +54,14 @@ def rendered_show(folder: Path, fps: int = 12) -> Path:
     return folder
 
 
+def routed(folder: Path, checkpoint: Path | str, shot_types: str = '"MCU"') -> Path:
+    """The folder with a route that gives its `shot_types` (the animatic's) the Wav2Lip pass."""
+    (folder / "microdrama.toml").write_text(
+        f'[[backends.routes]]\nshot_types = [{shot_types}]\nvideo = "animatic"\nlipsync = "wav2lip"\n'
+        f'lipsync_options = {{ checkpoint = "{checkpoint}" }}\n', encoding="utf-8")
+    return folder
+
+
 def render(folder: Path, request: RenderRequest | None = None, yes: bool = False, **settings) -> RenderState:
     """Render the approved plan, with the folder's microdrama.toml and `settings`."""
     with Project(Settings.load(folder, **settings)) as project:

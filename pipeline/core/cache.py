@@ -82,6 +82,12 @@ def content_fingerprint(path: str, mtime_ns: int) -> str:
     return digest.hexdigest()[:16]
 
 
+def artifact_kind(path: Path) -> str:
+    """The kind of artifact a cache file holds, from its name (cache/<kind>-<key>.<ext>): a
+    segment named lipsync-… had a lip-sync pass."""
+    return path.name.partition("-")[0]
+
+
 class ArtifactCache:
     def __init__(self, root: Path):
         self.root = Path(root)

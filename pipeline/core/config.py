@@ -32,6 +32,7 @@ problems are reported at once, one a line, as `<path>/microdrama.toml:<line>: <t
 
     [audit]                     # thresholds of the consistency audit (AuditOptions below)
     clip_model = "/models/clip-vit-base-patch32"
+    syncnet_weights = "/models/syncnet_v2.model"  # lip sync; VGG's weights: research use only
 
     [backends.actors.diffusers]  # executor = "ray": the Ray actors of one backend
     actors = 2                  # each loads the model once and takes many requests
@@ -223,6 +224,18 @@ class AuditOptions(BaseModel):
     dialogue_over_ambience_min_db: float = Field(
         10.0, description="Least margin in dB between a line's level and the ambience beds under it, before "
         "ducking (ducking only adds to it): less, and the ambience masks the dialogue.")
+    syncnet_weights: Path | None = Field(
+        None, description="Local copy of SyncNet's syncnet_v2.model (a state dict; relative paths start at the series "
+        "folder) to measure lip sync in shots drawn by neural video or given a lip-sync pass; unset: those checks "
+        "are skipped. Never downloaded. The weights are VGG's (University of Oxford), for research use only.")
+    sync_max_offset_frames: int = Field(
+        1, ge=0, le=15, description="Largest audio-video offset, in frames at SyncNet's 25 fps, that SyncNet may find "
+        "in a line with confidence before an error. One frame (40 ms) is the search's step and lies inside what "
+        "ITU-R BT.1359 finds detectable either way (sound 45 ms early, 125 ms late).")
+    sync_min_confidence: float = Field(
+        3.0, ge=0, description="SyncNet confidence (LSE-C: median minus least mean distance over the offsets) under "
+        "which its offset means little (a warning, not a verdict on the sync): a conventional cut, not calibrated "
+        "on this project's renders.")
     mouth_min_change: float = Field(
         2.0, ge=0, description="Mean absolute change (0..255) of a speaking animatic character's mouth region "
         "across its line under which the mouth is still.")
@@ -318,7 +331,7 @@ class Settings:
         run = check.run(tables["run"], environ, flags)
         backends = check.backends(tables["backends"])
         actors = check.actors(tables["backends"])
-        audit = check.model(AuditOptions, tables["audit"], ("audit",))
+        audit = check.audit(tables["audit"], series_dir)
         cost = check.model(CostOptions, tables["cost"], ("cost",))
         llm = check.llm(tables["llm"], environ, llm_timeout_s)
         if check.problems:
@@ -450,6 +463,15 @@ class _Check:
                                route.lipsync, dict(raw.get("lipsync_options", {})))
                          for route, raw in zip(parsed.routes, table.get("routes", []), strict=True)),
         )
+
+    def audit(self, table: dict[str, Any], series_dir: Path) -> AuditOptions:
+        """The [audit] table, the SyncNet weights it names found from the series folder. Whether
+        they are there is the audit's question, as a route's model is the render's: a series
+        folder whose models are elsewhere still loads."""
+        audit = self.model(AuditOptions, table, ("audit",))
+        if audit.syncnet_weights is None:
+            return audit
+        return audit.model_copy(update={"syncnet_weights": series_dir / audit.syncnet_weights.expanduser()})
 
     def actors(self, table: dict[str, Any]) -> dict[str, ActorResources]:
         """`[backends.actors.<name>]`: each name a registered backend (the tables themselves are

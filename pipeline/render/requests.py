@@ -126,22 +126,28 @@ def lipsync_request(request: VideoRequest, picture: Path, picture_key: str) -> L
     """The lip-sync pass over a rendered shot: the lines seen spoken (V.O. and O.S. lines are
     heard, not seen) and where the shot's framing puts each speaker's face. None when no line is
     seen spoken: the picture stays as it is."""
-    from .backends.animatic.framing import place_figures
-
     seen = [voice for voice in request.voices if not voice.off_screen]
     if not seen:
         return None
-    speakers = {voice.speaker for voice in seen}
-    framing = {}
+    return LipsyncRequest(shot_id=request.shot_id, picture=str(picture), picture_key=picture_key,
+                          width=request.width, height=request.height, fps=request.fps,
+                          num_frames=request.num_frames, voices=seen,
+                          framing=speaker_faces(request, {voice.speaker for voice in seen}))
+
+
+def speaker_faces(request: VideoRequest, speakers: set[str]) -> dict[str, FaceBox]:
+    """Where the shot's framing puts each of `speakers`' faces (by character id); a speaker seen
+    from behind, or not framed, has none. The lip-sync pass and the audit's sync measure share it."""
+    from .backends.animatic.framing import place_figures
+
+    faces = {}
     for figure in place_figures(request):
         if figure.character.id in speakers and not figure.from_behind:
             box = face_box(figure.x * request.width, figure.y * request.height, figure.head,
                            request.width, request.height)
             if box is not None:
-                framing[figure.character.id] = box
-    return LipsyncRequest(shot_id=request.shot_id, picture=str(picture), picture_key=picture_key,
-                          width=request.width, height=request.height, fps=request.fps,
-                          num_frames=request.num_frames, voices=seen, framing=framing)
+                faces[figure.character.id] = box
+    return faces
 
 
 def face_box(x: float, y: float, head: float, width: int, height: int) -> FaceBox | None:

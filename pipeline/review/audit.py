@@ -131,8 +131,10 @@ def audit_episode(timeline: Timeline, episode: Episode, series: Series, video: P
     not named, or every shot when it is None, counts as drawn by the animatic. `series_dir` is
     where the bible's keyframe paths start (default: the folder above `video`'s out/).
     `kept` is the folder where the audit keeps what it measured between audits (eNN.npz: each
-    shot's frames; eNN.mouths.json and eNN.sound.json: those checks); none: all is measured."""
-    from .mouth_audit import check_mouths  # it builds its checks on this module's Check
+    shot's frames; eNN.mouths.json, eNN.sync.json and eNN.sound.json: those checks); none: all is
+    measured."""
+    from .mouth_audit import check_mouths  # they build their checks on this module's Check
+    from .sync_audit import check_sync
 
     size = analysis_size(timeline.width, timeline.height, options.analysis_short_side)
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -157,6 +159,8 @@ def audit_episode(timeline: Timeline, episode: Episode, series: Series, video: P
         *kept_sound_checks(timeline, video, mix, options, kept / f"{timeline.episode_id}.sound.json" if kept else None),
         *check_mouths(timeline, episode, series, series_dir or video.parent.parent, options,
                       kept / f"{timeline.episode_id}.mouths.json" if kept else None),
+        *check_sync(timeline, episode, series, series_dir or video.parent.parent, options,
+                    kept / f"{timeline.episode_id}.sync.json" if kept else None),
     ]
     return AuditReport(episode_id=timeline.episode_id, checks=checks)
 

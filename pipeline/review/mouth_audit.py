@@ -3,8 +3,8 @@ is still outside it.
 
 Measured on each shot's own segment (the episode is a stream copy of them) in the region the
 speaker's moving mouth covers, found by the animatic's own framing. Only locked-off shots are
-measured: a camera move changes every pixel. A neural video backend's lip sync needs a sync model
-(SyncNet); its lines are not measured here. A line's check is kept (a JSON file) under the digest
+measured: a camera move changes every pixel. A neural video backend's lip sync needs a sync model:
+sync_audit.py measures it with SyncNet. A line's check is kept (a JSON file) under the digest
 of what it measured, so an unchanged segment is not decoded again by the next audit.
 """
 

@@ -12,7 +12,7 @@ from microdrama.pipeline.core.errors import InputError
 from microdrama.pipeline.ingest.screenplay import ingest
 from microdrama.pipeline.core.models import Episode, Series
 from microdrama.pipeline.plan.rules import plan_screenplay
-from microdrama.pipeline.core.store import SeriesFolder, dump_yaml, parse_model
+from microdrama.pipeline.core.store import SeriesFolder, dump_yaml, parse_model, plan_places
 from microdrama.pipeline.plan.approval import check_files
 
 
@@ -136,6 +136,11 @@ def test_a_checked_plan_is_read_from_its_json_until_a_file_changes(folder):
                                                                "plan--e02.yaml.json"}
     # The JSON is what a load reads while the file's bytes are unchanged: a title changed in the
     # JSON alone shows through (only a test would write one).
+    texts = {path.relative_to(folder.root).as_posix(): path.read_text()
+             for path in [folder.series_path, *map(folder.episode_path, folder.episode_ids())]}
+    reread = SeriesFolder(folder.root)
+    reread.load_plan()
+    assert reread.places() == plan_places(texts) and "e01s01k01" in reread.places()  # kept with the data
     kept = json.loads(entry.read_text())
     kept["data"]["title"] = "From the JSON"
     entry.write_text(json.dumps(kept))

@@ -26,7 +26,7 @@ from pathlib import Path
 from .errors import InputError, Problem
 from .models import Episode, Finding, Scene, Series, Shot
 from .paths import check_write
-from .store import SeriesFolder, atomic_write_text, parse_model
+from .store import M, SeriesFolder, atomic_write_text, parse_model
 
 CURRENT = "CURRENT"
 FINDINGS = "findings.json"
@@ -127,12 +127,19 @@ def load_snapshot(folder: SeriesFolder, digest: str) -> Snapshot:
 @lru_cache(maxsize=8)
 def _load(root: Path, digest: str) -> Snapshot:
     """Parsed once per process: every render branch looks its shot up in the same snapshot."""
-    base = approved_dir(SeriesFolder(root)) / digest
+    folder = SeriesFolder(root)
+    base = approved_dir(folder) / digest
     if not base.is_dir():
         raise InputError(base, Problem("no such approval; run `microdrama approve` again"))
-    series = parse_model((base / "series.yaml").read_text(encoding="utf-8"), Series, base / "series.yaml")
-    episodes = tuple(parse_model(p.read_text(encoding="utf-8"), Episode, p)
-                     for p in sorted((base / "plan").glob("e*.yaml")))
+
+    def parse(copy: Path, model: type[M]) -> M:
+        """A file of the snapshot; where the plan file's kept data is of the same bytes (the plan
+        is unchanged since it was approved), from there."""
+        raw = copy.read_bytes()
+        return parse_model(raw.decode("utf-8"), model, copy, folder.parsed.data(root / copy.relative_to(base), raw))
+
+    series = parse(base / "series.yaml", Series)
+    episodes = tuple(parse(p, Episode) for p in sorted((base / "plan").glob("e*.yaml")))
     findings_file = base / FINDINGS
     findings = tuple(Finding.model_validate(f) for f in json.loads(findings_file.read_text(encoding="utf-8"))) \
         if findings_file.is_file() else ()

@@ -29,6 +29,7 @@ import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import yaml
@@ -283,9 +284,13 @@ def plan_places(files: dict[str, str]) -> dict[str, list[Place]]:
     occurrence in file order. In series.yaml only the bible's characters and locations count
     (its episode outlines repeat the episode ids); in an episode file, the episode, its scenes,
     shots and dialogue lines. A file that is not valid YAML places nothing."""
+    return _by_id(_file_places(file, text) for file, text in files.items())
+
+
+def _by_id(per_file: Iterable[Iterable[tuple[str, Place]]]) -> dict[str, list[Place]]:
     places: dict[str, list[Place]] = {}
-    for file, text in files.items():
-        for plan_id, place in _file_places(file, text):
+    for found in per_file:
+        for plan_id, place in found:
             places.setdefault(plan_id, []).append(place)
     return places
 
@@ -312,7 +317,8 @@ def _file_places(file: str, text: str) -> tuple[tuple[str, Place], ...]:
 
 
 class ParsedData:
-    """The plan files' data as JSON under state/parsed/, by the digest of each file's bytes.
+    """The plan files' data, and where each id lies in them, as JSON under state/parsed/, by
+    the digest of each file's bytes.
 
     Every command loads the whole plan, and YAML is slow to read even through libyaml: a
     12-episode season's 13 files take 0.26 s, their JSON 0.006 s. A file whose bytes are those of
@@ -320,11 +326,11 @@ class ParsedData:
     every rule is kept (with the last good copies), so status, which keeps nothing, reads the
     JSON of the plan the latest review, approval or render checked."""
 
-    VERSION = "1"  # bump when what the fast loader returns for a text changes (core/fast_yaml.py)
+    VERSION = "2"  # bump when what is kept of a text changes (its data: core/fast_yaml.py; its places)
 
     def __init__(self, root: Path, state_dir: Path):
         self.root, self.folder = root, state_dir / "parsed"
-        self._valid: set[Path] = set()  # files whose JSON was read, so is current
+        self._entries: dict[Path, dict[str, Any]] = {}  # the JSON of each file, as read or written
 
     def _entry(self, path: Path) -> Path:
         return self.folder / (path.relative_to(self.root).as_posix().replace("/", "--") + ".json")
@@ -333,32 +339,46 @@ class ParsedData:
     def _digest(raw: bytes) -> str:
         return hashlib.blake2b(raw, digest_size=16).hexdigest()
 
+    def _current(self, path: Path, raw: bytes) -> dict[str, Any] | None:
+        """The JSON of the file at `path` if it holds the data of `raw`."""
+        if path not in self._entries:
+            try:
+                self._entries[path] = json.loads(self._entry(path).read_bytes())
+            except (OSError, ValueError):
+                self._entries[path] = {}
+        entry = self._entries[path]
+        current = entry.get("version") == self.VERSION and entry.get("digest") == self._digest(raw)
+        return entry if current else None
+
     def data(self, path: Path, raw: bytes) -> Any:
-        """The file's data as its JSON holds it, or None (no JSON, or one of other bytes)."""
-        self._valid.discard(path)
-        try:
-            entry = json.loads(self._entry(path).read_bytes())
-        except (OSError, ValueError):
-            return None
-        if entry.get("version") != self.VERSION or entry.get("digest") != self._digest(raw):
-            return None
-        self._valid.add(path)
-        return entry["data"]
+        """The data of `raw` as the JSON of the file at `path` holds it, or None (no JSON, or
+        one of other bytes). `raw` may be another copy of the file: an approved snapshot's."""
+        entry = self._current(path, raw)
+        return entry["data"] if entry else None
+
+    def places(self, path: Path, raw: bytes) -> list[tuple[str, Place]] | None:
+        """The ids of `raw` and their places (`plan_places`) as the file's JSON holds them."""
+        entry = self._current(path, raw)
+        return [(plan_id, Place(*place)) for plan_id, place in entry["places"]] if entry else None
 
     def keep(self, path: Path, raw: bytes) -> None:
         """Write the file's JSON unless it is current. Data JSON cannot hold as it is (a date,
         a key that is not a string) is not kept: that file is always read as YAML."""
-        if path in self._valid:
+        if self._current(path, raw):
             return
         try:
-            data = _fast_data(raw.decode("utf-8"))
+            text = raw.decode("utf-8")
+            data = _fast_data(text)
         except (UnicodeDecodeError, fast_yaml.NotFast):
             return
-        text = json.dumps({"version": self.VERSION, "digest": self._digest(raw), "data": data}, ensure_ascii=False)
-        if json.loads(text)["data"] == data:
+        places = [(plan_id, [place.file, place.line, place.field])
+                  for plan_id, place in _file_places(path.relative_to(self.root).as_posix(), text)]
+        entry = {"version": self.VERSION, "digest": self._digest(raw), "data": data, "places": places}
+        dumped = json.dumps(entry, ensure_ascii=False)
+        if json.loads(dumped)["data"] == data:
             self.folder.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(self._entry(path), text)
-            self._valid.add(path)
+            atomic_write_text(self._entry(path), dumped)
+            self._entries[path] = entry
 
 
 # --- the folder --------------------------------------------------------------------------------
@@ -513,5 +533,6 @@ class SeriesFolder:
         read = self._read or {path: path.read_bytes()
                               for path in [self.series_path, *map(self.episode_path, self.episode_ids())]
                               if path.is_file()}
-        return plan_places({path.relative_to(self.root).as_posix(): raw.decode("utf-8", errors="replace")
-                            for path, raw in read.items()})
+        return _by_id(self.parsed.places(path, raw)
+                      or _file_places(path.relative_to(self.root).as_posix(), raw.decode("utf-8", errors="replace"))
+                      for path, raw in read.items())

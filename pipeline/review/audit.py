@@ -25,7 +25,7 @@ import json
 import math
 import re
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
@@ -45,7 +45,7 @@ from ..render.backends.torch_device import package_availability
 from ..core.config import AuditOptions  # the [audit] table; configuration owns it, this name stays
 from ..core.errors import BackendUnavailable, ConfigError, FFmpegError
 from ..core.paths import check_write, series_file
-from ..core.models import CameraMove, Episode, FramedCharacter, ScreenPosition, Series, Shot, ShotType
+from ..core.models import CameraMove, Episode, FramedCharacter, Scene, ScreenPosition, Series, Shot, ShotType
 from ..core.store import atomic_write_bytes, atomic_write_text
 from ..edit.timeline import LineClip, Timeline, VideoClip
 
@@ -230,6 +230,20 @@ def file_identity(path: Path) -> str:
 
 def measured_digest(*parts: object) -> str:
     return hashlib.sha256("\n".join(map(str, parts)).encode()).hexdigest()[:32]
+
+
+def spoken_lines(timeline: Timeline, episode: Episode) -> Iterator[tuple[LineClip, VideoClip, Scene, Shot]]:
+    """Each line of the cut spoken on screen (not V.O. or O.S.) in a shot that rendered, with its
+    shot's clip and its place in the plan: what the mouth and lip-sync checks look at."""
+    places = {shot.id: (scene, shot) for scene in episode.scenes for shot in scene.shots}
+    clips = {clip.shot_id: clip for clip in timeline.video}
+    for line in timeline.dialogue:
+        clip = clips.get(line.shot_id)
+        if clip is None or clip.failed:
+            continue
+        scene, shot = places[line.shot_id]
+        if not next(l for l in shot.dialogue if l.id == line.line_id).off_screen:
+            yield line, clip, scene, shot
 
 
 def read_kept_checks(path: Path) -> dict[str, list[Check]]:

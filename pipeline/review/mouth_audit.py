@@ -21,7 +21,9 @@ from ..edit.timeline import LineClip, Timeline
 from ..render.backends.animatic.figures import mouth_area
 from ..render.backends.animatic.framing import Figure, place_figures
 from ..render.requests import video_request
-from .audit import Check, Verdict, _check, file_identity, measured_digest, read_kept_checks, write_kept_checks
+from .audit import (
+    Check, Verdict, _check, file_identity, measured_digest, read_kept_checks, spoken_lines, write_kept_checks,
+)
 
 KEPT_VERSION = "1"  # bump when the measurement changes
 
@@ -38,16 +40,9 @@ def check_mouths(timeline: Timeline, episode: Episode, series: Series, root: Pat
     this audit's)."""
     kept = read_kept_checks(kept_file) if kept_file else {}
     measured: dict[str, list[Check]] = {}
-    places = {shot.id: (scene, shot) for scene in episode.scenes for shot in scene.shots}
-    clips = {clip.shot_id: clip for clip in timeline.video}
     checks = []
-    for line in timeline.dialogue:
-        clip = clips.get(line.shot_id)
-        if clip is None or clip.failed or clip.backend != "animatic":
-            continue
-        scene, shot = places[line.shot_id]
-        planned = next(l for l in shot.dialogue if l.id == line.line_id)
-        if planned.off_screen or shot.move != CameraMove.STATIC or shot.title_card:
+    for line, clip, scene, shot in spoken_lines(timeline, episode):
+        if clip.backend != "animatic" or shot.move != CameraMove.STATIC or shot.title_card:
             continue
         figure = next((f for f in place_figures(video_request(shot, scene, series, root))
                        if f.character.id == line.speaker and not f.from_behind), None)

@@ -37,7 +37,8 @@ from ..edit.timeline import LineClip, Timeline, VideoClip
 from ..render.backends import FaceBox
 from ..render.requests import speaker_faces, video_request
 from .audit import (
-    Check, Verdict, _check, display_name, file_identity, measured_digest, read_kept_checks, write_kept_checks,
+    Check, Verdict, _check, display_name, file_identity, measured_digest, read_kept_checks, spoken_lines,
+    write_kept_checks,
 )
 
 if TYPE_CHECKING:
@@ -76,15 +77,9 @@ def check_sync(timeline: Timeline, episode: Episode, series: Series, root: Path,
     it is rewritten with this audit's)."""
     kept = read_kept_checks(kept_file) if kept_file else {}
     measured: dict[str, list[Check]] = {}
-    places = {shot.id: (scene, shot) for scene in episode.scenes for shot in scene.shots}
-    clips = {clip.shot_id: clip for clip in timeline.video}
     checks = []
-    for line in timeline.dialogue:
-        clip = clips.get(line.shot_id)
-        if clip is None or clip.failed or not drawn_by_a_model(clip):
-            continue
-        scene, shot = places[line.shot_id]
-        if next(l for l in shot.dialogue if l.id == line.line_id).off_screen:
+    for line, clip, scene, shot in spoken_lines(timeline, episode):
+        if not drawn_by_a_model(clip):
             continue
         face = speaker_faces(video_request(shot, scene, series, root), {line.speaker}).get(line.speaker)
         if face is None or options.syncnet_weights is None:

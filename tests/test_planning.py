@@ -45,6 +45,19 @@ def test_opening_description_rides_on_the_establishing_shot(tmp_path):
     assert establishing.action == "Fog rolls over black water." and ann.type == ShotType.MS
 
 
+def test_an_insert_heading_names_its_shot_and_back_to_scene_is_no_shot(tmp_path):
+    """INSERT - X (or CLOSE ON X) heads the insert shot of X; BACK TO SCENE only ends it."""
+    _, scenes = scene_of("INT. HUT - NIGHT\n\nANN unrolls a bag.\n\nINSERT - THE PHOTOGRAPH\n\n"
+                         "A little girl on a harbour wall.\n\nBACK TO SCENE\n\nAnn turns it over.\n\n"
+                         "CLOSE ON ANN'S HAND\n\nIt trembles.\n\nBACK TO SCENE\n\nANN\nWho are you?\n", tmp_path)
+    shots = [(s.type, s.action) for s in scenes[0].shots[1:] if not s.dialogue]
+    assert shots == [(ShotType.MS, "ANN unrolls a bag."),
+                     (ShotType.INSERT, "The photograph: A little girl on a harbour wall."),
+                     (ShotType.MS, "Ann turns it over."),
+                     (ShotType.INSERT, "Ann's hand: It trembles.")]
+    assert not any(s.characters for s in scenes[0].shots if s.type == ShotType.INSERT)
+
+
 def test_two_speakers_get_a_two_shot_then_reverse_shots_on_fixed_sides(tmp_path):
     _, scenes = scene_of("INT. ROOM - DAY\n\nANN\nHi.\n\nBEN\nHello.\n\nANN\nHow are you?\n\nBEN\nFine.\n", tmp_path)
     shots = scenes[0].shots[1:]

@@ -53,6 +53,10 @@ MOVEMENT = re.compile(
     r"|跑|冲|追|摔|撞|扑",
     re.IGNORECASE,
 )
+# A screenplay's shot headings inside a scene: "INSERT - THE PHOTOGRAPH" or "CLOSE ON HER HAND" heads
+# the insert shot of that subject, and "BACK TO SCENE" only ends it; neither is a shot of its own.
+SHOT_HEADING = re.compile(r"(?:INSERT|CLOSE(?:[- ]?UP)? ON|ANGLE ON|ECU(?: ON)?)\s*(?:[-\u2013\u2014:]\s*|\s)(?P<subject>[^a-z]+)")
+BACK_TO_SCENE = re.compile(r"(?:BACK TO (?:SCENE|PRESENT)|END (?:OF )?INSERT|RESUME SCENE)[.:]?")
 INTIMATE = re.compile(
     r"whisper|soft|quiet|low|tear|cry|crying|trembl|barely|breath|低声|轻声|小声|哭|颤|哽咽", re.IGNORECASE
 )
@@ -113,6 +117,7 @@ class _RulePlanner:
         self.lines = {l.id: l for b in scene.beats for l in b.lines}
         self.drafts: list[ShotDraft] = []
         self.last_on_screen: list[str] = []
+        self.insert_of: str | None = None  # the subject of a shot heading, for the beat below it
         if establishing:
             self.drafts.append(ShotDraft(
                 type=ShotType.EWS if scene.setting in (Setting.EXT, Setting.EST) else ShotType.WS,
@@ -125,15 +130,36 @@ class _RulePlanner:
 
     def plan(self) -> list[ShotDraft]:
         for beat in self.scene.beats:
+            if beat.kind != "action":
+                self.close_insert()
             if beat.kind == "dialogue":
                 self.dialogue(beat)
             elif beat.kind == "card":
                 self.drafts.append(ShotDraft(type=ShotType.INSERT, title_card=beat.text))
             else:
                 self.action(beat)
+        self.close_insert()
         return self.drafts
 
+    def close_insert(self) -> None:
+        """A shot heading with no action under it is the insert of its subject alone."""
+        if self.insert_of:
+            self.drafts.append(ShotDraft(type=ShotType.INSERT, action=self.insert_of + "."))
+            self.insert_of = None
+
     def action(self, beat: Beat) -> None:
+        if heading := SHOT_HEADING.fullmatch(beat.text.strip()):
+            self.close_insert()
+            self.insert_of = heading["subject"].strip().capitalize()
+            return
+        if BACK_TO_SCENE.fullmatch(beat.text.strip()):
+            self.close_insert()
+            return
+        if self.insert_of:
+            move = CameraMove.HANDHELD if MOVEMENT.search(beat.text) else CameraMove.STATIC
+            self.drafts.append(ShotDraft(type=ShotType.INSERT, move=move, action=f"{self.insert_of}: {beat.text}"))
+            self.insert_of = None
+            return
         people = [c for c in beat.characters if c in self.sides]
         move = CameraMove.HANDHELD if MOVEMENT.search(beat.text) else CameraMove.STATIC
         opening = self.drafts and len(self.drafts) == 1 and not self.drafts[0].action and not self.drafts[0].characters

@@ -252,3 +252,28 @@ def test_each_field_drives_its_own_trait_of_the_figure(plan, field, value, trait
     old = character_look("nora", nora.appearance)
     new = character_look("nora", nora.model_copy(update={field: value}).appearance)
     assert {name for name in old.__dataclass_fields__ if getattr(old, name) != getattr(new, name)} == traits
+
+
+HARBOUR = Path(__file__).resolve().parent / "fixtures" / "harbour.fountain"
+
+
+def test_a_look_written_after_the_parentheses_is_the_bibles_and_leaves_the_action():
+    """A second screenplay written blind introduces its people as 'NELL TREVASKIS (34), yellow
+    oilskin over a hoodie, hair scraped back, pencil behind one ear, writes in a battered
+    logbook.': the items after the age are her look, the last what she does."""
+    from microdrama.pipeline.ingest.screenplay import ingest
+    from microdrama.pipeline.plan.rules import plan_screenplay
+
+    series, screenplay = ingest([HARBOUR])
+    nell, dez = series.character("nell"), series.character("dez")
+    assert (nell.gender, nell.age, nell.hair, [g.text() for g in nell.wardrobe]) == \
+        ("female", 34, "hair scraped back", ["yellow oilskin over a hoodie"])
+    assert (dez.gender, dez.face) == ("male", "grey beard dripping")  # no pronoun says; the beard does
+    actions = [b.text for e in screenplay.episodes for s in e.scenes for b in s.beats if b.kind == "action"]
+    assert "NELL TREVASKIS, writes in a battered logbook." in actions
+    for look in ("oilskin", "hair scraped back", "hi-vis", "fisherman's jumper", "dressing gown"):
+        assert not any(look in a for a in actions), look
+    assert all(location.description for location in series.locations)
+    shots = [shot for episode in plan_screenplay(screenplay, series) for shot in episode.shots]
+    assert not any("BACK TO SCENE" in shot.action or shot.action.startswith("INSERT") for shot in shots)
+    assert any(shot.action.startswith("The photograph: A little girl") for shot in shots)

@@ -190,12 +190,14 @@ PRONOUNS = re.compile(r"\b(?:she|he|her|hers|herself|his|himself|him)\b|(?:^|(?<
                       re.IGNORECASE)
 ANY_PRONOUN = re.compile(r"\b(?:she|he|her|hers|herself|his|himself|him|they|them|their)\b|她|他", re.IGNORECASE)
 FEMININE = {"she", "her", "hers", "herself", "她"}
+FACIAL_HAIR = re.compile(r"\b(?:beard|bearded|moustache|mustache|stubble|goatee)\b|胡", re.IGNORECASE)
 
 
 def fill_gender(character: Character, actions: list[str], named_in: Callable[[str], list[str]]) -> None:
     """A title in the name, else the pronouns of the action sentences about this character alone:
     those that name them and nobody else, and the unnamed sentences after one in the same
-    paragraph ('Nora freezes. She drops it.'). A sentence naming two people is ambiguous."""
+    paragraph ('Nora freezes. She drops it.'). A sentence naming two people is ambiguous. Where
+    neither says, a beard in the face reads as a man's."""
     if character.gender is not None:
         return
     for name in (character.name, *character.aliases):
@@ -214,21 +216,43 @@ def fill_gender(character: Character, actions: list[str], named_in: Callable[[st
                     score[Gender.FEMALE if word in FEMININE else Gender.MALE] += PRONOUN_WEIGHTS[word]
     if score[Gender.FEMALE] != score[Gender.MALE]:
         character.gender = max(score, key=score.get)
+    elif FACIAL_HAIR.search(character.face):
+        character.gender = Gender.MALE
+
+
+def trailing_look(text: str, end: int) -> tuple[list[str], int]:
+    """The look written after an introduction's parentheses, up to the end of its sentence:
+    'NELL (34), yellow oilskin, hair scraped back, writes in a logbook.' -> (['yellow oilskin',
+    'hair scraped back'], the index of the comma before 'writes'). The last item is what the
+    character does (or, at a sentence's end, a moment), so it is never taken; ([], end) when no
+    list follows."""
+    rest = text[end:]
+    if not rest.lstrip()[:1] in (",", "，"):
+        return [], end
+    stop = re.search(r"[.!?。！？](?:\s|$)|\n", rest)
+    sentence = rest[: stop.start() if stop else len(rest)]
+    last = max(sentence.rfind(","), sentence.rfind("，"))
+    first = min(i for i in (sentence.find(","), sentence.find("，")) if i != -1)
+    if last == first:
+        return [], end
+    return split_items(sentence[first + 1: last]), end + last
 
 
 def without_introductions(text: str, is_character: Callable[[str], bool]) -> str:
     """The action with each introduction's look taken out, its moments kept:
     'MRS. OKAFOR (60s, holding a bag of oranges) leans out.' -> 'MRS. OKAFOR, holding a bag of
-    oranges, leans out.' The look lives in the bible; the action says what happens."""
-
-    def replace(match: re.Match[str]) -> str:
+    oranges, leans out.', and 'NELL (34), yellow oilskin, writes.' -> 'NELL, writes.' The look
+    lives in the bible; the action says what happens."""
+    parts, done = [], 0
+    for match in re.finditer(r"([^\W\d_][\w'.\- ]*?[\w.])\s*[(（]([^()（）]+)[)）]", text):
         if not is_character(match.group(1)):
-            return match.group(0)
-        moments = [item for item in split_items(match.group(2)) if is_moment(item)]
-        return match.group(1) + (", " + ", ".join(moments) + "," if moments else "")
-
-    stripped = re.sub(r"([^\W\d_][\w'.\- ]*?[\w.])\s*[(（]([^()（）]+)[)）]", replace, text)
-    return re.sub(r",\s*([.!?。])", r"\1", stripped)
+            continue
+        after, resume = trailing_look(text, match.end())
+        moments = [item for item in [*split_items(match.group(2)), *after] if is_moment(item)]
+        parts.append(text[done: match.start()] + match.group(1) + (", " + ", ".join(moments) + "," if moments else ""))
+        done = resume
+    stripped = "".join(parts) + text[done:]
+    return re.sub(r",\s*([.!?。])", r"\1", re.sub(r",\s*,", ",", stripped))
 
 
 def place_description(paragraphs: list[str], named_in: Callable[[str], list[str]]) -> tuple[str, int | None]:

@@ -269,7 +269,8 @@ def _description_after(text: str, start: int, end: int) -> str:
     if stripped[:1] in "(（":
         close = re.search(r"[)）]", stripped)
         if close:
-            return stripped[1: close.start()].strip()
+            after, _ = facts.trailing_look(stripped, close.end())
+            return ", ".join([stripped[1: close.start()].strip(), *after])
     if stripped[:1] in ",，":
         sentence = re.split(r"(?<=[.!?。！？])\s|\n", stripped[1:], maxsplit=1)[0]
         segments = [s.strip() for s in re.split(r"[,，]", sentence)]

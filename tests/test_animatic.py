@@ -174,6 +174,22 @@ def test_an_extreme_close_up_fills_the_frame_with_the_face():
     assert mask_of(bare(request(shot_type="ECU")), skin).mean() > 0.3
 
 
+def test_a_bearded_man_in_hi_vis_is_drawn_with_his_beard_short_hair_and_a_fluorescent_jacket():
+    """From a screenplay written blind: 'DEZ OKONJO (58), night watchman, hi-vis jacket, grey beard
+    dripping' had been drawn long-haired, shaven and in a hashed brown."""
+    from microdrama.pipeline.render.backends.animatic.looks import COLOUR_WORDS
+
+    dez = {"id": "dez", "name": "DEZ", "description": "58-year-old man, grey beard dripping, hi-vis jacket"}
+    look = character_look(dez["id"], dez["description"])
+    assert (look.beard, look.hair_style, look.top) == (COLOUR_WORDS["grey"], "short", COLOUR_WORDS["fluorescent"])
+    shaven = dez | {"description": "58-year-old man, hi-vis jacket"}
+    assert character_look(shaven["id"], shaven["description"]).beard is None
+    grey = COLOUR_WORDS["grey"]
+    bearded, bare_faced = (bare(request(shot_type="CU", characters=[CharacterRef(**d, position="center")]))
+                           for d in (dez, shaven))
+    assert mask_of(bearded, grey).sum() > 0.02 * W * H and mask_of(bare_faced, grey).sum() == 0
+
+
 def test_screen_position_puts_the_figure_on_that_side():
     for position, side in (("left", -1), ("right", 1)):
         frame = bare(request(shot_type="WS", characters=[CharacterRef(**NORA, position=position)]))

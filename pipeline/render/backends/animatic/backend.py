@@ -25,7 +25,7 @@ class AnimaticVideo:
     no GPU; deterministic."""
 
     name = "animatic"
-    version = "3"
+    version = "4"
     kind = "video"
     capabilities = Capabilities(seed=True, reference_image=False, signature_palette=True)
     extra = None

@@ -207,6 +207,9 @@ def _draw_face(pen: Pen, look: CharacterLook, turn: int) -> None:
     if look.glasses:
         pen.line([(shift - 0.02, 0.0), (shift + 0.02, 0.0)], FRAMES, 0.025)
     nose, mouth = turn * 0.14, turn * 0.1
+    if look.beard:  # round the jaw and over the lip, under the mouth that moves
+        pen.chord((-0.37 + shift * 0.5, -0.1, 0.37 + shift * 0.5, 0.56), 0, 180, look.beard)
+        pen.ellipse(mouth - 0.15, 0.2, mouth + 0.15, 0.33, look.beard)
     pen.ellipse(nose - 0.04, 0.15, nose + 0.04, 0.21, scale(look.skin, 0.8))
     lips = _lips(look)
     if detailed:

@@ -44,8 +44,9 @@ COLOUR_WORDS: dict[str, RGB] = {
     "tan": (202, 162, 112), "beige": (216, 196, 162), "cream": (240, 230, 202),
     "khaki": (190, 176, 122), "blonde": (232, 202, 122), "blond": (232, 202, 122),
     "auburn": (142, 62, 36), "ginger": (202, 102, 42), "copper": (186, 102, 52),
-    "platinum": (232, 230, 216),
+    "platinum": (232, 230, 216), "fluorescent": (206, 236, 44),
 }  # fmt: skip
+HI_VIS = re.compile(r"\bhi(?:gh)?[- ]?vis(?:ibility)?\b")  # a hi-vis jacket is fluorescent yellow
 HAIR_ONLY_COLOURS = {"blonde", "blond", "auburn", "ginger", "platinum"}
 SKIN_WORDS: dict[str, RGB] = {
     "pale": (242, 214, 192), "fair": (238, 204, 178), "freckled": (232, 196, 168),
@@ -65,6 +66,7 @@ GARMENT_SLOTS: dict[str, str] = {
     **dict.fromkeys("hair haired braid braids ponytail bun curls afro bob mohawk".split(), "hair"),
     **dict.fromkeys("headscarf hijab turban bandana hat cap beanie beret".split(), "headwear"),
     **dict.fromkeys("skin skinned complexion".split(), "skin"),
+    **dict.fromkeys("beard bearded".split(), "beard"),
 }
 CJK_COLOURS: dict[str, RGB] = {
     "藏青": COLOUR_WORDS["navy"], "咖啡": COLOUR_WORDS["brown"], "米色": COLOUR_WORDS["beige"],
@@ -115,6 +117,10 @@ HAT_WORDS = ("hat", "cap", "beanie", "beret", "帽")
 GLASSES_WORDS = ("glasses", "spectacles", "eyeglasses", "眼镜")
 HEADPHONES_WORDS = ("headphones", "earphones", "headset", "耳机")
 HOOD_WORDS = ("hoodie", "hooded", "hood", "卫衣")
+BEARD_WORDS = ("beard", "bearded", "胡子", "胡须")
+MALE_WORDS = ("man", "boy", "男")  # as the composed appearance says it: '58-year-old man'
+# Hair a man is rarely drawn with unless the plan says so: he gets short hair instead.
+LONG_STYLES = {"long", "bun", "ponytail"}
 DRESS_WORDS = ("dress", "gown", "qipao", "cheongsam", "连衣裙", "旗袍")
 JEANS_WORDS = ("jeans", "牛仔裤")
 BROAD_WORDS = ("broad", "burly", "stocky", "heavyset", "muscular", "big", "bulky", "魁梧", "壮")
@@ -142,6 +148,7 @@ class CharacterLook:
     headwear: RGB
     head_cover: str | None  # "scarf" hides the hair, "hat" sits on it
     hair_style: str  # short, long, bun, ponytail, curly, bald
+    beard: RGB | None  # a beard's colour; None: none
     patterned: frozenset[str]  # slots with a pattern, e.g. {"headwear"} for a floral headscarf
     build: float  # shoulder width factor
     height: float  # figure height factor; children are smaller
@@ -166,7 +173,7 @@ def character_signature(character_id: str, description: str) -> tuple[RGB, RGB, 
 
 @lru_cache(maxsize=256)
 def character_look(character_id: str, description: str) -> CharacterLook:
-    text = description.lower()
+    text = HI_VIS.sub("fluorescent", description.lower())
     # The traits the description does not name are drawn from the id alone, always in the same
     # order: an edit to one phrase ("grey hoodie" -> "red hoodie") changes that trait only.
     rng = seeded_rng("character", character_id)
@@ -200,7 +207,8 @@ def character_look(character_id: str, description: str) -> CharacterLook:
         accent=accent,
         headwear=colours["headwear"],
         head_cover=head_cover,
-        hair_style=_hair_style(text) or style,
+        hair_style=_hair_style(text) or ("short" if style in LONG_STYLES and _mentions(text, MALE_WORDS) else style),
+        beard=_beard(text, colours),
         patterned=frozenset(patterned),
         build=_build(text) or build,
         height=0.72 if age < 13 else 1.04 if _mentions(text, ("tall", "高个")) else 1.0,
@@ -262,6 +270,11 @@ def _age(text: str) -> int:
     if _mentions(text, OLD_WORDS):
         return 70
     return 8 if _mentions(text, CHILD_WORDS) else 30
+
+
+def _beard(text: str, colours: dict[str, RGB]) -> RGB | None:
+    """The beard's colour: its own colour word ('grey beard'), else the hair's."""
+    return colours.get("beard", colours["hair"]) if _mentions(text, BEARD_WORDS) else None
 
 
 def _build(text: str) -> float | None:

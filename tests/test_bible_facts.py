@@ -271,6 +271,8 @@ def test_a_look_written_after_the_parentheses_is_the_bibles_and_leaves_the_actio
     assert (dez.gender, dez.face) == ("male", "grey beard dripping")  # no pronoun says; the beard does
     actions = [b.text for e in screenplay.episodes for s in e.scenes for b in s.beats if b.kind == "action"]
     assert "NELL TREVASKIS, writes in a battered logbook." in actions
+    # 'soaked to the skin' is how Rosa is tonight, not her skin: it stays in that shot's action.
+    assert series.character("rosa").skin == "" and any("ROSA, soaked to the skin," in a for a in actions)
     for look in ("oilskin", "hair scraped back", "hi-vis", "fisherman's jumper", "dressing gown"):
         assert not any(look in a for a in actions), look
     assert all(location.description for location in series.locations)

@@ -48,7 +48,8 @@ CJK_BUILD = "魁梧 壮 瘦 苗条 高个 矮".split()
 MOMENT = re.compile(
     r"^(?:\w+ing\s+(?:a|an|the|his|her|their|some|two|three|\d+)\b"
     r"|(?:holding|carrying|clutching|gripping|wielding|dragging|pushing|pulling|eating|drinking|smoking)\b"
-    r"|with (?:a|an|the|his|her|their) .+ in (?:hand|his|her|their))|正在|手里|拿着|抱着|提着",
+    r"|with (?:a|an|the|his|her|their) .+ in (?:hand|his|her|their)"
+    r"|(?:soaked|drenched|wet|frozen|chilled) to the (?:skin|bone))|正在|手里|拿着|抱着|提着",
     re.IGNORECASE,
 )
 FEMALE_WORDS = re.compile(r"\b(?:she|her|hers|herself|woman|girl|lady|mother|mom|grandmother|wife|sister|daughter)\b"

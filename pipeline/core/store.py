@@ -511,21 +511,15 @@ class SeriesFolder:
         """Make the plan files, as the latest `load_plan` read them (the text that was checked,
         not what is on disk by now), the last good copies under state/last-good/, and their data
         the parsed copies (`ParsedData`). Call it only for a plan that passes every blocking rule."""
-        for path, raw in self._read.items():
-            try:
+        try:
+            for path, raw in self._read.items():
                 self.parsed.keep(path, raw)
-            except OSError as exc:
-                if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-                    return
-                raise
-            backup = self._last_good(path)
-            if not backup.is_file() or backup.read_bytes() != raw:
-                try:
+                backup = self._last_good(path)
+                if not backup.is_file() or backup.read_bytes() != raw:
                     atomic_write_bytes(backup, raw)
-                except OSError as exc:  # a read-only folder: review still reads, nothing is kept
-                    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-                        return
-                    raise
+        except OSError as exc:  # a read-only folder: review still reads, nothing is kept
+            if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise
 
     def places(self) -> dict[str, list[Place]]:
         """Where each id lies (`plan_places`), in the plan files as the latest `load_plan` read

@@ -228,7 +228,7 @@ def trailing_look(text: str, end: int) -> tuple[list[str], int]:
     character does (or, at a sentence's end, a moment), so it is never taken; ([], end) when no
     list follows."""
     rest = text[end:]
-    if not rest.lstrip()[:1] in (",", "，"):
+    if rest.lstrip()[:1] not in (",", "，"):
         return [], end
     stop = re.search(r"[.!?。！？](?:\s|$)|\n", rest)
     sentence = rest[: stop.start() if stop else len(rest)]

@@ -62,6 +62,10 @@ STEPS = 6
 # man, nor with a man's tract (pitch alone makes a man speaking high).
 REGISTER = {Gender.MALE: ((80.0, 150.0), (0.86, 1.06)), Gender.FEMALE: ((160.0, 300.0), (1.08, 1.3))}
 ANY = ((0.0, math.inf), (0.0, math.inf))
+# (pitch steps, tract steps) from a voice, nearest first.
+NEAREST_FIRST = sorted(itertools.product(range(-STEPS, STEPS + 1), repeat=2),
+                       key=lambda s: (math.hypot(s[0] * STEP_SEMITONES / SEMITONES_APART,
+                                                 s[1] * STEP_FORMANT / FORMANT_APART), s))
 
 
 def base_casting(character: Character) -> Casting:
@@ -83,11 +87,8 @@ def nearby(casting: Casting, character: Character) -> list[Casting]:
     """The voices a character may take within their register, nearest to the table's first."""
     young = character.band in (AgeBand.CHILD, AgeBand.TEEN)
     (low, high), (narrow, wide) = ANY if young else REGISTER.get(character.gender, ANY)
-    steps = sorted(itertools.product(range(-STEPS, STEPS + 1), repeat=2),
-                   key=lambda s: (math.hypot(s[0] * STEP_SEMITONES / SEMITONES_APART,
-                                             s[1] * STEP_FORMANT / FORMANT_APART), s))
     voices = []
-    for pitch_step, tract_step in steps:
+    for pitch_step, tract_step in NEAREST_FIRST:
         pitch = round(casting.pitch_hz * 2 ** (pitch_step * STEP_SEMITONES / 12), 1)
         tract = round(casting.formant_shift + tract_step * STEP_FORMANT, 3)
         if low <= pitch <= high and narrow <= tract <= wide:

@@ -155,13 +155,12 @@ class _RulePlanner:
         if BACK_TO_SCENE.fullmatch(beat.text.strip()):
             self.close_insert()
             return
+        move = CameraMove.HANDHELD if MOVEMENT.search(beat.text) else CameraMove.STATIC
         if self.insert_of:
-            move = CameraMove.HANDHELD if MOVEMENT.search(beat.text) else CameraMove.STATIC
             self.drafts.append(ShotDraft(type=ShotType.INSERT, move=move, action=f"{self.insert_of}: {beat.text}"))
             self.insert_of = None
             return
         people = [c for c in beat.characters if c in self.sides]
-        move = CameraMove.HANDHELD if MOVEMENT.search(beat.text) else CameraMove.STATIC
         opening = self.drafts and len(self.drafts) == 1 and not self.drafts[0].action and not self.drafts[0].characters
         if not people and opening:
             self.drafts[0].action = beat.text  # the scene's description belongs to its establishing shot

@@ -18,6 +18,7 @@ so an unchanged segment is not measured again by the next audit.
 from __future__ import annotations
 
 import importlib.metadata
+import itertools
 import importlib.util
 import pickle
 from dataclasses import dataclass
@@ -111,7 +112,8 @@ def check_line(line: LineClip, clip: VideoClip, face: FaceBox, timeline: Timelin
     start_s = (line.start_frame - clip.start_frame) / timeline.fps
     length_s = min(line.duration_frames, clip.duration_frames - (line.start_frame - clip.start_frame)) / timeline.fps
     first, count = round(start_s * FPS), round(length_s * FPS)
-    frames = list(ffmpeg.read_frames(clip.path, timeline.width, timeline.height, FPS))[first: first + count]
+    frames = list(itertools.islice(ffmpeg.read_frames(clip.path, timeline.width, timeline.height, FPS),
+                                   first, first + count))  # decoding stops at the line's end
     audio = ffmpeg.read_audio(line.path, AUDIO_RATE)[: count * AUDIO_RATE // FPS]
     heard = min(len(frames), len(audio) * FPS // AUDIO_RATE)
     if heard <= WINDOW:

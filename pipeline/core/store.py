@@ -40,6 +40,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from . import fast_yaml
 from .errors import InputError, Problem
+from .layout import SeriesPaths
 from .models import Episode, Series
 from .paths import check_write
 
@@ -384,46 +385,16 @@ class ParsedData:
 # --- the folder --------------------------------------------------------------------------------
 
 
-class SeriesFolder:
-    """Paths and plan-file I/O of one series folder."""
+class SeriesFolder(SeriesPaths):
+    """Paths (core/layout.py) and plan-file I/O of one series folder."""
 
     def __init__(self, root: Path):
-        self.root = Path(root)
+        super().__init__(root)
         self._read: dict[Path, bytes] = {}  # the plan files as the latest load_plan read them
         self.parsed = ParsedData(self.root, self.state_dir)
 
-    @property
-    def series_path(self) -> Path:
-        return self.root / "series.yaml"
-
-    @property
-    def plan_dir(self) -> Path:
-        return self.root / "plan"
-
-    @property
-    def state_dir(self) -> Path:
-        return self.root / "state"
-
-    @property
-    def cache_dir(self) -> Path:
-        return self.root / "cache"
-
-    @property
-    def out_dir(self) -> Path:
-        return self.root / "out"
-
-    @property
-    def checkpoint_db(self) -> Path:
-        return self.state_dir / "checkpoints.sqlite"
-
-    def episode_path(self, episode_id: str) -> Path:
-        return self.plan_dir / f"{episode_id}.yaml"
-
     def _last_good(self, path: Path) -> Path:
         return self.state_dir / "last-good" / path.relative_to(self.root)
-
-    def exists(self) -> bool:
-        return self.series_path.is_file()
 
     def sources_digest(self, sources: list[str]) -> str:
         """Hash of source files (screenplays or a synopsis) named relative to the folder."""
@@ -484,9 +455,6 @@ class SeriesFolder:
         """Write a person's edit of an episode (`microdrama edit`, the studio): the plan file
         only. Like a hand edit, it becomes the last good copy once it passes every rule."""
         atomic_write_text(self.episode_path(episode.id), dump_yaml(episode))
-
-    def episode_ids(self) -> list[str]:
-        return sorted(p.stem for p in self.plan_dir.glob("e*.yaml"))
 
     def load_plan(self) -> tuple[Series, list[Episode]]:
         """The bible and every episode plan, each validated; all problems reported at once."""

@@ -43,13 +43,14 @@ from .core import ids
 from .core.lock import current_command, series_lock
 from .core.models import Finding, FindingOrigin, Shot
 from .core.snapshot import (
-    approved_dir, current_digest, edited_since_approval, load_snapshot, plan_digest, snapshot_digests,
+    Snapshot, approved_dir, current_digest, edited_since_approval, load_snapshot, plan_digest, snapshot_digests,
 )
 from .core.store import SYNOPSIS_FILE, SeriesFolder, atomic_write_text, check_slug, slugify, sweep_atomic_temporaries
 from .graph.state import (
     PlanningState, RenderRequest, RenderState, ReviewDecision, Revision, render_thread,
 )
 from .graph import last_state
+from .graph.receipt import drop_receipt, resting_files, standing_receipt, write_receipt
 from .plan.approval import CheckedPlan, approve_files, check_files, refuse_blocking
 
 # Imported by the commands that need them, not by status or review: LangGraph (the graphs), the
@@ -88,6 +89,7 @@ class RenderOutcome:
     spent: Spent | None = None  # what it cost (backend seconds and money, from the ledger)
     fix: FixReport | None = None  # the fix loop's rounds, when it ran
     started: float = 0.0  # when the render started (Unix time)
+    unchanged: bool = False  # answered from the receipt of the last complete render (graph/receipt.py)
 
     @property
     def failed(self) -> list[str]:
@@ -430,9 +432,30 @@ class Project:
             request = request.model_copy(update={"budget_usd": self.settings.cost.budget_usd})
         rounds = self.settings.audit.fix_rounds if fix_rounds is None else fix_rounds
         with self.writing():
-            digest, approved_now = self.approval_to_render(yes)
-            outcome = self._render_approved(digest, request, on_update, approved_now)
+            outcome = self._unchanged_since_receipt(request)
+            if outcome is None:
+                digest, approved_now = self.approval_to_render(yes)
+                outcome = self._render_approved(digest, request, on_update, approved_now)
             return self._fix(outcome, rounds) if rounds and not outcome.deferred else outcome
+
+    def _unchanged_since_receipt(self, request: RenderRequest) -> RenderOutcome | None:
+        """A render of the whole plan with nothing changed since the last complete one: its outcome,
+        from the receipt (graph/receipt.py), without the graph; None when the render has work to
+        do or to check."""
+        if request.scenes is not None or request.shots is not None or request.force:
+            return None
+        receipt = standing_receipt(self.folder)
+        if receipt is None or receipt.snapshot != current_digest(self.folder) \
+                or receipt.settings != settings_digest(self.settings):
+            return None
+        state = RenderState.model_validate(receipt.state)
+        state = state.model_copy(update={
+            "request": request, "audits": [],
+            "outputs": [o.model_copy(update={"mastered": False}) for o in state.outputs],
+            "renders": [r.model_copy(update={"cached": True, "selected": True}) for r in state.renders],
+            "cues": [c.model_copy(update={"cached": True}) for c in state.cues]})
+        return RenderOutcome(state, False, frozenset(r.id for r in [*state.renders, *state.cues]), started=time.time(),
+                             unchanged=True)
 
     def _fix(self, outcome: RenderOutcome, rounds: int) -> RenderOutcome:
         """The fix loop after a render: its report, the latest audits, and the spend of both."""
@@ -487,6 +510,7 @@ class Project:
             on_update("start", {"total": shots + scenes, "shots": shots, "cues": scenes,
                                 "voices": sum(len(s.dialogue) for e in touched for s in e.shots)})
         this_run: set[str] = set()
+        drop_receipt(self.folder)
         with executor_for(self.settings) as settings:
             config["max_concurrency"] = settings.render_concurrency
             for chunk in self.graphs.render.stream(payload, config, context=settings, durability="sync",
@@ -497,9 +521,24 @@ class Project:
                     if on_update:
                         on_update(node, update)
         values = self._record("render", thread).values
+        state = RenderState.model_validate(values)
+        self._keep_receipt(snapshot, request, state)
         spent = spent_since(self.folder, started, self.settings.cost)
-        return RenderOutcome(RenderState.model_validate(values), approved_now, frozenset(this_run), forecast,
-                             spent, started=started)
+        return RenderOutcome(state, approved_now, frozenset(this_run), forecast, spent, started=started)
+
+    def _keep_receipt(self, snapshot: Snapshot, request: RenderRequest, state: RenderState) -> None:
+        """A receipt for a render of the whole plan that left every episode assembled from rendered
+        shots, nothing failed or deferred."""
+        outputs = {o.id: o for o in state.outputs}
+        complete = all(o.video and not o.failed_shots for o in outputs.values()) and \
+            {e.id for e in snapshot.episodes} == set(outputs) and \
+            not any(r.failed or r.deferred for r in [*state.renders, *state.cues])
+        unedited = plan_digest(self.folder) == snapshot.digest  # not edited while it rendered
+        if request.scenes is None and request.shots is None and complete and unedited:
+            write_receipt(
+                self.folder, snapshot.digest, settings_digest(self.settings), state.model_dump(mode="json"),
+                {e.id: [s.id for s in e.shots] for e in snapshot.episodes},
+                resting_files(self.folder, self.settings, snapshot, state))
 
     def _render_thread(self, digest: str, request: RenderRequest) -> tuple[str, RenderState | None]:
         """The thread for this render and its input (None: resume it). A finished run of the same

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .render.estimate import Estimate
     from .review.cost import CostReport, Spend, Spent
     from .review.fix_loop import FixReport
+    from .review.status import SeriesStatus
 
 app = typer.Typer(
     help="Turn a Fountain screenplay into a reviewed production plan and finished micro-drama "
@@ -303,6 +304,9 @@ def _render(project: Project, request: RenderRequest, yes: bool = False, fix_rou
     state = outcome.state
     if outcome.approved_now:
         console().print("[green]approved[/] the edited plan (--yes)")
+    if outcome.unchanged:
+        console().print("nothing changed since the last complete render (state/receipt.json): every shot, take "
+                        "and cue is cached and every episode current")
     now = [r for r in state.renders if r.id in outcome.this_run]
     fresh = [r for r in now if not r.cached]
     earlier = len(state.renders) - len(now)
@@ -870,6 +874,21 @@ def keyframes(
         console().print(f"{entry.id}: {escape(str(entry.keyframe))}")
 
 
+def _current_status(series_dir: Path) -> SeriesStatus:
+    """Where each shot stands, from the plan files as they are now and the cache."""
+    from .app import Project
+    from .core.config import Settings
+    from .core.snapshot import edited_since_approval
+    from .core.store import SeriesFolder
+    from .review.status import series_status
+
+    settings = Settings.load(series_dir)
+    folder = SeriesFolder(series_dir)
+    series, episodes = folder.load_plan()
+    with Project(settings) as project:
+        return series_status(settings, series, episodes, project.last_render(), edited_since_approval(folder))
+
+
 @app.command()
 def status(
     series_dir: SeriesDir,
@@ -881,27 +900,24 @@ def status(
 
     Example: microdrama status episodes/rooftop-frequencies
     """
-    from .app import Project
-    from .core.config import Settings
-    from .core.snapshot import edited_since_approval
-    from .core.store import SeriesFolder
-    from .review.status import series_status
+    from .core.layout import SeriesPaths
+    from .graph.receipt import standing_receipt
+    from .review.status import receipt_status
 
-    settings = Settings.load(series_dir)
-    folder = SeriesFolder(series_dir)
-    if not folder.root.is_dir():
+    if not Path(series_dir).is_dir():
         raise InputError(series_dir, "no such series folder")
-    series, episodes = folder.load_plan()
-    if episode is not None and episode not in {e.id for e in episodes}:
-        raise InputError(series_dir, f"no episode {episode!r}; the plan has {', '.join(e.id for e in episodes)}")
-    with Project(settings) as project:
-        report = series_status(settings, series, episodes, project.last_render(), edited_since_approval(folder))
+    receipt = standing_receipt(SeriesPaths(series_dir))
+    # Nothing changed since the last complete render: its receipt answers (graph/receipt.py).
+    report = receipt_status(receipt, Path(series_dir)) if receipt else _current_status(series_dir)
+    episode_ids = report.episode_ids
+    if episode is not None and episode not in episode_ids:
+        raise InputError(series_dir, f"no episode {episode!r}; the plan has {', '.join(episode_ids)}")
     states = ("rendered", "stale", "failed", "planned")
     if episode is None:
         table = _table(f"status of {escape(str(series_dir))}", ("episode", *states))
-        for e in episodes:
-            shown = [s.state for s in report.shots if s.episode_id == e.id]
-            table.add_row(e.id, *(str(shown.count(state)) for state in states))
+        for episode_id in episode_ids:
+            shown = [s.state for s in report.shots if s.episode_id == episode_id]
+            table.add_row(episode_id, *(str(shown.count(state)) for state in states))
         console().print(table)
     colours = {"planned": "cyan", "rendered": "green", "stale": "yellow", "failed": "red"}
     listed = [s for s in report.shots if s.episode_id == episode or (episode is None and s.state != "rendered")]

@@ -24,6 +24,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..core.cache import ArtifactCache
 from ..core.config import Settings
+from ..core.layout import SeriesPaths
 from ..core.models import Episode
 from ..core.paths import check_write
 from ..core.snapshot import Snapshot
@@ -92,13 +93,14 @@ def sweep_work_folders(out_dir: Path) -> int:
     return removed
 
 
-def _record(folder: SeriesFolder, episode_id: str) -> Path:
+def assembly_record(folder: SeriesPaths, episode_id: str) -> Path:
+    """state/assembled/eNN.json: the key and size of the episode file assembly last wrote."""
     return folder.state_dir / "assembled" / f"{episode_id}.json"
 
 
 def episode_file_intact(folder: SeriesFolder, episode_id: str) -> bool:
     """Is out/eNN.mp4 still the file assembly wrote (not truncated, replaced or deleted)?"""
-    mp4, record = folder.out_dir / f"{episode_id}.mp4", _record(folder, episode_id)
+    mp4, record = folder.out_dir / f"{episode_id}.mp4", assembly_record(folder, episode_id)
     if not (mp4.is_file() and record.is_file()):
         return False
     return json.loads(record.read_text(encoding="utf-8")).get("bytes") == mp4.stat().st_size
@@ -127,7 +129,7 @@ def mastered_audio(timeline: Timeline, folder: SeriesFolder, known: str | None, 
     """The episode's mastered sound (state/assembled/eNN.m4a) and its key. It is mixed again only
     when the key is not `known` (the one the episode file was made with) or the file is gone:
     an edit that changes only picture re-muxes the sound it has."""
-    key, mix = audio_key(timeline, folder.root), _record(folder, timeline.episode_id).with_suffix(".m4a")
+    key, mix = audio_key(timeline, folder.root), assembly_record(folder, timeline.episode_id).with_suffix(".m4a")
     if key == known and mix.is_file():
         return mix, key
     total = frames_to_samples(timeline.duration_frames, timeline.fps)
@@ -149,7 +151,7 @@ def master(timeline: Timeline, folder: SeriesFolder) -> tuple[Path, Path, bool]:
     folder.out_dir.mkdir(parents=True, exist_ok=True)
     srt_path = folder.out_dir / f"{timeline.episode_id}.srt"
     mp4_path = folder.out_dir / f"{timeline.episode_id}.mp4"
-    record = _record(folder, timeline.episode_id)
+    record = assembly_record(folder, timeline.episode_id)
     key = timeline_key(timeline, folder.root)
     done = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else {}
     if mp4_path.is_file() and srt_path.is_file() and done.get("key") == key and done.get("bytes") == mp4_path.stat().st_size:

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from ..core.config import Settings
-from ..core.models import Episode, Series
-from ..core.store import SeriesFolder
-from ..edit.assemble import episode_file_intact
-from ..edit.timeline import read_timeline, timeline_path
-from ..graph.state import RenderState
-from ..render.renderer import Renderer
+if TYPE_CHECKING:  # imported by series_status: a receipt's status needs none of them
+    from ..core.config import Settings
+    from ..core.models import Episode, Series
+    from ..graph.receipt import Receipt
+    from ..graph.state import RenderState
 
 State = Literal["planned", "rendered", "stale", "failed"]
 
@@ -31,6 +29,7 @@ class ShotStatus:
 
 @dataclass(frozen=True)
 class SeriesStatus:
+    episode_ids: list[str]
     shots: list[ShotStatus]
     missing_cues: list[str]  # scenes whose music would be rendered
     stale_episodes: list[str]  # episodes a render would (re)assemble
@@ -50,6 +49,11 @@ def series_status(settings: Settings, series: Series, episodes: list[Episode], l
     """planned: never rendered; rendered: every artifact of the current plan is cached; stale:
     rendered before (its episode has a cut), but the plan or bible changed since (a new key);
     failed: the latest render of it failed and nothing valid is cached."""
+    from ..core.store import SeriesFolder
+    from ..edit.assemble import episode_file_intact
+    from ..edit.timeline import read_timeline, timeline_path
+    from ..render.renderer import Renderer
+
     folder = SeriesFolder(settings.series_dir)
     renderer = Renderer(settings)
     failures = {r.id: r.error or "a dialogue line failed" for r in (last.renders if last else []) if r.failed}
@@ -83,4 +87,17 @@ def series_status(settings: Settings, series: Series, episodes: list[Episode], l
                 shots.append(ShotStatus(shot.id, episode.id, state, detail, segment))
         if changed:
             stale_episodes.append(episode.id)
-    return SeriesStatus(shots, cues, stale_episodes, edited, damaged)
+    return SeriesStatus([e.id for e in episodes], shots, cues, stale_episodes, edited, damaged)
+
+
+def receipt_status(receipt: Receipt, root: Path) -> SeriesStatus:
+    """Every shot rendered, as the last complete render left it: what `series_status` finds when
+    the receipt stands (graph/receipt.py), without building a request or key."""
+    renders = {r["id"]: r for r in receipt.state["renders"]}
+    shots = []
+    for episode_id, shot_ids in receipt.episodes.items():
+        for shot_id in shot_ids:
+            render = renders[shot_id]
+            detail = render["backend"] + (f" ({render['fallback']})" if render.get("fallback") else "")
+            shots.append(ShotStatus(shot_id, episode_id, "rendered", detail, Path(root) / render["video"]))
+    return SeriesStatus(list(receipt.episodes), shots, [], [], False)

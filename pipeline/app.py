@@ -351,6 +351,23 @@ class Project:
         self._require_series()
         return check_files(self.folder, self.settings, self.judged_findings())
 
+    def changed_since_approval(self, plan: CheckedPlan) -> set[str] | None:
+        """The ids of `plan`'s scenes and shots that are not as the current approval has them;
+        None when nothing is approved yet."""
+        digest = current_digest(self.folder)
+        if digest is None:
+            return None
+        approved = load_snapshot(self.folder, digest)
+        changed = set()
+        for episode in plan.episodes:
+            for scene in episode.scenes:
+                if not approved.has(scene.id) or \
+                        approved.scene(scene.id).model_dump(exclude={"shots"}) != scene.model_dump(exclude={"shots"}):
+                    changed.add(scene.id)
+                changed.update(shot.id for shot in scene.shots
+                               if not approved.has(shot.id) or approved.shot(shot.id)[1] != shot)
+        return changed
+
     def approved(self) -> bool:
         """An approval exists and the plan files are what it approved."""
         return current_digest(self.folder) is not None and not edited_since_approval(self.folder)

@@ -157,7 +157,11 @@ def _finding_style(finding: Finding) -> str:
     return {Severity.ERROR: "red", Severity.WARNING: "yellow"}.get(finding.severity, "dim")
 
 
-def print_review(series: Series, episodes: list[Episode], findings: list[Finding], episode: str | None = None) -> None:
+def print_review(series: Series, episodes: list[Episode], findings: list[Finding], episode: str | None = None,
+                 changed: set[str] | None = None) -> None:
+    """The plan as tables, a row per scene and shot, with the findings. Given the ids `changed`
+    since the approval, only those rows and the rows with findings are shown (a re-plan after an
+    edit: what the edit changed), and the episodes left out are named."""
     from rich.table import Table
 
     from .core import ids
@@ -172,23 +176,35 @@ def print_review(series: Series, episodes: list[Episode], findings: list[Finding
         return "\n".join(f"[{_finding_style(f)}]{f.severity.value}: {escape(f.message)}[/]"
                          + (f" [dim]({escape(_file_line(f))})[/]" if f.file else "") for f in found)
 
+    def shown(*ids: str) -> bool:
+        return changed is None or any(i in changed or i in by_place for i in ids)
+
     names = {c.id: escape(c.name) for c in series.characters}
+    unchanged = []
     for ep in episodes:
         if episode and ep.id != episode:
             continue
-        table = Table(title=f"{ep.id} {escape(ep.title)} — {_count(len(ep.scenes), 'scene')}, {_count(len(ep.shots), 'shot')}, "
-                      f"{_seconds(ep.duration_frames, series.fps)}", title_justify="left", show_lines=False)
+        rows = {s.id for s in ep.shots if shown(s.id, *(l.id for l in s.dialogue))}
+        rows |= {s.id for s in ep.scenes if shown(s.id) or any(k.id in rows for k in s.shots)}
+        if not rows:
+            unchanged.append(ep.id)
+            continue
+        title = f"{ep.id} {escape(ep.title)} — {_count(len(ep.scenes), 'scene')}, {_count(len(ep.shots), 'shot')}, " \
+                f"{_seconds(ep.duration_frames, series.fps)}"
+        if changed is not None:
+            title += f"; {_count(sum(1 for s in ep.shots if s.id in changed), 'shot')} changed since approval"
+        table = Table(title=title, title_justify="left", show_lines=False)
         for column in ("id", "shot", "move", "dur"):
             table.add_column(column, no_wrap=True, justify="right" if column == "dur" else "left")
         table.add_column("in frame", ratio=1)
         table.add_column("action / dialogue", ratio=3)
         table.add_column("findings", ratio=2)
-        for scene in ep.scenes:
+        for scene in (s for s in ep.scenes if s.id in rows):
             table.add_row(f"[bold]{scene.id}[/]", "scene", scene.mood.value,
                           _seconds(scene.duration_frames, series.fps),
                           ", ".join(names.get(c, c) for c in scene.characters),
                           f"[bold]{escape(scene.heading)}[/]", notes(scene.id))
-            for shot in scene.shots:
+            for shot in (k for k in scene.shots if k.id in rows):
                 framed = ", ".join(f"{names.get(f.character, f.character)} ({f.position.value[0].upper()})" for f in shot.characters)
                 said = "\n".join(f"{names.get(l.speaker, l.speaker)}{escape(f' ({l.extension})') if l.extension else ''}: "
                                  f"{escape(l.text)}" for l in shot.dialogue)
@@ -198,6 +214,9 @@ def print_review(series: Series, episodes: list[Episode], findings: list[Finding
                 table.add_row(shot.id, shot.type.value, shot.move.value, _seconds(shot.duration_frames, series.fps),
                               framed, text, notes(shot.id, *(l.id for l in shot.dialogue)))
         console().print(table)
+    if unchanged:
+        console().print(f"unchanged since approval, without findings: {', '.join(unchanged)} "
+                        "(`microdrama review` lists every shot)")
     errors = blocking(findings)
     warnings = [f for f in findings if f.severity == Severity.WARNING]
     # Findings about a whole episode, or about no row of the tables (the screenplay), go below them.
@@ -226,9 +245,10 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
-def _show_plan(project: Project, episode: str | None = None) -> list[Finding]:
+def _show_plan(project: Project, episode: str | None = None, since_approval: bool = False) -> list[Finding]:
     """The plan files as they are now (hand edits included) with the rule findings computed
-    afresh, plus the LLM reviewer's findings from the run."""
+    afresh, plus the LLM reviewer's findings from the run; `since_approval`: only what changed
+    since the current approval, when there is one."""
     from .review.bible import cast_table, places_table
 
     plan = project.review()
@@ -237,7 +257,8 @@ def _show_plan(project: Project, episode: str | None = None) -> list[Finding]:
             f"no episode {episode!r}; the plan has {', '.join(e.id for e in plan.episodes)}", field="--episode"))
     console().print(cast_table(plan.series, plan.places))
     console().print(places_table(plan.series, plan.episodes, plan.places, project.folder.screenplays()))
-    print_review(plan.series, plan.episodes, plan.findings, episode)
+    print_review(plan.series, plan.episodes, plan.findings, episode,
+                 project.changed_since_approval(plan) if since_approval else None)
     _print_estimate_line(project, plan)
     return plan.findings
 
@@ -263,7 +284,7 @@ def _after_planning(project: Project, yes: bool, episode: str | None = None) -> 
         if project.approved():
             console().print("this plan is already approved; `--fresh` plans again")
         return project.approved()
-    _show_plan(project, episode)
+    _show_plan(project, episode, since_approval=True)
     if yes or (sys.stdin.isatty() and typer.confirm("Approve this plan?", default=False)):
         _approve(project)
         return True

@@ -134,3 +134,24 @@ def test_a_fountain_screenplay_saved_as_txt_is_a_screenplay(tmp_path):
     done = cli("plan", str(screenplay), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "episodes" / "rooftop-frequencies" / "screenplay.fountain").is_file()
+
+
+def test_a_re_plan_after_an_edit_reviews_what_changed_since_approval(tmp_path):
+    """A one-line edit of a season re-planned printed every one of its 720 shots (3.5 s of
+    table layout); the review after a re-plan shows the rows that changed (and any with findings),
+    and names the episodes it leaves out."""
+    from tiny_show import approved_show
+
+    show = approved_show(tmp_path / "tiny-show")
+    screenplay = show / "screenplay.fountain"
+    screenplay.write_text(screenplay.read_text(encoding="utf-8").replace("Morning, Ben.", "Evening, Ben."),
+                          encoding="utf-8")
+    done = cli("plan", str(show), "--yes", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    rows = [line.split()[1] for line in done.stdout.splitlines() if line.startswith("│ e0")]
+    assert rows == ["e01s02", "e01s02k04"]  # the edited line's shot, under its scene
+    assert "Evening, Ben." in done.stdout and "1 shot changed since approval" in done.stdout
+    assert "unchanged since approval, without findings: e02" in done.stdout
+    full = cli("review", str(show), cwd=tmp_path)
+    listed = [line.split()[1] for line in full.stdout.splitlines() if line.startswith("│ e0")]
+    assert len([row for row in listed if "k" in row]) == 12  # review still lists every shot

@@ -279,3 +279,25 @@ def test_a_look_written_after_the_parentheses_is_the_bibles_and_leaves_the_actio
     shots = [shot for episode in plan_screenplay(screenplay, series) for shot in episode.shots]
     assert not any("BACK TO SCENE" in shot.action or shot.action.startswith("INSERT") for shot in shots)
     assert any(shot.action.startswith("The photograph: A little girl") for shot in shots)
+
+
+def test_a_sentence_introducing_several_people_keeps_every_name_in_the_action():
+    """'JONAS (30s, red scarf), KAI (30s, blue overalls), MARA (30s, grey coat) gather near the
+    door.': the commas between introductions are not a look after JONAS's parentheses (the
+    season bench's screenplay became 'JONASKAIMARA gather near the door.' and 'TEO, Ines gather
+    near the door.')."""
+    from microdrama.pipeline.ingest.facts import trailing_look, without_introductions
+
+    names = {"JONAS", "KAI", "MARA", "TEO", "LENA", "INES", "NELL"}
+
+    def is_name(item: str) -> bool:
+        return item.strip().upper() in names
+
+    text = "JONAS (30s, red scarf), KAI (30s, blue overalls), MARA (30s, grey coat) gather near the door."
+    assert trailing_look(text, text.index(")") + 1, is_name) == ([], text.index(")") + 1)
+    assert without_introductions(text, is_name, is_name) == "JONAS, KAI, MARA gather near the door."
+    # One introduction, then people already met: their names are not TEO's look.
+    teo = "TEO (30s, black suit), Lena, Kai, Ines gather near the door."
+    assert without_introductions(teo, is_name, is_name) == "TEO, Lena, Kai, Ines gather near the door."
+    nell = "NELL (34), yellow oilskin, hair scraped back, writes."
+    assert without_introductions(nell, is_name, is_name) == "NELL, writes."

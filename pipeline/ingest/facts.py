@@ -221,12 +221,13 @@ def fill_gender(character: Character, actions: list[str], named_in: Callable[[st
         character.gender = Gender.MALE
 
 
-def trailing_look(text: str, end: int) -> tuple[list[str], int]:
+def trailing_look(text: str, end: int, is_name: Callable[[str], bool]) -> tuple[list[str], int]:
     """The look written after an introduction's parentheses, up to the end of its sentence:
     'NELL (34), yellow oilskin, hair scraped back, writes in a logbook.' -> (['yellow oilskin',
     'hair scraped back'], the index of the comma before 'writes'). The last item is what the
     character does (or, at a sentence's end, a moment), so it is never taken; ([], end) when no
-    list follows."""
+    list follows, or when it names others ('JONAS (30s), KAI (30s) gather.', 'TEO (30s), Lena, Kai
+    gather.': `is_name` tells a character's name, in any case)."""
     rest = text[end:]
     if rest.lstrip()[:1] not in (",", "，"):
         return [], end
@@ -234,21 +235,23 @@ def trailing_look(text: str, end: int) -> tuple[list[str], int]:
     sentence = rest[: stop.start() if stop else len(rest)]
     last = max(sentence.rfind(","), sentence.rfind("，"))
     first = min(i for i in (sentence.find(","), sentence.find("，")) if i != -1)
-    if last == first:
+    items = split_items(sentence[first + 1: last])
+    if last == first or re.search(r"[(（]", sentence) or any(is_name(item) for item in items):
         return [], end
-    return split_items(sentence[first + 1: last]), end + last
+    return items, end + last
 
 
-def without_introductions(text: str, is_character: Callable[[str], bool]) -> str:
+def without_introductions(text: str, is_character: Callable[[str], bool], is_name: Callable[[str], bool]) -> str:
     """The action with each introduction's look taken out, its moments kept:
     'MRS. OKAFOR (60s, holding a bag of oranges) leans out.' -> 'MRS. OKAFOR, holding a bag of
     oranges, leans out.', and 'NELL (34), yellow oilskin, writes.' -> 'NELL, writes.' The look
-    lives in the bible; the action says what happens."""
+    lives in the bible; the action says what happens. `is_character`: an introduction's name
+    (before its parentheses); `is_name`: any character's name, in any case."""
     parts, done = [], 0
     for match in re.finditer(r"([^\W\d_][\w'.\- ]*?[\w.])\s*[(（]([^()（）]+)[)）]", text):
         if not is_character(match.group(1)):
             continue
-        after, resume = trailing_look(text, match.end())
+        after, resume = trailing_look(text, match.end(), is_name)
         moments = [item for item in [*split_items(match.group(2)), *after] if is_moment(item)]
         parts.append(text[done: match.start()] + match.group(1) + (", " + ", ".join(moments) + "," if moments else ""))
         done = resume

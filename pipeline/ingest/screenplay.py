@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -262,14 +262,14 @@ def _sentence_around(text: str, start: int, end: int) -> str:
     return text[left + 1: (min(rights) + 1) if rights else len(text)].strip()
 
 
-def _description_after(text: str, start: int, end: int) -> str:
+def _description_after(text: str, start: int, end: int, is_name: Callable[[str], bool]) -> str:
     """The visual description that follows a character's introduction in an action line."""
     rest = text[end:]
     stripped = rest.lstrip()
     if stripped[:1] in "(（":
         close = re.search(r"[)）]", stripped)
         if close:
-            after, _ = facts.trailing_look(stripped, close.end())
+            after, _ = facts.trailing_look(stripped, close.end(), is_name)
             return ", ".join([stripped[1: close.start()].strip(), *after])
     if stripped[:1] in ",，":
         sentence = re.split(r"(?<=[.!?。！？])\s|\n", stripped[1:], maxsplit=1)[0]
@@ -361,7 +361,8 @@ def _introduce(cast: _Cast, actions: list[ft.Action]) -> None:
                 and len(character.aliases) < limits.MAX_ALIASES:
             character.aliases.append(full)
             cast.by_name[full.upper()] = char_id
-        facts.fill_from_introduction(character, _description_after(text, start, end))
+        facts.fill_from_introduction(character, _description_after(
+            text, start, end, lambda item: _names_known(item.strip(), cast)))
 
 
 def _find_mention(actions: list[ft.Action], names: list[str], flags: int) -> tuple[str, int, int] | None:
@@ -547,7 +548,7 @@ def _bible_facts(episodes: list[ScriptEpisode], cast: _Cast, actions: list[str])
         return ft.is_upper(name.split()[-1]) and _names_known(name.strip(), cast)
 
     for beat in (b for e in episodes for s in e.scenes for b in s.beats if b.kind == "action"):
-        beat.text = facts.without_introductions(beat.text, known)
+        beat.text = facts.without_introductions(beat.text, known, lambda item: _names_known(item.strip(), cast))
 
 
 def ingest(paths: list[Path], existing: Series | None = None, slug: str | None = None,

@@ -141,3 +141,25 @@ def test_status_reads_the_receipt_and_lists_an_episode(rendered):
     assert "next render: nothing to do" in done.stdout
     wrong = subprocess.run([MICRODRAMA, "status", str(rendered), "--episode", "e09"], capture_output=True, text=True)
     assert wrong.returncode != 0 and "e01, e02" in wrong.stderr
+
+
+def test_a_reference_file_is_recorded_by_its_place_in_the_folder(rendered, tmp_path):
+    """A keyframe enters the keys by its content: the receipt records it relative to the folder,
+    so a copied folder keeps its receipt, and a replaced keyframe sends the copy the long way."""
+    import shutil
+
+    from PIL import Image
+
+    (rendered / "keyframes").mkdir()
+    Image.new("RGB", (16, 16), (200, 40, 40)).save(rendered / "keyframes" / "anna.png")
+    folder = SeriesFolder(rendered)
+    series = folder.load_series()
+    series.character("anna").keyframe = "keyframes/anna.png"
+    folder.save_series(series)
+    render(rendered, yes=True)
+    recorded = json.loads(receipt_path(SeriesPaths(rendered)).read_text(encoding="utf-8"))["files"]
+    assert "keyframes/anna.png" in recorded
+    copy = shutil.copytree(rendered, tmp_path / "copy", symlinks=True)
+    assert standing_receipt(SeriesPaths(copy)) is not None
+    Image.new("RGB", (16, 16), (40, 40, 200)).save(copy / "keyframes" / "anna.png")
+    assert standing_receipt(SeriesPaths(copy)) is None

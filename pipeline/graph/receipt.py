@@ -111,14 +111,20 @@ def resting_files(paths: SeriesPaths, settings: Settings, snapshot: Snapshot, st
             *(assembly_record(paths, o.id) for o in state.outputs)]
 
 
+def _name(root: Path, path: Path) -> str:
+    """A file inside the series folder by its place in it (a moved or copied folder keeps its
+    receipt), any other by its absolute path."""
+    resolved, base = path.resolve(), root.resolve()
+    return str(resolved.relative_to(base)) if resolved.is_relative_to(base) else str(resolved)
+
+
 def write_receipt(paths: SeriesPaths, snapshot: str, settings: str, state: dict[str, Any],
                   episodes: dict[str, list[str]], files: Iterable[Path]) -> None:
     """Record a complete render (the caller judged it complete) resting on `files` (a file that is
     not there is recorded as missing, and must stay missing)."""
     from ..core.store import atomic_write_text
 
-    stats = {str(Path(path).relative_to(paths.root)) if Path(path).is_relative_to(paths.root) else str(path):
-             _stat(Path(path)) for path in files}
+    stats = {_name(paths.root, Path(path)): _stat(Path(path)) for path in files}
     atomic_write_text(receipt_path(paths), json.dumps(
         {"version": RECEIPT_VERSION, "snapshot": snapshot, "settings": settings, "environment": environment(), "files": stats,
          "episodes": episodes, "state": state}, ensure_ascii=False))

@@ -296,3 +296,14 @@ def test_revise_a_scene_with_a_note_runs_the_llm_planner_as_a_job(tmp_path, monk
     assert (episode.scenes[1].shots[0].type.value, episode.scenes[1].shots[0].action) == ("INSERT", "The radio glows.")
     assert episode.scenes[0] == scene_one
     assert "awaiting review" in client.get("/episode/e01").text
+
+
+def test_a_studio_render_with_nothing_changed_says_so(tmp_path):
+    """The receipt answers the studio's render of the whole plan too, and the job says so."""
+    show = rendered_show(tmp_path / "tiny-show")
+    client, _ = studio(show)
+    client.post("/render", data={"target": ""})
+    jobs = client.app.state.jobs
+    job = jobs.latest()
+    assert jobs.wait(job, 120) and job.state == "done", job.message
+    assert "nothing changed since the last complete render; e01, e02 current" in job.message

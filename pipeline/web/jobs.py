@@ -171,7 +171,8 @@ def _run(series_dir: Path, kind: Kind, params: dict[str, Any], events) -> str:
         request = RenderRequest(scenes=params.get("scenes"), shots=params.get("shots"), force=params.get("force", False))
         outcome = project.render(request, on_update=on_update)
         assembled = [o.id for o in outcome.state.outputs if o.video]
-        summary = f"rendered; assembled {', '.join(assembled) or 'nothing'}"
+        summary = (f"nothing changed since the last complete render; {', '.join(assembled)} current" if outcome.unchanged
+                   else f"rendered; assembled {', '.join(assembled) or 'nothing'}")
         if outcome.failed and not project.settings.allow_failed:
             raise RenderFailedInJob(f"{len(outcome.failed)} failed: {', '.join(outcome.failed)}; the rest is "
                                     "cached: fix and render again")

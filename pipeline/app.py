@@ -459,7 +459,7 @@ class Project:
         """A render of the whole plan with nothing changed since the last complete one: its outcome,
         from the receipt (graph/receipt.py), without the graph; None when the render has work to
         do or to check."""
-        if request.scenes is not None or request.shots is not None or request.force:
+        if not request.whole_plan or request.force:
             return None
         receipt = standing_receipt(self.folder)
         if receipt is None or receipt.snapshot != current_digest(self.folder) \
@@ -551,7 +551,7 @@ class Project:
             {e.id for e in snapshot.episodes} == set(outputs) and \
             not any(r.failed or r.deferred for r in [*state.renders, *state.cues])
         unedited = plan_digest(self.folder) == snapshot.digest  # not edited while it rendered
-        if request.scenes is None and request.shots is None and complete and unedited:
+        if request.whole_plan and complete and unedited:
             write_receipt(
                 self.folder, snapshot.digest, settings_digest(self.settings), state.model_dump(mode="json"),
                 {e.id: [s.id for s in e.shots] for e in snapshot.episodes},

@@ -111,11 +111,14 @@ def resting_files(paths: SeriesPaths, settings: Settings, snapshot: Snapshot, st
             *(assembly_record(paths, o.id) for o in state.outputs)]
 
 
-def _name(root: Path, path: Path) -> str:
+def _name(root: Path, resolved_root: Path, path: Path) -> str:
     """A file inside the series folder by its place in it (a moved or copied folder keeps its
-    receipt), any other by its absolute path."""
-    resolved, base = path.resolve(), root.resolve()
-    return str(resolved.relative_to(base)) if resolved.is_relative_to(base) else str(resolved)
+    receipt), any other by its absolute path. Paths come joined to the folder or resolved
+    (core/paths.series_file), so neither needs resolving again."""
+    for base in (root, resolved_root):
+        if path.is_relative_to(base):
+            return str(path.relative_to(base))
+    return str(path.absolute())
 
 
 def write_receipt(paths: SeriesPaths, snapshot: str, settings: str, state: dict[str, Any],
@@ -124,7 +127,8 @@ def write_receipt(paths: SeriesPaths, snapshot: str, settings: str, state: dict[
     not there is recorded as missing, and must stay missing)."""
     from ..core.store import atomic_write_text
 
-    stats = {_name(paths.root, Path(path)): _stat(Path(path)) for path in files}
+    resolved_root = paths.root.resolve()
+    stats = {_name(paths.root, resolved_root, Path(path)): _stat(Path(path)) for path in files}
     atomic_write_text(receipt_path(paths), json.dumps(
         {"version": RECEIPT_VERSION, "snapshot": snapshot, "settings": settings, "environment": environment(), "files": stats,
          "episodes": episodes, "state": state}, ensure_ascii=False))

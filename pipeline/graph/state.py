@@ -105,8 +105,12 @@ class RenderRequest(BaseModel):
     force: bool = Field(False, description="Re-render the selection even when its cache is valid.")
     budget_usd: float | None = Field(None, ge=0, description="Most this render may spend (render/budget.py).")
 
+    @property
+    def whole_plan(self) -> bool:
+        return self.scenes is None and self.shots is None
+
     def selects(self, shot_id: str) -> bool:
-        if self.scenes is None and self.shots is None:
+        if self.whole_plan:
             return True
         return any(ids.contains(s, shot_id) for s in self.scenes or []) or shot_id in (self.shots or [])
 

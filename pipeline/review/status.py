@@ -44,6 +44,11 @@ class SeriesStatus:
         return [s.shot_id for s in self.shots if s.state != "rendered"]
 
 
+def _made_by(backend: str, fallback: str | None) -> str:
+    """A rendered shot's detail: its video backend, and why its route was not used."""
+    return backend + (f" ({fallback})" if fallback else "")
+
+
 def series_status(settings: Settings, series: Series, episodes: list[Episode], last: RenderState | None,
                   edited: bool = False) -> SeriesStatus:
     """planned: never rendered; rendered: every artifact of the current plan is cached; stale:
@@ -74,7 +79,7 @@ def series_status(settings: Settings, series: Series, episodes: list[Episode], l
                 _, picture = renderer.cached_shot(shot, scene, series)
                 clip = in_cut.get(shot.id)
                 if picture is not None:
-                    state, detail = "rendered", picture.backend + (f" ({picture.fallback})" if picture.fallback else "")
+                    state, detail = "rendered", _made_by(picture.backend, picture.fallback)
                     changed |= clip is None or clip.path != picture.path
                 elif shot.id in failures:
                     state, detail = "failed", failures[shot.id]
@@ -98,6 +103,6 @@ def receipt_status(receipt: Receipt, root: Path) -> SeriesStatus:
     for episode_id, shot_ids in receipt.episodes.items():
         for shot_id in shot_ids:
             render = renders[shot_id]
-            detail = render["backend"] + (f" ({render['fallback']})" if render.get("fallback") else "")
-            shots.append(ShotStatus(shot_id, episode_id, "rendered", detail, Path(root) / render["video"]))
+            shots.append(ShotStatus(shot_id, episode_id, "rendered", _made_by(render["backend"], render.get("fallback")),
+                                    Path(root) / render["video"]))
     return SeriesStatus(list(receipt.episodes), shots, [], [], False)

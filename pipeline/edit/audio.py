@@ -78,3 +78,17 @@ def place(track: np.ndarray, clip: np.ndarray, start: int) -> None:
         return
     end = min(len(track), start + len(clip))
     track[start:end] += clip[: end - start]
+
+
+def fast_length(n: int) -> int:
+    """The smallest length from `n` up whose only prime factors are 2, 3 and 5: an FFT of an
+    episode's length (a large prime factor, often) took seconds where this takes a tenth."""
+    best, power5 = 1 << max(0, (n - 1).bit_length()), 1
+    while power5 < best:
+        power35 = power5
+        while power35 < best:
+            candidate = power35 << max(0, (-(-n // power35) - 1).bit_length())
+            best = min(best, candidate)
+            power35 *= 3
+        power5 *= 5
+    return best

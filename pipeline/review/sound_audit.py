@@ -20,7 +20,7 @@ import numpy as np
 
 from ..core.config import AuditOptions
 from ..edit import ffmpeg
-from ..edit.audio import frames_to_samples, read_wav
+from ..edit.audio import fast_length, frames_to_samples, read_wav
 from ..edit.timeline import AmbienceClip, Clip, EffectClip, LineClip, Timeline
 from .audit import Check, Verdict, _check, best_offset, rms_db
 
@@ -64,20 +64,6 @@ def whitener(mix: np.ndarray, bands: int = 40) -> Callable[[np.ndarray], np.ndar
         return np.fft.irfft(np.fft.rfft(samples.astype(np.float64, copy=False), n) * weight, n)[: len(samples)]
 
     return whiten
-
-
-def fast_length(n: int) -> int:
-    """The smallest length from `n` up whose only prime factors are 2, 3 and 5: an FFT of an
-    episode's length (a large prime factor, often) took seconds where this takes a tenth."""
-    best, power5 = 1 << max(0, (n - 1).bit_length()), 1
-    while power5 < best:
-        power35 = power5
-        while power35 < best:
-            candidate = power35 << max(0, (-(-n // power35) - 1).bit_length())
-            best = min(best, candidate)
-            power35 *= 3
-        power5 *= 5
-    return best
 
 
 CHANCE_SHIFTS_S = tuple(0.25 * k for k in range(-16, 17) if k)

@@ -26,11 +26,11 @@ from microdrama.pipeline.app import Project
 from microdrama.pipeline.core.config import Settings
 from microdrama.pipeline.core.store import SeriesFolder
 from microdrama.pipeline.edit import ffmpeg
-from microdrama.pipeline.edit.assemble import master, track
-from microdrama.pipeline.edit.audio import frames_to_samples
+from microdrama.pipeline.edit.assemble import master
 from microdrama.pipeline.edit.timeline import read_timeline, timeline_path
 from microdrama.pipeline.graph.state import RenderRequest
 from microdrama.pipeline.render.renderer import Renderer
+from floors import one_audio_pass
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -76,23 +76,20 @@ def time_assembly(folder: Path) -> tuple[float, float]:
     ours = floor = 0.0
     for episode in episodes:
         timeline = read_timeline(timeline_path(folder / "out", episode.id), folder)
-        (folder / "state" / "assembled" / f"{episode.id}.json").unlink(missing_ok=True)  # force a real master
+        (folder / "state" / "assembled" / f"{episode.id}.json").unlink(missing_ok=True)  # force a real master:
+        for chunk in [*(folder / "cache").glob("sound-*"), *(folder / "cache").glob("loudness-*")]:
+            chunk.unlink()  # no chunk of its sound kept either
         start = time.perf_counter()
         master(timeline, SeriesFolder(folder))  # forced: its record was removed above
         ours += time.perf_counter() - start
 
         with tempfile.TemporaryDirectory() as work:
             work_dir = Path(work)
-            total = frames_to_samples(timeline.duration_frames, timeline.fps)
-            ffmpeg.write_wav(work_dir / "d.wav", track(timeline, timeline.dialogue, total), ffmpeg.AUDIO_RATE)
-            ffmpeg.write_wav(work_dir / "m.wav", track(timeline, timeline.music, total), ffmpeg.AUDIO_RATE)
+            sound = one_audio_pass(timeline, work_dir)
             start = time.perf_counter()
             ffmpeg.run(["-loglevel", "error", *ffmpeg.concat_copy([c.path for c in timeline.video], work_dir / "l.txt"),
                         "-c", "copy", "-y", str(work_dir / "v.mp4")])
-            ffmpeg.run(["-loglevel", "error", "-i", str(work_dir / "d.wav"), "-i", str(work_dir / "d.wav"),
-                        "-i", str(work_dir / "m.wav"), "-filter_complex",
-                        ffmpeg._duck_and_mix("loudnorm=I=-16:TP=-1.5:LRA=11"), "-map", "[mix]",
-                        "-c:a", "aac", "-b:a", "192k", "-y", str(work_dir / "a.m4a")])
+            ffmpeg.run(sound)
             floor += time.perf_counter() - start
     return ours, floor
 

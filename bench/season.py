@@ -34,9 +34,8 @@ from pathlib import Path
 
 from microdrama.pipeline.core.store import SeriesFolder
 from microdrama.pipeline.edit import ffmpeg
-from microdrama.pipeline.edit.assemble import track
-from microdrama.pipeline.edit.audio import frames_to_samples
 from microdrama.pipeline.edit.timeline import read_timeline, timeline_path
+from floors import one_audio_pass
 from synthetic_season import SeasonShape, season_screenplay
 
 MICRODRAMA = str(Path(sys.executable).with_name("microdrama"))
@@ -77,19 +76,10 @@ def x264(frames: int, width: int, height: int, fps: int, out: Path) -> Cost:
 
 
 def audio_pass(folder: Path, episode_id: str, work: Path) -> Cost:
-    """One pass over an episode's sound: its dialogue, its bed (music and ambience) ducked under
-    the dialogue and its sound effects, mixed, normalised (single-pass loudnorm) and encoded once,
-    as assembly's three stems are. Writing the tracks is not counted."""
+    """One pass over an episode's sound (bench/floors.py): its dialogue, its bed ducked under the
+    dialogue and its sound effects, mixed, normalised (single-pass loudnorm) and encoded once."""
     timeline = read_timeline(timeline_path(folder / "out", episode_id), folder)
-    total = frames_to_samples(timeline.duration_frames, timeline.fps)
-    dialogue, bed, effects = work / "d.wav", work / "b.wav", work / "e.wav"
-    ffmpeg.write_wav(dialogue, track(timeline, timeline.dialogue, total), ffmpeg.AUDIO_RATE)
-    ffmpeg.write_wav(bed, track(timeline, [*timeline.music, *timeline.ambience], total), ffmpeg.AUDIO_RATE)
-    ffmpeg.write_wav(effects, track(timeline, timeline.effects, total), ffmpeg.AUDIO_RATE)
-    mix = ffmpeg._duck_and_mix(f"loudnorm=I={ffmpeg.LOUDNESS_TARGET_LUFS}:TP={ffmpeg.TRUE_PEAK_TARGET_DB}:LRA=11")
-    return run([ffmpeg.ffmpeg_exe(), "-loglevel", "error", "-i", str(dialogue), "-i", str(dialogue), "-i", str(bed),
-                "-i", str(effects), "-filter_complex", mix, "-map", "[mix]", "-c:a", "aac", "-b:a", "192k", "-y",
-                str(work / "a.m4a")])
+    return run([ffmpeg.ffmpeg_exe(), *one_audio_pass(timeline, work)])
 
 
 def concat(folder: Path, episode_id: str, work: Path) -> Cost:

@@ -680,6 +680,8 @@ class Project:
             return GarbageReport(garbage, freed, len(keep), deleted=delete)
 
     def _referenced(self, digests: list[str]) -> set[Path]:
+        from .core.cache import ArtifactCache
+        from .edit.master import master_files
         from .edit.timeline import read_timeline, timeline_path
         from .render.renderer import Renderer
         from .render.requests import ambience_requests, effect_requests
@@ -706,6 +708,7 @@ class Project:
             keep.update(clip.path for clip in (*timeline.video, *timeline.dialogue, *timeline.music,
                                                *timeline.effects, *timeline.ambience))
             keep.update(thumbnail_path(clip, timeline) for clip in timeline.video)
+            keep.update(master_files(timeline, self.folder.root, ArtifactCache(self.folder.cache_dir)))
         return keep
 
 

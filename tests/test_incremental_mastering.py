@@ -18,13 +18,13 @@ from tiny_show import render
 def mixes(monkeypatch) -> list[str]:
     """The episodes whose sound was mixed (the real mix runs)."""
     mixed: list[str] = []
-    real = ffmpeg.master_audio
+    real = assemble.master_sound
 
-    def counting(dialogue, bed, effects, out):
-        mixed.append(out.parent.parent.name)
-        real(dialogue, bed, effects, out)
+    def counting(timeline, root, cache, work_dir):
+        mixed.append(timeline.episode_id)
+        return real(timeline, root, cache, work_dir)
 
-    monkeypatch.setattr(ffmpeg, "master_audio", counting)
+    monkeypatch.setattr(assemble, "master_sound", counting)
     return mixed
 
 

@@ -2,12 +2,11 @@
 out/eNN.srt.
 
 The picture is the shots' segments concatenated with stream copy (each was encoded once, with
-the same settings); the sound is built once: dialogue lines placed at their frames, the scenes'
-music cues and ambience beds under them (ducked by the dialogue), the sound effects at their
-frames, loudness normalised to -16 LUFS, one AAC encode. Why voices are not muxed into the segments first: AAC encoder priming at every segment
-boundary would add up to audible drift over an episode; one audio pass from the timeline has none.
-The mastered sound is kept beside the episode's record (state/assembled/eNN.m4a, keyed by the
-lines and cues it is made of): an edit that changes only picture is a re-mux of two stream copies.
+the same settings); the sound is the master of the lines, cues and effects placed by the
+timeline (edit/master.py: mixed, normalised to -16 LUFS and encoded in chunks, of which an edit
+makes only the ones it touches). The mastered sound is kept beside the episode's record
+(state/assembled/eNN.m4a, keyed by the lines and cues it is made of): an edit that changes only
+picture is a re-mux of two stream copies.
 """
 
 from __future__ import annotations
@@ -31,22 +30,10 @@ from ..core.snapshot import Snapshot
 from ..core.store import SeriesFolder, atomic_write_bytes, atomic_write_text, pid_alive
 from ..core.results import CueRender, EpisodeOutput, ShotRender
 from . import ffmpeg
-from .audio import frames_to_samples, place, read_wav
+from .master import MASTER_VERSION, master_sound
 from .timeline import Timeline, build_timeline, to_srt, write_timeline
 
 SLATE_VERSION = "1"
-MASTER_VERSION = "3"  # bump when the mix or the encode settings change
-
-
-def track(timeline: Timeline, clips, total: int) -> np.ndarray:
-    """A mono 48 kHz track of the given clips placed at their start frames."""
-    samples = np.zeros(total, dtype=np.float32)
-    for clip in clips:
-        audio, rate = read_wav(clip.path)
-        if rate != ffmpeg.AUDIO_RATE:
-            raise ValueError(f"{clip.path}: {rate} Hz, expected {ffmpeg.AUDIO_RATE}")
-        place(samples, audio, frames_to_samples(clip.start_frame, timeline.fps))
-    return samples
 
 
 def slate(cache: ArtifactCache, shot_id: str, reason: str, width: int, height: int, fps: int, frames: int) -> Path:
@@ -132,14 +119,8 @@ def mastered_audio(timeline: Timeline, folder: SeriesFolder, known: str | None, 
     key, mix = audio_key(timeline, folder.root), assembly_record(folder, timeline.episode_id).with_suffix(".m4a")
     if key == known and mix.is_file():
         return mix, key
-    total = frames_to_samples(timeline.duration_frames, timeline.fps)
-    dialogue, bed, effects = work_dir / "dialogue.wav", work_dir / "bed.wav", work_dir / "effects.wav"
-    temp = work_dir / "sound.m4a"
-    ffmpeg.write_wav(dialogue, track(timeline, timeline.dialogue, total), ffmpeg.AUDIO_RATE)
-    ffmpeg.write_wav(bed, track(timeline, [*timeline.music, *timeline.ambience], total), ffmpeg.AUDIO_RATE)
-    ffmpeg.write_wav(effects, track(timeline, timeline.effects, total), ffmpeg.AUDIO_RATE)
-    ffmpeg.master_audio(dialogue, bed, effects, temp)
-    atomic_write_bytes(mix, temp.read_bytes())
+    sound = master_sound(timeline, folder.root, ArtifactCache(folder.cache_dir), work_dir)
+    atomic_write_bytes(mix, sound.read_bytes())
     return mix, key
 
 

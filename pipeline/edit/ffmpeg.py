@@ -1,6 +1,6 @@
 """Every FFmpeg call of microdrama.
 
-The binary comes from the imageio-ffmpeg wheel (libx264, AAC, loudnorm, sidechaincompress), found
+The binary comes from the imageio-ffmpeg wheel (libx264, AAC, ebur128), found
 once. Commands are argv lists, never shell strings; a non-zero exit raises FFmpegError with the
 argv and the tail of stderr. Seconds appear here, at the edge; callers speak frames. On Linux an
 FFmpeg child is killed when microdrama dies (a kill -9 of a render must not leave encoders
@@ -9,7 +9,6 @@ running on: they would write into the series folder after the lock is gone).
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -34,11 +33,8 @@ AUDIO_RATE = 48000
 H264 = ["-c:v", "libx264", "-threads", "1", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
         "-profile:v", "high", "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709"]
 LOUDNESS_TARGET_LUFS = -16.0
-TRUE_PEAK_TARGET_DB = -1.5  # 0.5 dB below the -1 dBTP ceiling leaves room for AAC overshoot
-# loudnorm normalises linearly (one gain, exactly to the target) only when the mix's loudness
-# range is within this; a wider one falls back to its dynamic mode, which undershoots the target
-# by a LU or more. Effects and beds widen a mix's range past the broadcast 11 LU.
-LOUDNESS_RANGE_LU = 20
+TRUE_PEAK_TARGET_DB = -1.5  # the limiter's: 0.5 dB below the -1 dBTP ceiling leaves room for AAC overshoot
+AAC_PRIMING = 1024  # samples FFmpeg's AAC encoder puts before the first: one frame
 
 
 @cache
@@ -153,42 +149,45 @@ def read_audio(path: Path, rate: int = AUDIO_RATE, channels: int = 1) -> np.ndar
     return data if channels == 1 else data.reshape(-1, channels)
 
 
-def _duck_and_mix(loudnorm: str) -> str:
-    """Dialogue (input 1), the bed of music and ambience (input 2) and the sound effects (input 3):
-    the bed is ducked under the dialogue by a sidechain compressor keyed on the dialogue, then all
-    three are summed and loudness-normalised. Effects are not ducked: a knock during a line is
-    part of the scene. The compressor's output depends on how its inputs arrive cut into frames,
-    which FFmpeg's threads vary from run to run: every input is re-cut into frames of one size
-    first, so that one mix always gives the same samples."""
-    return ("[1:a]asetnsamples=n=1024:pad=0,asplit=2[dialogue][key];[2:a]asetnsamples=n=1024:pad=0[bed];"
-            "[3:a]asetnsamples=n=1024:pad=0[effects];"
-            "[bed][key]sidechaincompress=threshold=0.02:ratio=10:attack=15:release=350:makeup=1[ducked];"
-            f"[dialogue][ducked][effects]amix=inputs=3:normalize=0:duration=first,{loudnorm}[mix]")
+def encode_aac(raws: list[Path]) -> list[list[bytes]]:
+    """Each file of mono float samples encoded to AAC (192 kb/s), in one FFmpeg process with an
+    encoder apiece: the packets of each, in order, the encoder's priming first. The sound is dual
+    mono, at full level in either channel (FFmpeg's own upmix would lower it 3 dB). No perceptual
+    noise substitution: its noise comes from the decoder's random generator, which runs through
+    the whole stream, so an edited chunk changed the decoded samples of every chunk after it;
+    without it a place decodes from the packets there alone, as the audit's kept measurements
+    expect (at 192 kb/s it saves no bits)."""
+    inputs, outputs = [], []
+    for index, raw in enumerate(raws):
+        inputs += ["-f", "f32le", "-ar", str(AUDIO_RATE), "-ac", "1", "-i", str(raw)]
+        outputs += ["-map", f"{index}:a", "-af", "pan=stereo|c0=c0|c1=c0", "-c:a", "aac", "-b:a", "192k",
+                    "-aac_pns", "0", "-f", "adts", "-y",
+                    str(raw.with_suffix(".aac"))]
+    run(["-loglevel", "error", *inputs, *outputs])
+    return [adts_packets(raw.with_suffix(".aac").read_bytes()) for raw in raws]
 
 
-def measure_mix(dialogue: Path, bed: Path, effects: Path) -> dict[str, str]:
-    """First loudnorm pass over the mix: its measured loudness, for the exact second pass."""
-    graph = _duck_and_mix(f"loudnorm=I={LOUDNESS_TARGET_LUFS}:TP={TRUE_PEAK_TARGET_DB}:LRA={LOUDNESS_RANGE_LU}:print_format=json")
-    done = run(["-i", str(dialogue), "-i", str(dialogue), "-i", str(bed), "-i", str(effects),
-                "-filter_complex", graph, "-map", "[mix]", "-f", "null", "-"])
-    text = done.stderr.decode("utf-8", "replace")
-    return json.loads(text[text.rindex("{"): text.rindex("}") + 1])
+def adts_packets(data: bytes) -> list[bytes]:
+    """The frames of an ADTS stream, each with its 7- or 9-byte header (which holds its length)."""
+    packets, at = [], 0
+    while at + 7 <= len(data):
+        if data[at] != 0xFF or data[at + 1] & 0xF6 != 0xF0:
+            raise ValueError(f"not an ADTS frame at byte {at}")
+        length = (data[at + 3] & 3) << 11 | data[at + 4] << 3 | data[at + 5] >> 5
+        packets.append(data[at: at + length])
+        at += length
+    return packets
 
 
-def master_audio(dialogue: Path, bed: Path, effects: Path, out: Path) -> None:
-    """The episode's sound: dialogue, the ducked bed of music and ambience, and the sound effects,
-    mixed and normalised (two loudnorm passes, the second linear with the first's measurements),
-    encoded once to AAC in an .m4a."""
-    m = measure_mix(dialogue, bed, effects)
-    loudnorm = (f"loudnorm=I={LOUDNESS_TARGET_LUFS}:TP={TRUE_PEAK_TARGET_DB}:LRA={LOUDNESS_RANGE_LU}"
-                f":measured_I={m['input_i']}:measured_TP={m['input_tp']}:measured_LRA={m['input_lra']}"
-                f":measured_thresh={m['input_thresh']}:offset={m['target_offset']}:linear=true,"
-                f"aresample={AUDIO_RATE}")
-    # Inputs 1 to 3 are dialogue, bed and effects, as _duck_and_mix expects; input 0 (dialogue
-    # again) only keeps the numbering.
-    run(["-loglevel", "error", "-i", str(dialogue), "-i", str(dialogue), "-i", str(bed), "-i", str(effects),
-         "-filter_complex", _duck_and_mix(loudnorm), "-map", "[mix]",
-         "-c:a", "aac", "-b:a", "192k", "-ar", str(AUDIO_RATE), "-ac", "2", "-f", "mp4", "-y", str(out)])
+def mux_aac(adts: Path, samples: int, out: Path) -> None:
+    """An ADTS stream of `samples` samples (plus the encoder's priming frame) into an .m4a whose
+    edit list starts after the priming and whose last packet ends at the last sample, as an
+    encoder writing the .m4a itself would: joined chunks start and end where the picture does."""
+    packets = len(adts_packets(adts.read_bytes()))
+    last = samples + AAC_PRIMING - AAC_PRIMING * (packets - 1)
+    run(["-loglevel", "error", "-itsoffset", f"-{AAC_PRIMING / AUDIO_RATE:.7f}", "-i", str(adts), "-c:a", "copy",
+         "-bsf:a", f"setts=duration=if(eq(N\\,{packets - 1})\\,{last}/({AUDIO_RATE}*TB)\\,DURATION)",
+         "-f", "mp4", "-y", str(out)])
 
 
 def mux_episode(video_args: list[str], audio: Path, subtitles: Path | None, language: str, out: Path) -> None:

@@ -398,11 +398,12 @@ def test_an_unchanged_episode_is_audited_again_without_decoding_a_frame_or_measu
     assert {path.name for _, path in decoded} >= {"e01.mp4"}
     decoded.clear()
     sound = []
-    real = sound_audit.check_sound
-    monkeypatch.setattr(sound_audit, "check_sound", lambda *args: sound.append(args) or real(*args))
+    real = sound_audit.whitener
+    monkeypatch.setattr(sound_audit, "whitener", lambda *args: sound.append(args) or real(*args))
     again = audit_episode(timeline, episode, show.series, video, subtitles, kept=tmp_path)
     assert decoded == [] and sound == [] and again.checks == first.checks
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["e01.mouths.json", "e01.npz", "e01.sound.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e01.mouths.json", "e01.pictures", "e01.sound.json"]
+    assert len(list((tmp_path / "e01.pictures").iterdir())) == len(timeline.video)
 
 
 def test_a_changed_shot_is_the_only_one_decoded_again(show, tmp_path, decoded):
@@ -421,11 +422,34 @@ def test_a_changed_shot_is_the_only_one_decoded_again(show, tmp_path, decoded):
     assert {path for _, path in decoded if path != video} == {tmp_path / "b.mp4"}
 
 
+def test_an_edited_line_measures_again_only_the_sound_near_it(show, tmp_path, monkeypatch):
+    """A new take of the last line: the audit finds that line again, and what it kept of the rest
+    of the sound stands; the report is the one a fresh audit of the new file gives."""
+    from microdrama.pipeline.review import audit as audit_module
+
+    timeline, episode = show.timelines["e01"], show.episode("e01")
+    line = timeline.dialogue[-1]
+    samples, rate = read_wav(line.path)
+    edited = with_line_audio(timeline, line.line_id, tmp_path / "take.wav")
+    ffmpeg.write_wav(tmp_path / "take.wav", samples[::-1], rate)
+    kept = tmp_path / "kept"
+    audit_episode(timeline, episode, show.series, show.video("e01"), show.subtitles("e01"), kept=kept)
+    video, subtitles = remaster(edited, tmp_path)
+    found, real = [], audit_module.find_line
+    monkeypatch.setattr(audit_module, "find_line", lambda clip, *args: found.append(clip.line_id) or real(clip, *args))
+    report = audit_episode(edited, episode, show.series, video, subtitles, kept=kept)
+    assert line.line_id in found and len(found) < len(timeline.dialogue)
+    monkeypatch.setattr(audit_module, "find_line", real)
+    assert report.checks == audit_episode(edited, episode, show.series, video, subtitles).checks
+
+
 def test_a_damaged_kept_file_is_measured_again(show, tmp_path):
     timeline, episode = show.timelines["e02"], show.episode("e02")
     video, subtitles = show.video("e02"), show.subtitles("e02")
     fresh = audit_episode(timeline, episode, show.series, video, subtitles)
-    (tmp_path / "e02.npz").write_bytes(b"not a zip")
+    audit_episode(timeline, episode, show.series, video, subtitles, kept=tmp_path)
+    for picture in (tmp_path / "e02.pictures").iterdir():
+        picture.write_bytes(b"not a zip")
     (tmp_path / "e02.mouths.json").write_text("{", encoding="utf-8")
     (tmp_path / "e02.sound.json").write_text('{"a": 1}', encoding="utf-8")
     assert audit_episode(timeline, episode, show.series, video, subtitles, kept=tmp_path).checks == fresh.checks

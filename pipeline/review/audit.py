@@ -9,12 +9,13 @@ and the id of the place it concerns, so a report reads as a list of things to fi
 
 Cost: the episode is decoded once at a small size (72 px on the short side) keeping five frames
 per shot; each segment gives only its first and last frame (its tail decoded, not all of it); the
-audio is decoded once. The independent FFmpeg jobs run in a few threads while the picture decodes.
+audio is decoded once. The independent FFmpeg jobs run in a thread while the picture decodes.
 Given a folder to keep them in, each shot's frames are kept under the digest of what they were
 read from (the episode's packets for the shot and its segment file): a later audit decodes only
 the shots whose packets changed, each alone, or the whole episode once when most of it changed.
-The sound stage's checks are kept the same way, under the mix's packets and the clips placed in
-it: a change of picture alone does not measure the sound again.
+The sound's measurements (each line found, each effect and bed heard, the loudness of each
+chunk of the master) are kept by the audio packets of the stretch each reads and the clips it
+looks for (kept_sound.py): an edit measures again only the stretches it changed.
 """
 
 from __future__ import annotations
@@ -51,7 +52,6 @@ from ..edit.timeline import LineClip, Timeline, VideoClip
 
 SAMPLE_FRACTIONS = (0.0, 0.25, 0.5, 0.75, 1.0)  # of a shot's length: the frames the audit keeps
 KEPT_PICTURES_VERSION = "1"  # bump when what is kept of a shot's picture changes
-KEPT_SOUND_VERSION = "1"  # bump when the sound stage's checks change
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # BT.601, as FFmpeg's blackdetect
 VOICED_FLOOR_DB = -20.0  # a part of a line this much quieter than its loudest is a pause or a breath
 CLIP_SHORT_SIDE = 224  # CLIP's input size; frames are read at it and the processor crops
@@ -130,20 +130,25 @@ def audit_episode(timeline: Timeline, episode: Episode, series: Series, video: P
     `backend_by_shot` names the video backend that drew each shot (`ShotRender.backend`); a shot
     not named, or every shot when it is None, counts as drawn by the animatic. `series_dir` is
     where the bible's keyframe paths start (default: the folder above `video`'s out/).
-    `kept` is the folder where the audit keeps what it measured between audits (eNN.npz: each
-    shot's frames; eNN.mouths.json, eNN.sync.json and eNN.sound.json: those checks); none: all is
+    `kept` is the folder where the audit keeps what it measured between audits (eNN.pictures/:
+    each shot's frames, a file per shot; eNN.mouths.json, eNN.sync.json and eNN.sound.json: those checks); none: all is
     measured."""
-    from .mouth_audit import check_mouths  # they build their checks on this module's Check
+    from .kept_sound import KeptSound, loudness  # they build their checks on this module's Check
+    from .mouth_audit import check_mouths
+    from .sound_audit import check_sound
     from .sync_audit import check_sync
 
     size = analysis_size(timeline.width, timeline.height, options.analysis_short_side)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        loudness = pool.submit(ffmpeg.measure_loudness, video)
-        audio = pool.submit(ffmpeg.read_audio, video)
+        decoded = pool.submit(ffmpeg.read_audio, video, channels=2)
+        sound_packets = pool.submit(_audio_packets, video) if kept else None
         pictures, frame_count = shot_pictures(video, timeline, episode, size,  # meanwhile, in this thread
-                                              kept / f"{timeline.episode_id}.npz" if kept else None)
-    mix = audio.result()
-    heard = [find_line(line, mix, timeline.fps, options) for line in timeline.dialogue]
+                                              kept / f"{timeline.episode_id}.pictures" if kept else None)
+    sound = decoded.result()
+    mix = sound.mean(axis=1)
+    measured = KeptSound(kept / f"{timeline.episode_id}.sound.json" if kept else None,
+                         sound_packets.result() if sound_packets else None)
+    heard = [kept_line(line, mix, timeline.fps, options, measured) for line in timeline.dialogue]
     by_animatic = [p for p in pictures if is_animatic(p.shot, backend_by_shot)]
     by_neural = [p for p in pictures if not is_animatic(p.shot, backend_by_shot)]
     checks = [
@@ -155,13 +160,14 @@ def audit_episode(timeline: Timeline, episode: Episode, series: Series, video: P
         *check_embeddings(by_neural, series, video, timeline, options, series_dir or video.parent.parent),
         *check_lines(heard, timeline, read_srt(subtitles), options),
         *check_av(timeline, frame_count, len(mix) / ffmpeg.AUDIO_RATE, heard, options),
-        *check_loudness(timeline.episode_id, loudness.result(), options),
-        *kept_sound_checks(timeline, video, mix, options, kept / f"{timeline.episode_id}.sound.json" if kept else None),
+        *check_loudness(timeline.episode_id, *loudness(sound, measured), options),
+        *check_sound(timeline, mix, options, measured),
         *check_mouths(timeline, episode, series, series_dir or video.parent.parent, options,
                       kept / f"{timeline.episode_id}.mouths.json" if kept else None),
         *check_sync(timeline, episode, series, series_dir or video.parent.parent, options,
                     kept / f"{timeline.episode_id}.sync.json" if kept else None),
     ]
+    measured.save()
     return AuditReport(episode_id=timeline.episode_id, checks=checks)
 
 
@@ -176,15 +182,15 @@ def analysis_size(width: int, height: int, short_side: int) -> tuple[int, int]:
 
 
 def shot_pictures(video: Path, timeline: Timeline, episode: Episode, size: tuple[int, int],
-                  kept_file: Path | None) -> tuple[list[ShotPicture], int]:
+                  kept_dir: Path | None) -> tuple[list[ShotPicture], int]:
     """What the audit keeps of each shot's picture, and the number of frames the file holds.
 
-    With `kept_file`, a shot whose packets in the episode and whose segment file are the ones
+    With `kept_dir`, a shot whose packets in the episode and whose segment file are the ones
     measured last time takes its frames from there; the others are decoded, each alone (a seek to
     the shot) or, when they are most of the episode, in one pass over it."""
     shots = {shot.id: shot for shot in episode.shots}
     try:
-        packets = ffmpeg.packet_digests(video) if kept_file is not None else None
+        packets = ffmpeg.packet_digests(video) if kept_dir is not None else None
     except FFmpegError:  # an unreadable episode: the full decode below says what is wrong
         packets = None
     if packets is None:
@@ -195,7 +201,8 @@ def shot_pictures(video: Path, timeline: Timeline, episode: Episode, size: tuple
         return [ShotPicture(clip, shots[clip.shot_id], samples[clip.shot_id], *ends[clip.shot_id])
                 for clip in timeline.video], frame_count
     keys = {clip.shot_id: _picture_key(clip, packets, size) for clip in timeline.video}
-    kept = _read_kept(kept_file)
+    kept_dir.with_suffix(".npz").unlink(missing_ok=True)  # the one file every shot was kept in before
+    kept = {key: picture for key in set(keys.values()) if (picture := _read_kept(kept_dir / f"{key}.npz"))}
     missing = [clip for clip in timeline.video if keys[clip.shot_id] not in kept]
     if 2 * sum(clip.duration_frames for clip in missing) > len(packets):
         samples, _ = sample_episode(video, timeline, size)
@@ -204,10 +211,11 @@ def shot_pictures(video: Path, timeline: Timeline, episode: Episode, size: tuple
     ends = segment_ends(missing, timeline.fps, size)
     for clip in missing:
         kept[keys[clip.shot_id]] = (samples[clip.shot_id], *ends[clip.shot_id])
-    current = {keys[clip.shot_id]: kept[keys[clip.shot_id]] for clip in timeline.video}
-    if missing or len(current) != len(kept):
-        _write_kept(kept_file, current)
-    return [ShotPicture(clip, shots[clip.shot_id], *current[keys[clip.shot_id]]) for clip in timeline.video], len(packets)
+        _write_kept(kept_dir / f"{keys[clip.shot_id]}.npz", kept[keys[clip.shot_id]])
+    for stale in kept_dir.glob("*.npz") if missing else ():  # pictures of shots the episode no longer holds
+        if stale.stem not in kept:
+            stale.unlink(missing_ok=True)
+    return [ShotPicture(clip, shots[clip.shot_id], *kept[keys[clip.shot_id]]) for clip in timeline.video], len(packets)
 
 
 Kept = tuple[dict[int, np.ndarray], np.ndarray | None, np.ndarray | None]  # frames by offset, segment ends
@@ -263,26 +271,11 @@ def write_kept_checks(path: Path, kept: dict[str, list[Check]]) -> None:
                                         for key, checks in kept.items()}))
 
 
-def kept_sound_checks(timeline: Timeline, video: Path, mix: np.ndarray, options: AuditOptions,
-                      kept_file: Path | None) -> list[Check]:
-    """The sound stage's checks (sound_audit.py), kept under the digest of the mix's packets and of
-    every clip placed in it."""
-    from .sound_audit import check_sound
-
+def _audio_packets(video: Path) -> list[str] | None:
     try:
-        packets = ffmpeg.packet_digests(video, "a") if kept_file is not None else None
-    except FFmpegError:
-        packets = None
-    if packets is None:
-        return check_sound(timeline, mix, options)
-    clips = [*timeline.dialogue, *timeline.music, *timeline.effects, *timeline.ambience]
-    key = measured_digest(KEPT_SOUND_VERSION, timeline.fps, repr(options), *packets,
-                          *(f"{clip!r} {file_identity(clip.path)}" for clip in clips))
-    kept = read_kept_checks(kept_file)
-    if key not in kept:
-        kept = {key: check_sound(timeline, mix, options)}
-        write_kept_checks(kept_file, kept)
-    return kept[key]
+        return ffmpeg.packet_digests(video, "a")
+    except FFmpegError:  # an unreadable episode: what it lacks is reported by the checks that read it
+        return None
 
 
 def _shot_samples(video: Path, clip: VideoClip, fps: int, size: tuple[int, int]) -> dict[int, np.ndarray]:
@@ -290,35 +283,21 @@ def _shot_samples(video: Path, clip: VideoClip, fps: int, size: tuple[int, int])
     return {offset: frames[offset] for offset in sample_offsets(clip.duration_frames) if offset < len(frames)}
 
 
-def _read_kept(path: Path) -> dict[str, Kept]:
-    """The kept pictures by key; none when the file is missing or unreadable (they are measured
+def _read_kept(path: Path) -> Kept | None:
+    """A shot's kept pictures; none when the file is missing or unreadable (they are measured
     again)."""
     try:
         with np.load(io.BytesIO(path.read_bytes()), allow_pickle=False) as arrays:
-            kept: dict[str, Kept] = {}
-            for name in arrays.files:
-                key, label = name.split(".")
-                frames, first, last = kept.setdefault(key, ({}, None, None))
-                if label == "kept":
-                    continue
-                if label == "first":
-                    kept[key] = (frames, arrays[name], last)
-                elif label == "last":
-                    kept[key] = (frames, first, arrays[name])
-                else:
-                    frames[int(label)] = arrays[name]
-            return kept
+            frames = {int(name): arrays[name] for name in arrays.files if name.isdigit()}
+            return (frames, *(arrays[label] if label in arrays.files else None for label in ("first", "last")))
     except (OSError, ValueError, zipfile.BadZipFile):
-        return {}
+        return None
 
 
-def _write_kept(path: Path, kept: dict[str, Kept]) -> None:
-    arrays = {}
-    for key, (frames, first, last) in kept.items():
-        arrays[f"{key}.kept"] = np.zeros((0,), np.uint8)  # so that a shot with nothing readable is kept too
-        arrays.update({f"{key}.{offset}": frame for offset, frame in frames.items()})
-        arrays.update({f"{key}.{label}": frame for label, frame in (("first", first), ("last", last))
-                       if frame is not None})
+def _write_kept(path: Path, kept: Kept) -> None:
+    frames, first, last = kept
+    arrays = {str(offset): frame for offset, frame in frames.items()}
+    arrays.update({label: frame for label, frame in (("first", first), ("last", last)) if frame is not None})
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     check_write(path)  # before the folder is made: state/ may not lead outside the series folder
@@ -738,6 +717,18 @@ def find_line(clip: LineClip, mix: np.ndarray, fps: int, options: AuditOptions) 
     return HeardLine(clip, level, start / rate, (start + end) / rate, heard, complete, planned / rate, length)
 
 
+def kept_line(clip: LineClip, mix: np.ndarray, fps: int, options: AuditOptions, kept) -> HeardLine:
+    """find_line, kept by the stretch of the mix it searches and the line's own audio."""
+    search = round(options.line_search_s * ffmpeg.AUDIO_RATE) + ffmpeg.AAC_PRIMING
+    planned = frames_to_samples(clip.start_frame, fps)
+    low, high = max(0, planned - search), planned + round(clip.seconds * ffmpeg.AUDIO_RATE) + search
+    return kept.measure(low, high, ("line", clip, file_identity(clip.path), options),
+                        lambda: find_line(clip, mix, fps, options),
+                        lambda line: [line.level_db, line.start_s, line.end_s, line.heard, line.complete,
+                                      line.planned_start_s, line.length_s],
+                        lambda values: HeardLine(clip, *values))
+
+
 def best_offset(reference: np.ndarray, window: np.ndarray) -> int:
     """Offset in `window` where `reference` fits best: the peak of the cross-correlation
     normalised by the window's local energy (so a loud passage does not win by loudness)."""
@@ -896,9 +887,8 @@ def check_av(timeline: Timeline, frame_count: int, audio_s: float, heard: list[H
     return checks
 
 
-def check_loudness(where: str, loudness: ffmpeg.Loudness, options: AuditOptions) -> list[Check]:
+def check_loudness(where: str, integrated: float, peak: float, options: AuditOptions) -> list[Check]:
     target, tolerance = options.loudness_target_lufs, options.loudness_tolerance_lu
-    integrated, peak = loudness.integrated_lufs, loudness.true_peak_db
     in_range = abs(integrated - target) <= tolerance
     return [
         _check("loudness", where, f"{target:g}±{tolerance:g}", integrated,

@@ -22,19 +22,39 @@ from ..core.config import AuditOptions
 from ..edit import ffmpeg
 from ..edit.audio import fast_length, frames_to_samples, read_wav
 from ..edit.timeline import AmbienceClip, Clip, EffectClip, LineClip, Timeline
-from .audit import Check, Verdict, _check, best_offset, rms_db
+from .audit import Check, Verdict, _check, best_offset, file_identity, rms_db
+from .kept_sound import KeptSound
 
 
-def check_sound(timeline: Timeline, mix: np.ndarray, options: AuditOptions) -> list[Check]:
-    """All the sound stage's checks of one episode, in timeline order per kind."""
-    whiten = whitener(mix) if timeline.effects or timeline.ambience else None
-    white = whiten(mix) if whiten else mix
+def check_sound(timeline: Timeline, mix: np.ndarray, options: AuditOptions, kept: KeptSound | None = None) -> list[Check]:
+    """All the sound stage's checks of one episode, in timeline order per kind. Each effect and
+    bed is measured on its own stretch of the mix (`kept`: measurements kept by what they read)."""
+    kept = kept or KeptSound(None, None)
     beds = {clip.path: read_wav(clip.path)[0] for clip in timeline.ambience}  # each read once, not once a line
     return [
-        *[check_effect(clip, white, whiten, timeline.fps, options) for clip in timeline.effects],
-        *[check_bed(clip, white, whiten, timeline.fps, options) for clip in timeline.ambience],
+        *[nearby(check_effect, clip, mix, timeline.fps, options, options.effect_search_s, kept) for clip in timeline.effects],
+        *[nearby(check_bed, clip, mix, timeline.fps, options, 0.0, kept) for clip in timeline.ambience],
         *[check_masking(line, timeline, beds, options) for line in timeline.dialogue],
     ]
+
+
+def nearby(check: Callable[..., Check], clip: EffectClip | AmbienceClip, mix: np.ndarray, fps: int,
+           options: AuditOptions, search_s: float, kept: KeptSound) -> Check:
+    """`check` of one clip on the stretch of the mix it reads (its place, the search and the
+    chance shifts either side), whitened by that stretch's own spectrum: the music around the
+    clip is what it must be told from, and an edit elsewhere does not change the measurement."""
+    reach = round((search_s + max(map(abs, CHANCE_SHIFTS_S))) * ffmpeg.AUDIO_RATE) + ffmpeg.AAC_PRIMING
+    planned = frames_to_samples(clip.start_frame, fps)
+    low = max(0, planned - reach)
+    high = min(len(mix), planned + frames_to_samples(clip.duration_frames, fps) + reach)
+
+    def measure() -> Check:
+        stretch = mix[low:high]
+        whiten = whitener(stretch)
+        return check(clip, whiten(stretch), whiten, fps, options, origin=low)
+
+    return kept.measure(low, high, (check.__name__, clip, file_identity(clip.path), options), measure,
+                        lambda done: done.model_dump(mode="json"), Check.model_validate)
 
 
 WHITENED_HZ = (30.0, 12000.0)  # AAC drops the top octave: a band the mix has lost must not count
@@ -84,14 +104,14 @@ def gain(reference: np.ndarray, placed: np.ndarray) -> float:
 
 
 def found_in_mix(clip: Clip, mix: np.ndarray, whiten: Callable[[np.ndarray], np.ndarray] | None, fps: int,
-                 search_s: float) -> Found:
+                 search_s: float, origin: int = 0) -> Found:
     """Where the clip's audio fits the (whitened) mix best near its planned place, its gain
     there, and how that gain compares with the clip's gains at places it is not (the mix
-    shifted round)."""
+    shifted round). `mix` starts at sample `origin` of the episode."""
     reference, _ = read_wav(clip.path)
     reference = reference[: frames_to_samples(clip.duration_frames, fps)]
     reference = whiten(reference) if whiten else reference
-    planned, search = frames_to_samples(clip.start_frame, fps), round(search_s * ffmpeg.AUDIO_RATE)
+    planned, search = frames_to_samples(clip.start_frame, fps) - origin, round(search_s * ffmpeg.AUDIO_RATE)
     low = max(0, planned - search)
     start = low + best_offset(reference, mix[low: planned + len(reference) + search]) if search else planned
     here = gain(reference, mix[start: start + len(reference)])
@@ -114,8 +134,8 @@ def heard(found: Found, options: AuditOptions) -> bool:
     return found.gain_db >= options.effect_min_gain_db and found.z >= options.effect_min_z
 
 
-def check_effect(clip: EffectClip, mix: np.ndarray, whiten, fps: int, options: AuditOptions) -> Check:
-    found = found_in_mix(clip, mix, whiten, fps, options.effect_search_s)
+def check_effect(clip: EffectClip, mix: np.ndarray, whiten, fps: int, options: AuditOptions, origin: int = 0) -> Check:
+    found = found_in_mix(clip, mix, whiten, fps, options.effect_search_s, origin)
     window = f"{clip.start_frame / fps:.2f}-{(clip.start_frame + clip.duration_frames) / fps:.2f} s"
     present = heard(found, options) and abs(found.offset_s) <= 1 / fps + 1e-9
     return _check("sfx-present", clip.shot_id, options.effect_min_gain_db, found.gain_db,
@@ -125,8 +145,8 @@ def check_effect(clip: EffectClip, mix: np.ndarray, whiten, fps: int, options: A
                   + ("" if present else " (not heard where planned)"))
 
 
-def check_bed(clip: AmbienceClip, mix: np.ndarray, whiten, fps: int, options: AuditOptions) -> Check:
-    found = found_in_mix(clip, mix, whiten, fps, 0)  # a bed lies where the scene starts: nothing to search
+def check_bed(clip: AmbienceClip, mix: np.ndarray, whiten, fps: int, options: AuditOptions, origin: int = 0) -> Check:
+    found = found_in_mix(clip, mix, whiten, fps, 0, origin)  # a bed lies where the scene starts: nothing to search
     present = heard(found, options)
     return _check("ambience-present", clip.scene_id, options.effect_min_gain_db, found.gain_db,
                   Verdict.PASS if present else Verdict.ERROR,

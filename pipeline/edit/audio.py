@@ -60,12 +60,18 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
     return samples.reshape(-1, channels).mean(axis=1).astype(np.float32), rate
 
 
-def wav_seconds(path: Path) -> float:
-    """The length of a WAV from its headers (status asks it of every cached take)."""
+def wav_length(path: Path) -> tuple[int, int]:
+    """The samples (per channel) and the rate of a WAV, from its headers."""
     with open(path, "rb") as wav:
         chunks = _chunk_table(wav)
         dtype, channels, rate = _format(path, wav, chunks)
-    return chunks[b"data"][1] // (np.dtype(dtype).itemsize * channels) / rate
+    return chunks[b"data"][1] // (np.dtype(dtype).itemsize * channels), rate
+
+
+def wav_seconds(path: Path) -> float:
+    """The length of a WAV from its headers (status asks it of every cached take)."""
+    samples, rate = wav_length(path)
+    return samples / rate
 
 
 def frames_to_samples(frames: int, fps: int, rate: int = AUDIO_RATE) -> int:

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..core.cache import ArtifactCache
 from . import ffmpeg
-from .audio import fast_length, frames_to_samples, read_wav
+from .audio import fast_length, frames_to_samples, read_wav, wav_length
 from .timeline import Clip, Timeline
 
 MASTER_VERSION = "4"  # bump when the mix, the gain, the limiter or the encode change
@@ -84,14 +84,31 @@ def chunks(total: int) -> list[Chunk]:
     return [Chunk(i, start, min(total, start + CHUNK), total) for i, start in enumerate(range(0, max(total, 1), CHUNK))]
 
 
+@dataclass(frozen=True)
+class Placed:
+    lane: str  # dialogue, bed or effects
+    clip: Clip
+    start: int  # its samples in the episode: [start, end)
+    end: int
+    reach: tuple[int, int]  # the samples of the mix it changes (a line: the bed's dip around it too)
+    name: str  # its file, by its place in the series folder (artifact paths are content hashes)
+
+
 class Stems:
-    """The episode's clips as samples: what a chunk's mix is made of, each file read once."""
+    """The episode's clips as samples: what a chunk's mix is made of, each file read once, and
+    only for a chunk that is mixed (a chunk's key needs the files' lengths alone)."""
 
     def __init__(self, timeline: Timeline, root: Path):
         self.total = frames_to_samples(timeline.duration_frames, timeline.fps)
-        self.root = Path(root)
-        self.lanes = {"dialogue": timeline.dialogue, "bed": (*timeline.music, *timeline.ambience), "effects": timeline.effects}
-        self._starts = {id(c): frames_to_samples(c.start_frame, timeline.fps) for lane in self.lanes.values() for c in lane}
+        lanes = {"dialogue": timeline.dialogue, "bed": (*timeline.music, *timeline.ambience), "effects": timeline.effects}
+        attack, release = round(DUCK_ATTACK_S * ffmpeg.AUDIO_RATE), round(DUCK_RELEASE_S * ffmpeg.AUDIO_RATE)
+        self.placed = []
+        for lane, clips in lanes.items():
+            for clip in clips:
+                start = frames_to_samples(clip.start_frame, timeline.fps)
+                end = min(self.total, start + wav_length(clip.path)[0])
+                reach = (start - attack, end + release) if lane == "dialogue" else (start, end)
+                self.placed.append(Placed(lane, clip, start, end, reach, _relative(clip.path, Path(root))))
         self._audio: dict[Path, np.ndarray] = {}
 
     def audio(self, clip: Clip) -> np.ndarray:
@@ -102,42 +119,27 @@ class Stems:
             self._audio[clip.path] = samples
         return self._audio[clip.path]
 
-    def span(self, clip: Clip) -> tuple[int, int]:
-        start = self._starts[id(clip)]
-        return start, min(self.total, start + len(self.audio(clip)))
-
-    def _reach(self, lane: str, clip: Clip) -> tuple[int, int]:
-        start, end = self.span(clip)
-        if lane == "dialogue":  # a line moves the bed around it
-            return start - round(DUCK_ATTACK_S * ffmpeg.AUDIO_RATE), end + round(DUCK_RELEASE_S * ffmpeg.AUDIO_RATE)
-        return start, end
-
-    def under(self, low: int, high: int) -> list[tuple[str, Clip]]:
-        return [(lane, clip) for lane, clips in self.lanes.items() for clip in clips
-                if self._reach(lane, clip)[0] < high and self._reach(lane, clip)[1] > low]
+    def under(self, low: int, high: int) -> list[Placed]:
+        return [placed for placed in self.placed if placed.reach[0] < high and placed.reach[1] > low]
 
     def key(self, chunk: Chunk) -> str:
-        """Everything the chunk's sound is made of: its place and the clips that reach its mix
-        (files by their place in the series folder: artifact paths are content hashes)."""
-        clips = [(lane, _relative(clip.path, self.root), self._starts[id(clip)]) for lane, clip in self.under(*chunk.mixed)]
+        """Everything the chunk's sound is made of: its place and the clips that reach its mix."""
+        clips = [(placed.lane, placed.name, placed.start) for placed in self.under(*chunk.mixed)]
         payload = json.dumps([MASTER_VERSION, chunk.start, chunk.end, chunk.mixed, clips])
         return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
     def mix(self, low: int, high: int) -> np.ndarray:
         """Samples [low, high) of the episode's mix, before its gain."""
-        lanes = {lane: np.zeros(high - low) for lane in self.lanes}
+        lanes = {lane: np.zeros(high - low) for lane in ("dialogue", "bed", "effects")}
         duck_db = np.zeros(high - low)
-        samples = np.arange(low, high)
-        for lane, clip in self.under(low, high):
-            start, end = self.span(clip)
-            a, b = max(low, start), min(high, end)
+        for placed in self.under(low, high):
+            a, b = max(low, placed.start), min(high, placed.end)
             if a < b:
-                lanes[lane][a - low: b - low] += self.audio(clip)[a - start: b - start]
-            if lane == "dialogue":
-                reach = self._reach(lane, clip)
-                a, b = max(low, reach[0]), min(high, reach[1])
-                duck_db[a - low: b - low] = np.minimum(duck_db[a - low: b - low], np.interp(
-                    samples[a - low: b - low], [reach[0], start, end, reach[1]], [0.0, DUCK_DB, DUCK_DB, 0.0]))
+                lanes[placed.lane][a - low: b - low] += self.audio(placed.clip)[a - placed.start: b - placed.start]
+            if placed.lane == "dialogue":
+                (first, last), (a, b) = placed.reach, (max(low, placed.reach[0]), min(high, placed.reach[1]))
+                dip = np.interp(np.arange(a, b), [first, placed.start, placed.end, last], [0.0, DUCK_DB, DUCK_DB, 0.0])
+                np.minimum(duck_db[a - low: b - low], dip, out=duck_db[a - low: b - low])
         mixed = lanes["dialogue"] + lanes["bed"] * 10 ** (duck_db / 20) + lanes["effects"]
         return mixed.astype(np.float32)  # as kept between measuring and encoding: one chunk, one sound
 

@@ -20,7 +20,8 @@ from ..core.paths import check_write
 from ..core.store import atomic_write_text
 from ..edit import master
 from ..edit.master import AAC_FRAME
-from .audit import measured_digest
+from ..edit.timeline import Clip
+from .audit import file_identity, measured_digest
 
 KEPT_VERSION = "2"  # bump when a kept measurement changes
 T = TypeVar("T")
@@ -37,7 +38,8 @@ class KeptSound:
 
     def measure(self, low: int, high: int, parts: tuple, measure: Callable[[], T],
                 dump: Callable[[T], object], load: Callable[[object], T]) -> T:
-        """The measurement of samples [low, high) that `parts` name, kept or made now."""
+        """The measurement of samples [low, high) that `parts` name (a clip stands for its place
+        in the cut and its file: see clip_identity), kept or made now."""
         if self.path is None:
             return measure()
         first, last = max(0, low // AAC_FRAME), min(len(self.packets), high // AAC_FRAME + 3)  # overlap and priming
@@ -64,6 +66,12 @@ def _read(path: Path) -> dict[str, object]:
         return kept if isinstance(kept, dict) else {}
     except (OSError, ValueError):
         return {}
+
+
+def clip_identity(clip: Clip) -> str:
+    """A clip as a kept measurement knows it: its place in the cut and its file by name, size and
+    time, not by where the series folder lies (a copied or moved folder keeps its measurements)."""
+    return f"{clip.model_copy(update={'path': Path(clip.path.name)})!r} {file_identity(clip.path)}"
 
 
 def loudness(sound: np.ndarray, kept: KeptSound) -> tuple[float, float]:

@@ -22,8 +22,8 @@ from ..core.config import AuditOptions
 from ..edit import ffmpeg
 from ..edit.audio import fast_length, frames_to_samples, read_wav
 from ..edit.timeline import AmbienceClip, Clip, EffectClip, LineClip, Timeline
-from .audit import Check, Verdict, _check, best_offset, file_identity, rms_db
-from .kept_sound import KeptSound
+from .audit import Check, Verdict, _check, best_offset, rms_db
+from .kept_sound import KeptSound, clip_identity
 
 
 def check_sound(timeline: Timeline, mix: np.ndarray, options: AuditOptions, kept: KeptSound | None = None) -> list[Check]:
@@ -53,7 +53,7 @@ def nearby(check: Callable[..., Check], clip: EffectClip | AmbienceClip, mix: np
         whiten = whitener(stretch)
         return check(clip, whiten(stretch), whiten, fps, options, origin=low)
 
-    return kept.measure(low, high, (check.__name__, clip, file_identity(clip.path), options), measure,
+    return kept.measure(low, high, (check.__name__, clip_identity(clip), options), measure,
                         lambda done: done.model_dump(mode="json"), Check.model_validate)
 
 

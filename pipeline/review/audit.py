@@ -145,7 +145,7 @@ def audit_episode(timeline: Timeline, episode: Episode, series: Series, video: P
         pictures, frame_count = shot_pictures(video, timeline, episode, size,  # meanwhile, in this thread
                                               kept / f"{timeline.episode_id}.pictures" if kept else None)
     sound = decoded.result()
-    mix = sound.mean(axis=1)
+    mix = (sound[:, 0] + sound[:, 1]) * 0.5  # as fast as a copy: mean(axis=1) over two columns took 0.8 s
     measured = KeptSound(kept / f"{timeline.episode_id}.sound.json" if kept else None,
                          sound_packets.result() if sound_packets else None)
     heard = [kept_line(line, mix, timeline.fps, options, measured) for line in timeline.dialogue]

@@ -95,13 +95,14 @@ def size_mb(*paths: Path) -> float:
     return sum(p.stat().st_size for p in files) / 1e6
 
 
-def edit_one_line(screenplay: Path) -> str:
+def edit_one_line(screenplay: Path, words_reversed: bool = False) -> str:
     """Change the first dialogue line of episode 1 (same length: the shot keeps its timing) and
-    return its new text."""
+    return its new text: its letters reversed, or (`words_reversed`) its words, so that a second
+    edit is another line again and not the first one undone."""
     text = screenplay.read_text(encoding="utf-8")
     match = re.search(r"\n[A-Z]{2,}\n(?P<line>[^\n]+)\n", text)
     line = match["line"]
-    edited = line[::-1].capitalize()
+    edited = " ".join(line.split()[::-1]) if words_reversed else line[::-1].capitalize()
     screenplay.write_text(text[: match.start("line")] + edited + text[match.end("line"):], encoding="utf-8")
     return edited
 
@@ -137,7 +138,7 @@ def measure(episodes: int, resolution: str, fps: int, work: Path) -> dict[str, f
     edit = [microdrama("plan", folder, "--yes"), microdrama("render", folder)]
     edit_floor = x264(edited_shot_frames(folder, text), width, height, fps, floor_work / "shot.mp4").cpu \
         + concat(folder, planned[0].id, floor_work).cpu
-    edit_one_line(screenplay)  # the same line edited again, made in one command this time
+    edit_one_line(screenplay, words_reversed=True)  # the same line edited again, made in one command
     produce = microdrama("produce", folder, "--yes")
     state = folder / "state"
     return {

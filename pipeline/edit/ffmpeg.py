@@ -34,7 +34,8 @@ H264 = ["-c:v", "libx264", "-threads", "1", "-preset", "veryfast", "-crf", "20",
         "-profile:v", "high", "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709"]
 LOUDNESS_TARGET_LUFS = -16.0
 TRUE_PEAK_TARGET_DB = -1.5  # the limiter's: 0.5 dB below the -1 dBTP ceiling leaves room for AAC overshoot
-AAC_PRIMING = 1024  # samples FFmpeg's AAC encoder puts before the first: one frame
+AAC_FRAME = 1024  # samples an AAC packet decodes to
+AAC_PRIMING = AAC_FRAME  # samples FFmpeg's AAC encoder puts before the first: one frame
 
 
 @cache
@@ -184,7 +185,7 @@ def mux_aac(adts: Path, samples: int, out: Path) -> None:
     edit list starts after the priming and whose last packet ends at the last sample, as an
     encoder writing the .m4a itself would: joined chunks start and end where the picture does."""
     packets = len(adts_packets(adts.read_bytes()))
-    last = samples + AAC_PRIMING - AAC_PRIMING * (packets - 1)
+    last = samples + AAC_PRIMING - AAC_FRAME * (packets - 1)
     run(["-loglevel", "error", "-itsoffset", f"-{AAC_PRIMING / AUDIO_RATE:.7f}", "-i", str(adts), "-c:a", "copy",
          "-bsf:a", f"setts=duration=if(eq(N\\,{packets - 1})\\,{last}/({AUDIO_RATE}*TB)\\,DURATION)",
          "-f", "mp4", "-y", str(out)])

@@ -37,7 +37,7 @@ from .audio import fast_length, frames_to_samples, read_wav, wav_length
 from .timeline import Clip, Timeline
 
 MASTER_VERSION = "4"  # bump when the mix, the gain, the limiter or the encode change
-AAC_FRAME = 1024
+AAC_FRAME = ffmpeg.AAC_FRAME
 CHUNK = 225 * AAC_FRAME  # 4.8 s at 48 kHz: whole AAC frames and whole 100 ms loudness blocks
 ENCODER_ROLL = 10 * AAC_FRAME  # the neighbours' sound each chunk's encoder sees either side
 LIMITER_REACH = 2048  # samples either side the limiter's gain at a sample depends on

@@ -719,11 +719,11 @@ def find_line(clip: LineClip, mix: np.ndarray, fps: int, options: AuditOptions) 
 
 def kept_line(clip: LineClip, mix: np.ndarray, fps: int, options: AuditOptions, kept) -> HeardLine:
     """find_line, kept by the stretch of the mix it searches and the line's own audio."""
+    from .kept_sound import clip_identity  # it builds on this module
+
     search = round(options.line_search_s * ffmpeg.AUDIO_RATE) + ffmpeg.AAC_PRIMING
     planned = frames_to_samples(clip.start_frame, fps)
     low, high = max(0, planned - search), planned + round(clip.seconds * ffmpeg.AUDIO_RATE) + search
-    from .kept_sound import clip_identity
-
     return kept.measure(low, high, ("line", clip_identity(clip), options),
                         lambda: find_line(clip, mix, fps, options),
                         lambda line: [line.level_db, line.start_s, line.end_s, line.heard, line.complete,

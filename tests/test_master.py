@@ -154,3 +154,16 @@ def test_an_edited_line_makes_only_the_chunks_it_reaches(tmp_path, encodes):
     from_scratch = make(edited, tmp_path, ArtifactCache(tmp_path / "fresh"), "c")
     assert ffmpeg.packet_digests(from_scratch, "a") == new  # history makes no difference
     assert make(timeline, tmp_path, cache, "d").read_bytes() == before.read_bytes() and encodes[3:] == []
+
+
+def test_a_damaged_kept_chunk_is_made_again(tmp_path, encodes):
+    """A loudness file cut short and a sound chunk cut short (a full disk, a hand in cache/) are
+    made again; the master is the one a clean cache gives."""
+    cache = ArtifactCache(tmp_path / "cache")
+    timeline = episode(tmp_path)
+    before = make(timeline, tmp_path, cache, "a")
+    loudness, sound = sorted((tmp_path / "cache").glob("loudness-*"))[2], sorted((tmp_path / "cache").glob("sound-*"))[3]
+    loudness.write_text(loudness.read_text()[:40])
+    sound.write_bytes(sound.read_bytes()[:500])
+    after = make(timeline, tmp_path, cache, "b")
+    assert encodes[1:] == [1] and ffmpeg.packet_digests(after, "a") == ffmpeg.packet_digests(before, "a")

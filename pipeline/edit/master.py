@@ -75,9 +75,24 @@ class Chunk:
         decodes samples [(q - 1) * 1024, q * 1024) (packet 0 is the encoder's priming); a chunk
         keeps q from start/1024 + 1 to end/1024 + 1, the first chunk packet 0 too and the last
         chunk the encoder's flush."""
-        first_q = 0 if self.index == 0 else self.start // AAC_FRAME + 1
         offset = self.encoded[0] // AAC_FRAME  # the encode's packet i is the stream's q = offset + i
-        return slice(first_q - offset, encoded if self.last else self.end // AAC_FRAME + 1 - offset)
+        return slice(self._first_q - offset, encoded if self.last else self.end // AAC_FRAME + 1 - offset)
+
+    @property
+    def _first_q(self) -> int:
+        return 0 if self.index == 0 else self.start // AAC_FRAME + 1
+
+    @property
+    def packets(self) -> int:
+        """How many packets are its own (the last chunk's run to the encoder's flush, one packet
+        past the last sample's)."""
+        end_q = -(-self.total // AAC_FRAME) + 1 if self.last else self.end // AAC_FRAME + 1
+        return end_q - self._first_q
+
+    @property
+    def blocks(self) -> int:
+        """Its whole 100 ms loudness blocks."""
+        return (self.end - self.start) // SUBBLOCK
 
 
 def chunks(total: int) -> list[Chunk]:
@@ -251,13 +266,14 @@ def master_sound(timeline: Timeline, root: Path, cache: ArtifactCache, work_dir:
     keys = [stems.key(chunk) for chunk in grid]
     mixes: dict[int, np.ndarray] = {}
     for chunk, key in zip(grid, keys):
-        if cache.get("loudness", key, "json") is None:
+        if not _intact(cache.path("loudness", key, "json"), chunk.blocks, lambda data: len(json.loads(data))):
             mixes[chunk.index] = stems.mix(*chunk.mixed)
             measured = json.dumps(chunk_energies(mixes[chunk.index], chunk))
             cache.produce(cache.path("loudness", key, "json"), lambda path, measured=measured: path.write_text(measured))
     gain = _gain_db(cache, keys)
     sounds = [_sound(cache, key, gain) for key in keys]
-    todo = [chunk for chunk, sound in zip(grid, sounds) if not sound.is_file()]
+    todo = [chunk for chunk, sound in zip(grid, sounds)
+            if not _intact(sound, chunk.packets, lambda data: len(ffmpeg.adts_packets(data)))]
     for batch in (todo[i: i + 16] for i in range(0, len(todo), 16)):
         raws = []
         for chunk in batch:
@@ -287,6 +303,20 @@ def master_files(timeline: Timeline, root: Path, cache: ArtifactCache) -> list[P
         return [path for path in loudness if path.is_file()]
     gain = _gain_db(cache, keys)
     return [*loudness, *(_sound(cache, key, gain) for key in keys)]
+
+
+def _intact(path: Path, expected: int, count) -> bool:
+    """Does the kept file hold what it should (`count` of its bytes is `expected`)? One damaged
+    or cut short is removed, to be made again: it would crash the master or shorten its sound."""
+    try:
+        if count(path.read_bytes()) == expected:
+            return True
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError, TypeError):
+        pass
+    path.unlink(missing_ok=True)
+    return False
 
 
 def _gain_db(cache: ArtifactCache, keys: list[str]) -> float:

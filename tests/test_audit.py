@@ -376,7 +376,7 @@ def test_options_refuse_unknown_thresholds():
 def decoded(monkeypatch) -> list[tuple[str, Path]]:
     """Every decode of frames the audit asks FFmpeg for: (how, which file)."""
     seen: list[tuple[str, Path]] = []
-    for name in ("read_frames", "read_span", "read_end_frames"):
+    for name in ("read_frames", "read_chosen_frames", "read_span", "read_end_frames"):
         real = getattr(ffmpeg, name)
 
         def counting(path, *args, _real=real, _name=name, **kwargs):

@@ -144,3 +144,17 @@ def test_a_shot_whose_speaker_keeps_still_is_reported_at_the_line(show, tmp_path
     failed = [c for c in mouth_checks(show, changed(timeline, video=video)) if c.verdict == "error"]
     in_shot = {l.line_id for l in timeline.dialogue if l.shot_id == shot_id}
     assert line_id in {c.where for c in failed} <= in_shot
+
+
+@pytest.mark.parametrize("box", [(31, 41, 77, 67), (30, 40, 76, 66), (0, 0, 5, 3), (120, 230, 150, 260)])
+def test_a_box_of_the_decoded_frames_is_the_same_pixels_as_a_slice_of_the_whole_frames(tmp_path, box):
+    """The mouth check decodes only the mouth's box: it must see what a slice of each whole
+    frame shows, odd edges and a box running off the frame included."""
+    rng = np.random.default_rng(3)
+    canvas = rng.integers(0, 255, (300, 180, 3), dtype=np.uint8)
+    video = tmp_path / "shot.mp4"
+    ffmpeg.encode_frames((np.ascontiguousarray(canvas[i:i + 256, i:i + 144]) for i in range(12)), video, 144, 256, 12)
+    whole = [frame[box[1]:box[3], box[0]:box[2]] for frame in ffmpeg.read_frames(video, 144, 256)]
+    boxed = list(ffmpeg.read_frames(video, 144, 256, box=box))
+    assert len(boxed) == len(whole) == 12
+    assert all(np.array_equal(a, b) for a, b in zip(whole, boxed))

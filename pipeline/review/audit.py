@@ -205,7 +205,7 @@ def shot_pictures(video: Path, timeline: Timeline, episode: Episode, size: tuple
     kept = {key: picture for key in set(keys.values()) if (picture := _read_kept(kept_dir / f"{key}.npz"))}
     missing = [clip for clip in timeline.video if keys[clip.shot_id] not in kept]
     if 2 * sum(clip.duration_frames for clip in missing) > len(packets):
-        samples, _ = sample_episode(video, timeline, size)
+        samples = chosen_samples(video, timeline, size)
     else:
         samples = {clip.shot_id: _shot_samples(video, clip, timeline.fps, size) for clip in missing}
     ends = segment_ends(missing, timeline.fps, size)
@@ -315,8 +315,7 @@ def sample_episode(video: Path, timeline: Timeline,
     """Decode the episode once at analysis size, keeping only each shot's sample frames (by
     offset in the shot; an offset past the file's end is missing). Also returns the number of
     frames the file holds."""
-    wanted = {clip.start_frame + offset: (clip.shot_id, offset)
-              for clip in timeline.video for offset in sample_offsets(clip.duration_frames)}
+    wanted = episode_samples(timeline)
     samples: dict[str, dict[int, np.ndarray]] = {clip.shot_id: {} for clip in timeline.video}
     count = 0
     for index, frame in enumerate(ffmpeg.read_frames(video, *size)):
@@ -325,6 +324,22 @@ def sample_episode(video: Path, timeline: Timeline,
             samples[shot_id][offset] = frame
         count = index + 1
     return samples, count
+
+
+def chosen_samples(video: Path, timeline: Timeline, size: tuple[int, int]) -> dict[str, dict[int, np.ndarray]]:
+    """`sample_episode`'s frames where the frame count is known already: only they are scaled."""
+    wanted = episode_samples(timeline)
+    samples: dict[str, dict[int, np.ndarray]] = {clip.shot_id: {} for clip in timeline.video}
+    for index, frame in ffmpeg.read_chosen_frames(video, *size, list(wanted)).items():
+        shot_id, offset = wanted[index]
+        samples[shot_id][offset] = frame
+    return samples
+
+
+def episode_samples(timeline: Timeline) -> dict[int, tuple[str, int]]:
+    """Each shot's sample frames in the episode: (shot id, offset in the shot) by frame number."""
+    return {clip.start_frame + offset: (clip.shot_id, offset)
+            for clip in timeline.video for offset in sample_offsets(clip.duration_frames)}
 
 
 Ends = tuple[np.ndarray | None, np.ndarray | None]

@@ -66,8 +66,8 @@ def check_mouth(line: LineClip, theirs: list[LineClip], shot_start: int, segment
     silent (`theirs`: all the speaker's lines in the shot)."""
     x0, y0, x1, y1 = mouth_area(figure.turn)
     cx, cy, u = figure.x * timeline.width, figure.y * timeline.height, figure.head
-    region = (slice(max(0, int(cy + y0 * u)), int(cy + y1 * u) + 2), slice(max(0, int(cx + x0 * u)), int(cx + x1 * u) + 2))
-    frames = [frame[region].astype(np.int16) for frame in ffmpeg.read_frames(segment, timeline.width, timeline.height)]
+    box = (max(0, int(cx + x0 * u)), max(0, int(cy + y0 * u)), int(cx + x1 * u) + 2, int(cy + y1 * u) + 2)
+    frames = [frame.astype(np.int16) for frame in ffmpeg.read_frames(segment, timeline.width, timeline.height, box=box)]
     start, end = line.start_frame - shot_start, line.start_frame - shot_start + line.duration_frames
     others = [i for i in range(len(frames))
               if not any(0 <= i + shot_start - l.start_frame < l.duration_frames for l in theirs)]

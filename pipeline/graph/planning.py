@@ -202,12 +202,14 @@ def plan_scene(task: SceneTask, runtime: Runtime[Settings]) -> dict:
 
 def collect_plan(state: PlanningState, runtime: Runtime[Settings]) -> dict:
     """Put the scenes in screenplay order (planned in this run, else kept from the plan files),
-    recompose every prompt from the current bible, and write the plan files (removing episodes
-    the screenplay no longer has). A kept scene is written back unchanged, byte for byte."""
+    recompose every prompt from the current bible, and write the plan files that changed (removing
+    episodes the screenplay no longer has). A kept scene is written back unchanged, byte for byte,
+    and an unchanged episode is not written at all: dumping a season's YAML was a tenth of a re-plan."""
     folder = _folder(runtime)
     series = folder.load_series()
     screenplay = screenplay_of(folder, state.screenplay)
-    scenes = {scene.id: scene for episode in _current_plan(folder) for scene in episode.scenes
+    current = {episode.id: episode for episode in _current_plan(folder)}
+    scenes = {scene.id: scene for episode in current.values() for scene in episode.scenes
               if scene.id in set(state.kept)}
     scenes.update({scene_id: Scene.model_validate_json(_draft_path(folder, scene_id).read_bytes())
                    for scene_id in state.planned})
@@ -216,7 +218,8 @@ def collect_plan(state: PlanningState, runtime: Runtime[Settings]) -> dict:
         for e in screenplay.episodes
     ]
     for episode in episodes:
-        folder.save_episode(episode)
+        if episode != current.get(episode.id):  # an episode the run left as it was keeps its file
+            folder.save_episode(episode)
     for stale in set(folder.episode_ids()) - {e.id for e in episodes}:
         folder.episode_path(stale).unlink()
     return {}

@@ -145,10 +145,7 @@ def read_chosen_frames(path: Path, width: int, height: int, chosen: list[int]) -
 
     done = run(["-loglevel", "error", "-i", str(path), "-vf", f"select={any_of(wanted)},scale={width}:{height}",
                 "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-    size = width * height * 3
-    frames = [np.frombuffer(done.stdout[start: start + size], np.uint8).reshape(height, width, 3)
-              for start in range(0, len(done.stdout) - size + 1, size)]
-    return dict(zip(wanted, frames))
+    return dict(zip(wanted, split_frames(done.stdout, width, height)))
 
 
 def concat_copy(segments: list[Path], list_file: Path) -> list[str]:
@@ -337,9 +334,7 @@ def read_span(path: Path, first_frame: int, count: int, fps: int, width: int, he
     done = run(["-loglevel", "error", "-ss", seconds(first_frame, fps), "-i", str(path), "-frames:v", str(count),
                 "-fps_mode", "passthrough", "-vf", f"scale={width}:{height}", "-f", "rawvideo", "-pix_fmt", "rgb24",
                 "-"])
-    size = width * height * 3
-    return [np.frombuffer(done.stdout[start: start + size], np.uint8).reshape(height, width, 3)
-            for start in range(0, len(done.stdout) - size + 1, size)]
+    return split_frames(done.stdout, width, height)
 
 
 def read_end_frames(paths: list[Path], width: int, height: int, tail_s: float,
@@ -373,6 +368,11 @@ def _end_frames(paths: list[Path], width: int, height: int,
 
 
 def _raw_frames(path: Path, width: int, height: int) -> list[np.ndarray]:
-    data, size = path.read_bytes() if path.is_file() else b"", width * height * 3
+    return split_frames(path.read_bytes() if path.is_file() else b"", width, height)
+
+
+def split_frames(data: bytes, width: int, height: int) -> list[np.ndarray]:
+    """Raw rgb24 bytes as HxWx3 frames (a partial frame at the end is dropped)."""
+    size = width * height * 3
     return [np.frombuffer(data[start: start + size], np.uint8).reshape(height, width, 3)
             for start in range(0, len(data) - size + 1, size)]

@@ -316,21 +316,26 @@ def sample_episode(video: Path, timeline: Timeline,
     offset in the shot; an offset past the file's end is missing). Also returns the number of
     frames the file holds."""
     wanted = episode_samples(timeline)
-    samples: dict[str, dict[int, np.ndarray]] = {clip.shot_id: {} for clip in timeline.video}
+    chosen: dict[int, np.ndarray] = {}
     count = 0
     for index, frame in enumerate(ffmpeg.read_frames(video, *size)):
         if index in wanted:
-            shot_id, offset = wanted[index]
-            samples[shot_id][offset] = frame
+            chosen[index] = frame
         count = index + 1
-    return samples, count
+    return samples_by_shot(timeline, wanted, chosen), count
 
 
 def chosen_samples(video: Path, timeline: Timeline, size: tuple[int, int]) -> dict[str, dict[int, np.ndarray]]:
     """`sample_episode`'s frames where the frame count is known already: only they are scaled."""
     wanted = episode_samples(timeline)
+    return samples_by_shot(timeline, wanted, ffmpeg.read_chosen_frames(video, *size, list(wanted)))
+
+
+def samples_by_shot(timeline: Timeline, wanted: dict[int, tuple[str, int]],
+                    frames: dict[int, np.ndarray]) -> dict[str, dict[int, np.ndarray]]:
+    """Frames by episode frame number, as each shot's frames by offset in the shot."""
     samples: dict[str, dict[int, np.ndarray]] = {clip.shot_id: {} for clip in timeline.video}
-    for index, frame in ffmpeg.read_chosen_frames(video, *size, list(wanted)).items():
+    for index, frame in frames.items():
         shot_id, offset = wanted[index]
         samples[shot_id][offset] = frame
     return samples

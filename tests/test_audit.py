@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from microdrama.pipeline.edit import assemble, ffmpeg
+from microdrama.pipeline.edit import assemble, ffmpeg, master
 from microdrama.pipeline.edit.audio import read_wav
 from microdrama.pipeline.review.audit import (
     NO_CLIP_MODEL, AuditOptions, AuditReport, Check, Verdict, audit_episode, write_report,
@@ -429,9 +429,7 @@ def test_an_edited_line_measures_again_only_the_sound_near_it(show, tmp_path, mo
 
     timeline, episode = show.timelines["e01"], show.episode("e01")
     line = timeline.dialogue[-1]
-    samples, rate = read_wav(line.path)
-    edited = with_line_audio(timeline, line.line_id, tmp_path / "take.wav")
-    ffmpeg.write_wav(tmp_path / "take.wav", samples[::-1], rate)
+    edited = take_keeping_the_gain(show, timeline, line, tmp_path / "take.wav")
     kept = tmp_path / "kept"
     audit_episode(timeline, episode, show.series, show.video("e01"), show.subtitles("e01"), kept=kept)
     video, subtitles = remaster(edited, tmp_path)
@@ -441,6 +439,25 @@ def test_an_edited_line_measures_again_only_the_sound_near_it(show, tmp_path, mo
     assert line.line_id in found and len(found) < len(timeline.dialogue)
     monkeypatch.setattr(audit_module, "find_line", real)
     assert report.checks == audit_episode(edited, episode, show.series, video, subtitles).checks
+
+
+def take_keeping_the_gain(show: RenderedShow, timeline: Timeline, line, path: Path) -> Timeline:
+    """The timeline with a new take of `line` (its samples reversed, at a level a little off the
+    old) that leaves the episode's gain where it was: a take that moves the gain across its grid
+    makes every chunk of the master again (master.py), and the mix around every line with it."""
+    samples, rate = read_wav(line.path)
+    edited = with_line_audio(timeline, line.line_id, path)
+
+    def gain(timeline: Timeline) -> float:
+        stems = master.Stems(timeline, show.folder)
+        energies = [e for c in master.chunks(stems.total) for e in master.chunk_energies(stems.mix(*c.mixed), c)]
+        return master.episode_gain_db(master.integrated_loudness(np.asarray(energies)))
+
+    for level in (1.0, 1.03, 0.97, 1.06, 0.94):
+        ffmpeg.write_wav(path, samples[::-1] * level, rate)
+        if gain(edited) == gain(timeline):
+            return edited
+    raise AssertionError("every take tried moves the episode's gain")
 
 
 def test_a_damaged_kept_file_is_measured_again(show, tmp_path):

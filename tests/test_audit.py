@@ -374,9 +374,9 @@ def test_options_refuse_unknown_thresholds():
 
 @pytest.fixture
 def decoded(monkeypatch) -> list[tuple[str, Path]]:
-    """Every decode of frames the audit asks FFmpeg for: (how, which file)."""
+    """Every decode of frames or sound the audit asks FFmpeg for: (how, which file)."""
     seen: list[tuple[str, Path]] = []
-    for name in ("read_frames", "read_chosen_frames", "read_span", "read_end_frames"):
+    for name in ("read_frames", "read_chosen_frames", "read_span", "read_end_frames", "read_audio", "read_audio_span"):
         real = getattr(ffmpeg, name)
 
         def counting(path, *args, _real=real, _name=name, **kwargs):
@@ -422,9 +422,10 @@ def test_a_changed_shot_is_the_only_one_decoded_again(show, tmp_path, decoded):
     assert {path for _, path in decoded if path != video} == {tmp_path / "b.mp4"}
 
 
-def test_an_edited_line_measures_again_only_the_sound_near_it(show, tmp_path, monkeypatch):
-    """A new take of the last line: the audit finds that line again, and what it kept of the rest
-    of the sound stands; the report is the one a fresh audit of the new file gives."""
+def test_an_edited_line_measures_again_only_the_sound_near_it(show, tmp_path, monkeypatch, decoded):
+    """A new take of the last line: the audit finds that line again, decoding only the sound
+    around it, and what it kept of the rest of the sound stands; the report is the one a fresh
+    audit of the new file gives."""
     from microdrama.pipeline.review import audit as audit_module
 
     timeline, episode = show.timelines["e01"], show.episode("e01")
@@ -435,10 +436,24 @@ def test_an_edited_line_measures_again_only_the_sound_near_it(show, tmp_path, mo
     video, subtitles = remaster(edited, tmp_path)
     found, real = [], audit_module.find_line
     monkeypatch.setattr(audit_module, "find_line", lambda clip, *args: found.append(clip.line_id) or real(clip, *args))
+    decoded.clear()
     report = audit_episode(edited, episode, show.series, video, subtitles, kept=kept)
     assert line.line_id in found and len(found) < len(timeline.dialogue)
+    assert {how for how, path in decoded if path == video} == {"read_audio_span"}  # not the whole sound
     monkeypatch.setattr(audit_module, "find_line", real)
     assert report.checks == audit_episode(edited, episode, show.series, video, subtitles).checks
+
+
+def test_a_stretch_of_an_episode_decodes_to_the_samples_of_the_whole_decode(show):
+    """The audit decodes only the stretches an edit reached (with the picture beside the sound,
+    FFmpeg seeks otherwise than in sound alone: test_master.py has that case): the samples are
+    the whole decode's, bit for bit."""
+    video = show.video("e01")
+    whole, audio = ffmpeg.read_audio(video, channels=2), ffmpeg.packets(video, "a")
+    rng = np.random.default_rng(11)
+    for low, high in [(0, 4000), (1500, 480000), (480000, 960000), (len(whole) - 3000, len(whole)),
+                      *(sorted(rng.integers(0, len(whole), 2)) for _ in range(8))]:
+        assert np.array_equal(ffmpeg.read_audio_span(video, audio, low, high), whole[low:high]), (low, high)
 
 
 def take_keeping_the_gain(show: RenderedShow, timeline: Timeline, line, path: Path) -> Timeline:

@@ -131,6 +131,21 @@ def test_joined_chunks_decode_like_one_encode(tmp_path):
         assert error(ours) <= 1.5 * error(theirs) + 1e-4
 
 
+def test_a_stretch_of_the_master_decodes_to_the_samples_of_the_whole_decode(tmp_path):
+    """A decode from a seek (the audit's, of the stretches an edit reached) gives the samples the
+    whole decode gives there, bit for bit, wherever the stretch starts and ends (191 frames: the
+    sound ends within a millisecond, where FFmpeg's seeks and ends cannot fall)."""
+    sound = make(episode(tmp_path, seconds=191 / FPS, lines=(2.0, 9.5)), tmp_path, ArtifactCache(tmp_path / "cache"), "a")
+    whole, audio = ffmpeg.read_audio(sound, channels=2), ffmpeg.packets(sound, "a")
+    assert audio[-1].start + audio[-1].length == len(whole)
+    rng = np.random.default_rng(7)
+    stretches = [(0, 100), (1, 2000), (1023, 1025), (1024, 3000), (3072, 9000), (48000, 96000),
+                 (len(whole) - 5000, len(whole)), (len(whole) - 1, len(whole) + 500),
+                 *(sorted(rng.integers(0, len(whole), 2)) for _ in range(12))]
+    for low, high in stretches:
+        assert np.array_equal(ffmpeg.read_audio_span(sound, audio, low, high), whole[low:high]), (low, high)
+
+
 def _joined(packets, path):
     path.write_bytes(b"".join(packets))
     return path

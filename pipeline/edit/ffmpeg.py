@@ -322,9 +322,51 @@ def packet_digests(path: Path, stream: str = "v") -> list[str]:
     """The MD5 of each packet of a file's first video (or, `stream="a"`, audio) stream, in file
     order, demuxed and not decoded: what the file holds for each frame, cheap enough to tell an
     unchanged shot (or mix) of an episode from a changed one."""
+    return [packet.digest for packet in packets(path, stream)]
+
+
+@dataclass(frozen=True)
+class Packet:
+    start: int  # presentation time, in the stream's time base (an audio stream's: its samples)
+    length: int
+    digest: str  # MD5 of the packet's bytes
+
+
+def packets(path: Path, stream: str = "v") -> list[Packet]:
+    """Each packet of a file's first video (or audio) stream, in file order: see packet_digests."""
     done = run(["-loglevel", "error", "-i", str(path), "-map", f"0:{stream}:0", "-c", "copy", "-f", "framemd5", "-"])
-    return [line.rsplit(",", 1)[1].strip() for line in done.stdout.decode("ascii", "replace").splitlines()
+    rows = [line.split(",") for line in done.stdout.decode("ascii", "replace").splitlines()
             if line and not line.startswith("#")]
+    return [Packet(int(row[2]), int(row[3]), row[5].strip()) for row in rows]
+
+
+def read_audio_span(path: Path, audio: list[Packet], low: int, high: int, channels: int = 2) -> np.ndarray | None:
+    """Samples [low, high) of a file's audio at AUDIO_RATE (`audio`: its packets, timed in
+    samples): the same samples, bit for bit, as that stretch of the whole decode, for a fraction
+    of its time, where the stream decodes each packet from it and the one before alone (AAC-LC
+    without noise substitution, as the master encodes it).
+
+    FFmpeg seeks by milliseconds; a decode from a seek ends at the time asked, and starts at the
+    time asked (a file with video: the seek lands on a keyframe before it, and the sound is
+    decoded from there and cut) or at an audio packet's start just after it (sound alone). The
+    seek is put two packets before `low`, so the decoder has settled by `low` either way, and the
+    length says which start it was. None when it says neither (another FFmpeg's rules): decode
+    the whole file instead."""
+    end = audio[-1].start + audio[-1].length if audio else 0
+    low, high = max(0, low), min(high, end)
+    if low >= high:
+        return np.zeros((0, channels), np.float32)
+    ms = AUDIO_RATE // 1000
+    seek = max(0, (low - 2 * AAC_FRAME) // ms * ms)
+    stop = -(-high // ms) * ms  # past the end only within its last millisecond
+    done = run(["-loglevel", "error", *(["-ss", f"{seek / AUDIO_RATE:.3f}"] if seek else []),
+                "-t", f"{(stop - seek) / AUDIO_RATE:.3f}", "-i", str(path), "-vn", "-f", "f32le",
+                "-ac", str(channels), "-ar", str(AUDIO_RATE), "-"])
+    data = np.frombuffer(done.stdout, np.float32).reshape(-1, channels)
+    first = min(stop, end) - len(data)
+    if first != seek and not (seek <= first <= low and first in {packet.start for packet in audio}):
+        return None
+    return data[low - first: high - first]
 
 
 def read_span(path: Path, first_frame: int, count: int, fps: int, width: int, height: int) -> list[np.ndarray]:

@@ -102,9 +102,10 @@ def test_a_voice_edit_re_renders_exactly_that_characters_lines(rendered, calls):
 
 
 class FlakyVideo(AnimaticVideo):
-    """The animatic, failing on chosen shots: `fail` times each (a backend's bug, not ours)."""
+    """The animatic, failing on chosen shots: `fail` times each (a backend's bug, not ours).
+    Registered in the process for good, so not under test_fix_loop's plugin's name, "flaky"."""
 
-    name = "flaky"
+    name = "out-of-memory"
     failures: Counter = Counter()
 
     class Options(AnimaticVideo.Options):
@@ -126,7 +127,7 @@ def flaky_settings(folder: Path, shots: list[str], fail: int) -> None:
     register(FlakyVideo)
     FlakyVideo.failures.clear()
     (folder / "microdrama.toml").write_text(
-        f'[backends]\nvideo = "flaky"\n[backends.options.flaky]\nshots = {shots!r}\nfail = {fail}\n'.replace("'", '"'),
+        f'[backends]\nvideo = "out-of-memory"\n[backends.options.out-of-memory]\nshots = {shots!r}\nfail = {fail}\n'.replace("'", '"'),
         encoding="utf-8")
 
 

@@ -486,3 +486,8 @@ def test_a_damaged_kept_file_is_measured_again(show, tmp_path):
     (tmp_path / "e02.sound.json").write_text('{"a": 1}', encoding="utf-8")
     assert audit_episode(timeline, episode, show.series, video, subtitles, kept=tmp_path).checks == fresh.checks
     assert audit_episode(timeline, episode, show.series, video, subtitles, kept=tmp_path).checks == fresh.checks
+    kept = json.loads((tmp_path / "e02.sound.json").read_text(encoding="utf-8"))
+    # damaged block names: the sound is decoded whole; no measurements: all made on decoded blocks
+    for damaged in ({**kept, "blocks": 5}, {"blocks": kept["blocks"]}):
+        (tmp_path / "e02.sound.json").write_text(json.dumps(damaged), encoding="utf-8")
+        assert audit_episode(timeline, episode, show.series, video, subtitles, kept=tmp_path).checks == fresh.checks

@@ -89,7 +89,8 @@ class KeptSound:
         known = path is not None and audio is not None
         self.path, self.packets = (path, [packet.digest for packet in audio]) if known else (None, None)
         self._old = _read(self.path) if self.path else {}
-        self._old_blocks = self._old.pop(BLOCKS, [])
+        blocks = self._old.pop(BLOCKS, [])
+        self._old_blocks = blocks if isinstance(blocks, list) else []  # a damaged file: decode it all
         self.blocks = _block_digests(audio) if known else []
         self._now: dict[str, object] = {}
         local = whole is None and any(old == now for old, now in zip(self._old_blocks, self.blocks))

@@ -118,7 +118,7 @@ class PiperVoice:
     """The bundled Piper voice; English only. `VoiceSpec.voice` is ignored (there is one voice)."""
 
     name = "piper"
-    version = "2"
+    version = "3"
     kind = "voice"
     capabilities = Capabilities(seed=True, languages=["en"])
     Options = NoOptions
@@ -156,17 +156,22 @@ class PiperVoice:
         return self._synthesize(request, length_scale=fitting_scale(self._widths(request), stretch))
 
     def _widths(self, request: VoiceRequest) -> np.ndarray:
-        """Every phoneme's width in frames at length_scale 1, sentence by sentence as Piper
-        speaks them."""
+        """The width in frames at length_scale 1 of every phoneme from the line's first sound to
+        its last, sentence by sentence as Piper speaks them: the silence before and after (the
+        start token, the final punctuation's pause, the end token) is trimmed off the take
+        (`finish`), so a speed that counted it would speak the line slower than asked."""
         model, widths = self._loaded(), self._widths_session()
-        found = []
+        symbol = {i: name for name, ids in model.config.phoneme_id_map.items() for i in ids}
+        found, spoken = [], []
         for phonemes in filter(None, model.phonemize(request.text)):
             ids = np.array([model.phonemes_to_ids(phonemes)], dtype=np.int64)
             found.append(widths.run(None, {"input": ids, "input_lengths": np.array([ids.shape[1]], dtype=np.int64),
                                            "scales": np.array([0.0, 1.0, 0.0], dtype=np.float32)})[0].ravel())
-        if not found:
+            spoken += [symbol.get(int(i), "").isalpha() for i in ids[0]]  # not a pad, a space or punctuation
+        sounds = np.flatnonzero(spoken)
+        if not sounds.size:
             raise RenderError(request.line_id, self.name, f"nothing to speak in {request.text!r}")
-        return np.concatenate(found)
+        return np.concatenate(found)[sounds[0]: sounds[-1] + 1]
 
     def _synthesize(self, request: VoiceRequest, length_scale: float) -> np.ndarray:
         from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidArgument, RuntimeException

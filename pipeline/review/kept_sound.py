@@ -99,12 +99,14 @@ class KeptSound:
     def measure(self, low: int, high: int, parts: tuple, measure: Callable[[], T],
                 dump: Callable[[T], object], load: Callable[[object], T]) -> T:
         """The measurement of samples [low, high) that `parts` name (a clip stands for its place
-        in the cut and its file: see clip_identity), kept or made now."""
+        in the cut and its file: see clip_identity), kept or made now. One of no samples
+        (low == high: it reads the clips alone) is kept by its parts alone."""
         if self.path is None:
             self._need(low, high)
             return measure()
         first, last = max(0, low // AAC_FRAME), min(len(self.packets), high // AAC_FRAME + 3)  # overlap and priming
-        key = measured_digest(KEPT_VERSION, low, high, *map(repr, parts), *self.packets[first:last])
+        packets = self.packets[first:last] if high > low else []
+        key = measured_digest(KEPT_VERSION, low, high, *map(repr, parts), *packets)
         if key in self._old:
             self._now[key] = self._old[key]
             return load(self._old[key])

@@ -12,6 +12,7 @@ mix places them: a line's level against the beds under it before ducking, the wo
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,11 +31,15 @@ def check_sound(timeline: Timeline, mix: np.ndarray, options: AuditOptions, kept
     """All the sound stage's checks of one episode, in timeline order per kind. Each effect and
     bed is measured on its own stretch of the mix (`kept`: measurements kept by what they read)."""
     kept = kept or KeptSound(None, None)
-    beds = {clip.path: read_wav(clip.path)[0] for clip in timeline.ambience}  # each read once, not once a line
+    beds = functools.cache(lambda path: read_wav(path)[0])  # each read once, not once a line, if at all
+    beds_identity = tuple(clip_identity(clip) for clip in timeline.ambience)
     return [
         *[nearby(check_effect, clip, mix, timeline.fps, options, options.effect_search_s, kept) for clip in timeline.effects],
         *[nearby(check_bed, clip, mix, timeline.fps, options, 0.0, kept) for clip in timeline.ambience],
-        *[check_masking(line, timeline, beds, options) for line in timeline.dialogue],
+        *[kept.measure(0, 0, ("masking", clip_identity(line), beds_identity, options),
+                       lambda line=line: check_masking(line, timeline, beds, options),
+                       lambda done: done.model_dump(mode="json"), Check.model_validate)
+          for line in timeline.dialogue],
     ]
 
 
@@ -154,14 +159,15 @@ def check_bed(clip: AmbienceClip, mix: np.ndarray, whiten, fps: int, options: Au
                   f"({found.z:.0f} sd over chance)" + ("" if present else " (not heard)"))
 
 
-def check_masking(line: LineClip, timeline: Timeline, beds: dict[Path, np.ndarray], options: AuditOptions) -> Check:
-    """The line's level against the sum of the beds under it (`beds`: each clip's samples by
-    path), over the line's own samples."""
+def check_masking(line: LineClip, timeline: Timeline, beds: Callable[[Path], np.ndarray],
+                  options: AuditOptions) -> Check:
+    """The line's level against the sum of the beds under it (`beds`: a bed clip's samples by its
+    path), over the line's own samples. It reads the stems, not the mix: kept by its clips."""
     voice, _ = read_wav(line.path)
     start = frames_to_samples(line.start_frame, timeline.fps)
     bed = np.zeros(len(voice), dtype=np.float32)
     for clip in timeline.ambience:
-        audio = beds[clip.path]
+        audio = beds(clip.path)
         offset = start - frames_to_samples(clip.start_frame, timeline.fps)
         lo, hi = max(0, offset), max(0, min(len(audio), offset + len(voice)))
         bed[lo - offset: hi - offset] += audio[lo:hi]

@@ -57,12 +57,15 @@ class EpisodeSound:
             start = run[0] * self.BLOCK
             part = ffmpeg.read_audio_span(self.video, self.audio, start, (run[-1] + 1) * self.BLOCK)
             if part is None:  # this FFmpeg seeks otherwise: decode it all
-                start, part, self._decoded = 0, ffmpeg.read_audio(self.video, channels=2)[:len(self.mix)], None
-            self.sound[start: start + len(part)] = part
-            self.mix[start: start + len(part)] = (part[:, 0] + part[:, 1]) * 0.5
-            if self._decoded is None:
+                self._fill(0, ffmpeg.read_audio(self.video, channels=2)[:len(self.mix)])
+                self._decoded = None
                 return
+            self._fill(start, part)
             self._decoded.update(run)
+
+    def _fill(self, start: int, part: np.ndarray) -> None:
+        self.sound[start: start + len(part)] = part
+        self.mix[start: start + len(part)] = (part[:, 0] + part[:, 1]) * 0.5
 
 
 def _runs(blocks: list[int]) -> list[list[int]]:

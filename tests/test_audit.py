@@ -456,6 +456,19 @@ def test_a_stretch_of_an_episode_decodes_to_the_samples_of_the_whole_decode(show
         assert np.array_equal(ffmpeg.read_audio_span(video, audio, low, high), whole[low:high]), (low, high)
 
 
+def test_an_ffmpeg_that_seeks_otherwise_has_the_whole_sound_decoded(show, tmp_path, monkeypatch):
+    """Where a decode from a seek does not come out as read_audio_span expects, the audit decodes
+    the whole sound, and measures as a fresh audit does."""
+    timeline, episode = show.timelines["e02"], show.episode("e02")
+    video, subtitles = show.video("e02"), show.subtitles("e02")
+    fresh = audit_episode(timeline, episode, show.series, video, subtitles)
+    audit_episode(timeline, episode, show.series, video, subtitles, kept=tmp_path)
+    kept = json.loads((tmp_path / "e02.sound.json").read_text(encoding="utf-8"))
+    (tmp_path / "e02.sound.json").write_text(json.dumps({"blocks": kept["blocks"]}), encoding="utf-8")
+    monkeypatch.setattr(ffmpeg, "read_audio_span", lambda *args: None)
+    assert audit_episode(timeline, episode, show.series, video, subtitles, kept=tmp_path).checks == fresh.checks
+
+
 def take_keeping_the_gain(show: RenderedShow, timeline: Timeline, line, path: Path) -> Timeline:
     """The timeline with a new take of `line` (its samples reversed, at a level a little off the
     old) that leaves the episode's gain where it was: a take that moves the gain across its grid

@@ -686,7 +686,7 @@ class Project:
         from .render.renderer import Renderer
         from .render.requests import ambience_requests, effect_requests
         from .review.publish import assembled_episodes
-        from .review.storyboard import thumbnail_path
+        from .review.thumbnails import thumbnail_path
 
         renderer, keep = Renderer(self.settings), set()
         for digest in digests:

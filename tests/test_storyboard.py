@@ -17,7 +17,8 @@ from PIL import Image
 from conftest import requires
 from microdrama.pipeline.edit import ffmpeg
 from microdrama.pipeline.core.models import Episode, Finding
-from microdrama.pipeline.review.storyboard import thumbnail_size, write_storyboard
+from microdrama.pipeline.review.storyboard import write_storyboard
+from microdrama.pipeline.review.thumbnails import thumbnail_size
 from microdrama.pipeline.review.audit import AuditReport, Check
 from tiny_show import RenderedShow, render_tiny_show, changed
 

@@ -11,30 +11,21 @@ The cost, base64's extra third, is small at thumbnail size (a few KB per shot).
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PIL import Image
-
-from ..edit import ffmpeg
 from ..core import ids
-from ..core.cache import ArtifactCache
 from ..core.models import DialogueLine, Episode, Finding, Scene, Series, Shot
 from ..core.store import atomic_write_text
 from ..edit.timeline import Timeline, VideoClip
+from .thumbnails import thumbnail
 
 if TYPE_CHECKING:
     from .audit import AuditReport, Check
 
-THUMB_LONG_SIDE = 320  # px: sharp at card size, a few KB as JPEG
-JPEG_QUALITY = 70
-THUMB_VERSION = "1"  # bump when a thumbnail is drawn differently
 SEVERITY_ORDER = ("error", "warning", "info", "skipped")
 
 
@@ -106,40 +97,6 @@ def place_notes(episode: Episode, notes: list[Note]) -> dict[str, list[Note]]:
 def _belongs_to(where: str, episode_id: str) -> bool:
     """An id of this episode, or one that names no episode at all (a series-wide note)."""
     return not ids.is_plan_id(where) or ids.contains(episode_id, where)
-
-
-# --- thumbnails --------------------------------------------------------------------------------
-
-
-def thumbnail_size(width: int, height: int) -> tuple[int, int]:
-    """The frame scaled down (never up) so its long side fits THUMB_LONG_SIDE; even sides."""
-    scale = min(1.0, THUMB_LONG_SIDE / max(width, height))
-    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
-
-
-def thumbnail_path(clip: VideoClip, timeline: Timeline) -> Path:
-    """Where the clip's thumbnail is cached: beside its segment in cache/, keyed by the segment
-    (its path is its content's key), the frame and the size, so an unchanged shot's thumbnail is
-    never decoded again."""
-    width, height = thumbnail_size(timeline.width, timeline.height)
-    spec = [THUMB_VERSION, clip.path.name, clip.duration_frames // 2, width, height, JPEG_QUALITY]
-    key = hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:24]
-    return ArtifactCache(clip.path.parent).path("thumb", key, "jpg")
-
-
-def thumbnail(clip: VideoClip, timeline: Timeline) -> str | None:
-    """The clip's middle frame as a JPEG data: URI; None when the shot has no picture file."""
-    if not clip.path.is_file():
-        return None
-    width, height = thumbnail_size(timeline.width, timeline.height)
-
-    def write(out: Path) -> None:
-        frame = ffmpeg.read_frame(clip.path, clip.duration_frames // 2, timeline.fps, width, height)
-        Image.fromarray(frame).save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
-
-    final = thumbnail_path(clip, timeline)
-    jpeg = ArtifactCache(final.parent).produce(final, write)
-    return "data:image/jpeg;base64," + base64.b64encode(jpeg.read_bytes()).decode("ascii")
 
 
 # --- HTML --------------------------------------------------------------------------------------

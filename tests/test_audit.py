@@ -15,7 +15,7 @@ import pytest
 from microdrama.pipeline.edit import assemble, ffmpeg, master
 from microdrama.pipeline.edit.audio import read_wav
 from microdrama.pipeline.review.audit import (
-    NO_CLIP_MODEL, AuditOptions, AuditReport, Check, Verdict, audit_episode, write_report,
+    NO_CLIP_MODEL, AuditOptions, analysis_size, AuditReport, Check, Verdict, audit_episode, write_report,
 )
 from microdrama.pipeline.render.backends.animatic import AnimaticVideo
 from microdrama.pipeline.core.models import Series
@@ -376,7 +376,8 @@ def test_options_refuse_unknown_thresholds():
 def decoded(monkeypatch) -> list[tuple[str, Path]]:
     """Every decode of frames or sound the audit asks FFmpeg for: (how, which file)."""
     seen: list[tuple[str, Path]] = []
-    for name in ("read_frames", "read_chosen_frames", "read_span", "read_end_frames", "read_audio", "read_audio_span"):
+    for name in ("read_frames", "read_chosen_frames", "read_span", "read_end_frames", "read_segment", "read_audio",
+                 "read_audio_span"):
         real = getattr(ffmpeg, name)
 
         def counting(path, *args, _real=real, _name=name, **kwargs):
@@ -386,6 +387,24 @@ def decoded(monkeypatch) -> list[tuple[str, Path]]:
 
         monkeypatch.setattr(ffmpeg, name, counting)
     return seen
+
+
+def test_the_episode_holds_each_segment_as_encoded_so_a_shot_frames_are_its_segment_frames(show):
+    """The audit takes a shot's frames from its own segment where the episode holds the segment's
+    packets under the same decoder set-up: the master copies them as they are, and they decode to
+    the episode's frames, pixel for pixel."""
+    timeline, video = show.timelines["e01"], show.video("e01")
+    episode = ffmpeg.stream_packets(video)
+    size = analysis_size(timeline.width, timeline.height, 72)
+    numbers = list(range(0, timeline.duration_frames, 5))
+    whole = ffmpeg.read_chosen_frames(video, *size, numbers)
+    for segment in timeline.video:
+        own = ffmpeg.stream_packets(segment.path)
+        assert own.setup == episode.setup
+        assert own.digests() == episode.digests(segment.start_frame, segment.duration_frames)
+        inside = [n - segment.start_frame for n in numbers if 0 <= n - segment.start_frame < segment.duration_frames]
+        read = ffmpeg.read_segment(segment.path, timeline.width, timeline.height, {size: inside}, []).chosen[size]
+        assert inside and all(np.array_equal(read[n], whole[n + segment.start_frame]) for n in inside)
 
 
 def test_an_unchanged_episode_is_audited_again_without_decoding_a_frame_or_measuring_the_sound(
@@ -417,8 +436,8 @@ def test_a_changed_shot_is_the_only_one_decoded_again(show, tmp_path, decoded):
     decoded.clear()
     report = audit_episode(defective, show.episode("e01"), show.series, video, subtitles, kept=kept)
     assert ("shot-black", "e01s01k03") in places(report.errors)
-    # the episode is read only for the black shot's frames; of the segments, only the new one
-    assert [(how, path.name) for how, path in decoded if path == video] == [("read_span", video.name)]
+    # the episode holds the new segment's packets, so its frames are the segment's: only that is decoded
+    assert [(how, path.name) for how, path in decoded if path == video] == []
     assert {path for _, path in decoded if path != video} == {tmp_path / "b.mp4"}
 
 

@@ -116,10 +116,13 @@ def show(tmp_path_factory):
 
 
 def mouth_checks(show, timeline):
-    from microdrama.pipeline.core.config import AuditOptions
-    from microdrama.pipeline.review.mouth_audit import check_mouths
+    """The audit's mouth checks of the episode file with `timeline` (its segments read for them)."""
+    from microdrama.pipeline.review.audit import audit_episode
 
-    return check_mouths(timeline, show.episode(timeline.episode_id), show.series, show.folder, AuditOptions())
+    episode_id = timeline.episode_id
+    report = audit_episode(timeline, show.episode(episode_id), show.series, show.folder / "out" / f"{episode_id}.mp4",
+                           show.folder / "out" / f"{episode_id}.srt", series_dir=show.folder)
+    return [check for check in report.checks if check.name == "mouth-moves"]
 
 
 def test_the_audit_sees_each_seen_speaker_move_their_mouth_with_their_line(show):
@@ -148,13 +151,13 @@ def test_a_shot_whose_speaker_keeps_still_is_reported_at_the_line(show, tmp_path
 
 @pytest.mark.parametrize("box", [(31, 41, 77, 67), (30, 40, 76, 66), (0, 0, 5, 3), (120, 230, 150, 260)])
 def test_a_box_of_the_decoded_frames_is_the_same_pixels_as_a_slice_of_the_whole_frames(tmp_path, box):
-    """The mouth check decodes only the mouth's box: it must see what a slice of each whole
-    frame shows, odd edges and a box running off the frame included."""
+    """The mouth check cuts only the mouth's box from the segment's decode: it must see what a
+    slice of each whole frame shows, odd edges and a box running off the frame included."""
     rng = np.random.default_rng(3)
     canvas = rng.integers(0, 255, (300, 180, 3), dtype=np.uint8)
     video = tmp_path / "shot.mp4"
     ffmpeg.encode_frames((np.ascontiguousarray(canvas[i:i + 256, i:i + 144]) for i in range(12)), video, 144, 256, 12)
     whole = [frame[box[1]:box[3], box[0]:box[2]] for frame in ffmpeg.read_frames(video, 144, 256)]
-    boxed = list(ffmpeg.read_frames(video, 144, 256, box=box))
+    boxed = ffmpeg.read_segment(video, 144, 256, {}, [box]).crops[0]
     assert len(boxed) == len(whole) == 12
     assert all(np.array_equal(a, b) for a, b in zip(whole, boxed))

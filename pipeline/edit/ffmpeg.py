@@ -98,20 +98,9 @@ def encode_frames(frames: Iterable[np.ndarray], path: Path, width: int, height: 
     return count
 
 
-def read_frames(path: Path, width: int, height: int, fps: int | None = None,
-                box: tuple[int, int, int, int] | None = None) -> Iterator[np.ndarray]:
-    """Decode a video into HxWx3 uint8 frames, scaled to width x height (and resampled to fps).
-    With `box` (left, top, right, bottom in the scaled frame), only that part of each frame, as
-    a slice of the whole frame would give it: FFmpeg crops on the 2x2 blocks that share a
-    colour sample, so a mouth's few pixels cost no full-frame conversion."""
+def read_frames(path: Path, width: int, height: int, fps: int | None = None) -> Iterator[np.ndarray]:
+    """Decode a video into HxWx3 uint8 frames, scaled to width x height (and resampled to fps)."""
     vf = f"scale={width}:{height}" + (f",fps={fps}" if fps else "")
-    cut = (slice(None), slice(None))
-    if box:
-        left, top = box[0] // 2 * 2, box[1] // 2 * 2
-        right, bottom = min(width, -(-box[2] // 2) * 2), min(height, -(-box[3] // 2) * 2)
-        vf += f",crop={right - left}:{bottom - top}:{left}:{top}"
-        cut = (slice(box[1] - top, box[3] - top), slice(box[0] - left, box[2] - left))
-        width, height = right - left, bottom - top
     argv = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path), "-vf", vf,
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
     process = subprocess.Popen(_child(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -120,7 +109,7 @@ def read_frames(path: Path, width: int, height: int, fps: int | None = None,
         while chunk := process.stdout.read(size):
             if len(chunk) < size:
                 break
-            yield np.frombuffer(chunk, np.uint8).reshape(height, width, 3)[cut]
+            yield np.frombuffer(chunk, np.uint8).reshape(height, width, 3)
     finally:
         process.stdout.close()
         stderr = process.stderr.read().decode("utf-8", "replace")
@@ -136,27 +125,91 @@ def read_chosen_frames(path: Path, width: int, height: int, chosen: list[int]) -
     wanted = sorted(set(chosen))
     if not wanted:
         return {}
-
-    def any_of(numbers: list[int]) -> str:  # a balanced sum: a long chain overflows FFmpeg's parser
-        if len(numbers) == 1:
-            return f"eq(n\\,{numbers[0]})"
-        half = len(numbers) // 2
-        return f"({any_of(numbers[:half])}+{any_of(numbers[half:])})"
-
-    done = run(["-loglevel", "error", "-i", str(path), "-vf", f"select={any_of(wanted)},scale={width}:{height}",
+    done = run(["-loglevel", "error", "-i", str(path), "-vf", f"select={_any_of(wanted)},scale={width}:{height}",
                 "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
     return dict(zip(wanted, split_frames(done.stdout, width, height)))
 
 
+def _any_of(numbers: list[int]) -> str:
+    """A select expression true for the frames numbered `numbers` (sorted, not empty): a balanced
+    sum, as a long chain overflows FFmpeg's parser."""
+    if len(numbers) == 1:
+        return f"eq(n\\,{numbers[0]})"
+    half = len(numbers) // 2
+    return f"({_any_of(numbers[:half])}+{_any_of(numbers[half:])})"
+
+
+@dataclass(frozen=True)
+class Crop:
+    """A box of a frame (left, top, right, bottom) as FFmpeg crops it, on the 2x2 blocks that
+    share a colour sample, so a mouth's few pixels cost no full-frame conversion; and the slice
+    of that crop that is the box itself, as a slice of the whole frame would give it."""
+
+    filter: str
+    cut: tuple[slice, slice]
+    width: int
+    height: int
+
+    @classmethod
+    def of(cls, box: tuple[int, int, int, int], width: int, height: int) -> Crop:
+        left, top = box[0] // 2 * 2, box[1] // 2 * 2
+        right, bottom = min(width, -(-box[2] // 2) * 2), min(height, -(-box[3] // 2) * 2)
+        return cls(f"crop={right - left}:{bottom - top}:{left}:{top}",
+                   (slice(box[1] - top, box[3] - top), slice(box[0] - left, box[2] - left)), right - left, bottom - top)
+
+
+@dataclass(frozen=True)
+class SegmentRead:
+    """What one decode of a video gives: its packets, and the frames and crops asked for."""
+
+    stream: StreamPackets
+    chosen: dict[tuple[int, int], dict[int, np.ndarray]]  # by size: the frames asked for, by number
+    crops: list[list[np.ndarray]]  # by box: every frame, cut to it
+
+
+def read_segment(path: Path, width: int, height: int, chosen: dict[tuple[int, int], list[int]],
+                 boxes: list[tuple[int, int, int, int]]) -> SegmentRead:
+    """Decode a video once for everything the audit measures of it: the frames numbered `chosen`
+    at each size, scaled as `read_frames` scales (a number past the file's end is missing), and
+    each box (a `Crop`) of every frame at width x height. Its packets come from the same run. Each branch scales only what it keeps, so the run costs about
+    one decode however much is asked."""
+    picks = {size: sorted(set(numbers)) for size, numbers in chosen.items() if numbers}
+    crops = [Crop.of(box, width, height) for box in boxes]
+    branches = [f"select={_any_of(numbers)},scale={w}:{h}" for (w, h), numbers in picks.items()]
+    branches += [f"scale={width}:{height},{crop.filter}" for crop in crops]
+    raw = ["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24"]
+    with tempfile.TemporaryDirectory(prefix="microdrama-segment-") as folder:
+        graph, outputs = [], []
+        if branches:
+            labels = "".join(f"[b{index}]" for index in range(len(branches)))
+            graph = ["-filter_complex", ";".join([f"[0:v:0]split={len(branches)}{labels}" if len(branches) > 1
+                                                  else "[0:v:0]null[b0]",
+                                                  *(f"[b{index}]{branch}[o{index}]"
+                                                    for index, branch in enumerate(branches))])]
+            for index in range(len(branches)):
+                outputs += ["-map", f"[o{index}]", *raw, f"{folder}/{index}.rgb"]
+        run(["-loglevel", "error", "-threads", "1", "-i", str(path), *graph, *outputs,
+             "-map", "0:v:0", "-c", "copy", "-f", "framemd5", f"{folder}/packets"])
+        stream = _stream_packets(Path(folder, "packets").read_text(encoding="ascii", errors="replace"))
+        frames = [_raw_frames(Path(folder, f"{index}.rgb"), *size) for index, size in enumerate(picks)]
+        cut = [_raw_frames(Path(folder, f"{len(picks) + index}.rgb"), crop.width, crop.height)
+               for index, crop in enumerate(crops)]
+    return SegmentRead(stream, {size: dict(zip(numbers, got)) for (size, numbers), got in zip(picks.items(), frames)},
+                       [[frame[crop.cut] for frame in got] for crop, got in zip(crops, cut)])
+
+
 def concat_copy(segments: list[Path], list_file: Path) -> list[str]:
     """Input arguments that read `segments` back to back through the concat demuxer, without
-    re-encoding (the caller adds them to its own command)."""
+    re-encoding (the caller adds them to its own command). The packets are copied as they are:
+    every segment is encoded with the same settings, so one decoder set-up serves them all, and
+    the audit can tell a shot's picture unchanged by its packets alone (the demuxer's default
+    conversion would write the set-up into each keyframe again)."""
     lines = []
     for segment in segments:
         escaped = str(Path(segment).resolve()).replace("'", r"'\''")
         lines.append(f"file '{escaped}'")
     list_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return ["-f", "concat", "-safe", "0", "-i", str(list_file)]
+    return ["-f", "concat", "-safe", "0", "-auto_convert", "0", "-i", str(list_file)]
 
 
 # --- audio -------------------------------------------------------------------------------------
@@ -334,10 +387,34 @@ class Packet:
 
 def packets(path: Path, stream: str = "v") -> list[Packet]:
     """Each packet of a file's first video (or audio) stream, in file order: see packet_digests."""
+    return stream_packets(path, stream).packets
+
+
+@dataclass(frozen=True)
+class StreamPackets:
+    setup: str  # MD5 of the stream's decoder configuration (H.264's parameter sets); "" if none
+    packets: list[Packet]
+
+    def digests(self, first: int = 0, count: int | None = None) -> list[str]:
+        return [packet.digest for packet in self.packets[first: None if count is None else first + count]]
+
+
+def stream_packets(path: Path, stream: str = "v") -> StreamPackets:
+    """A file's first video (or audio) stream as demuxed: its decoder configuration and packets.
+    Two streams with the same configuration and packets decode to the same pictures."""
     done = run(["-loglevel", "error", "-i", str(path), "-map", f"0:{stream}:0", "-c", "copy", "-f", "framemd5", "-"])
-    rows = [line.split(",") for line in done.stdout.decode("ascii", "replace").splitlines()
-            if line and not line.startswith("#")]
-    return [Packet(int(row[2]), int(row[3]), row[5].strip()) for row in rows]
+    return _stream_packets(done.stdout.decode("ascii", "replace"))
+
+
+def _stream_packets(framemd5: str) -> StreamPackets:
+    setup, found = "", []
+    for line in framemd5.splitlines():
+        if line.startswith("#extradata"):
+            setup = line.rsplit(",", 1)[-1].strip()
+        elif line and not line.startswith("#"):
+            row = line.split(",")
+            found.append(Packet(int(row[2]), int(row[3]), row[5].strip()))
+    return StreamPackets(setup, found)
 
 
 def read_audio_span(path: Path, audio: list[Packet], low: int, high: int, channels: int = 2) -> np.ndarray | None:

@@ -7,12 +7,14 @@ black, frozen or a repeat of the one before; colour holds across the cuts of a s
 character looks like themselves. Every check carries its threshold, the measured value, a verdict
 and the id of the place it concerns, so a report reads as a list of things to fix.
 
-Cost: the episode is decoded once at a small size (72 px on the short side) keeping five frames
-per shot; each segment gives only its first and last frame (its tail decoded, not all of it); the
-audio is decoded once. The independent FFmpeg jobs run in a thread while the picture decodes.
-Given a folder to keep them in, each shot's frames are kept under the digest of what they were
-read from (the episode's packets for the shot and its segment file): a later audit decodes only
-the shots whose packets changed, each alone, or the whole episode once when most of it changed.
+Cost: each shot's segment is decoded once for all that is measured of it: five frames at a
+small size (72 px on the short side), its first and last, the mouth boxes (mouth_audit.py) and
+the storyboard thumbnail. Where the episode holds a segment's packets as they are (the master
+copies them), the episode's frames of that shot are the segment's, so the episode's picture is
+demuxed and not decoded; a shot whose packets differ is decoded from the episode. The audio is
+decoded once, in a thread while the picture decodes. Given a folder to keep them in, each
+shot's frames are kept under the digest of what they were read from (the episode's packets for
+the shot and its segment file): a later audit decodes only the shots whose packets changed.
 The sound's measurements (each line found, each effect and bed heard, the loudness of each
 chunk of the master) are kept by the audio packets of the stretch each reads and the clips it
 looks for (kept_sound.py): an edit measures again only the stretches it changed.
@@ -49,6 +51,7 @@ from ..core.paths import check_write, series_file
 from ..core.models import CameraMove, Episode, FramedCharacter, Scene, ScreenPosition, Series, Shot, ShotType
 from ..core.store import atomic_write_bytes, atomic_write_text
 from ..edit.timeline import LineClip, Timeline, VideoClip
+from .thumbnails import thumbnail_path, thumbnail_size, write_thumbnail
 
 SAMPLE_FRACTIONS = (0.0, 0.25, 0.5, 0.75, 1.0)  # of a shot's length: the frames the audit keeps
 KEPT_PICTURES_VERSION = "1"  # bump when what is kept of a shot's picture changes
@@ -134,18 +137,23 @@ def audit_episode(timeline: Timeline, episode: Episode, series: Series, video: P
     each shot's frames, a file per shot; eNN.mouths.json, eNN.sync.json and eNN.sound.json: those checks); none: all is
     measured."""
     from .kept_sound import KeptSound, loudness  # they build their checks on this module's Check
-    from .mouth_audit import check_mouths
+    from .mouth_audit import boxes_to_read, check_mouths, mouth_measures
     from .sound_audit import check_sound
     from .sync_audit import check_sync
 
     size = analysis_size(timeline.width, timeline.height, options.analysis_short_side)
+    root = series_dir or video.parent.parent
     kept_sound = kept / f"{timeline.episode_id}.sound.json" if kept else None
+    kept_mouths = kept / f"{timeline.episode_id}.mouths.json" if kept else None
+    mouths = mouth_measures(timeline, episode, series, root, options)
+    mouths_kept = read_kept_checks(kept_mouths) if kept_mouths else {}
     with ThreadPoolExecutor(max_workers=2) as pool:
         audio = pool.submit(_audio_packets, video) if kept else None
         # with measurements kept, perhaps only the stretches they do not cover are decoded (KeptSound)
         whole = None if kept_sound and kept_sound.exists() else pool.submit(ffmpeg.read_audio, video, channels=2)
-        pictures, frame_count = shot_pictures(video, timeline, episode, size,  # meanwhile, in this thread
-                                              kept / f"{timeline.episode_id}.pictures" if kept else None)
+        pictures, frame_count, crops = shot_pictures(  # meanwhile, in this thread
+            video, timeline, episode, size, kept / f"{timeline.episode_id}.pictures" if kept else None,
+            boxes_to_read(mouths, mouths_kept))
     measured = KeptSound(kept_sound, audio.result() if audio else None, video, whole.result() if whole else None)
     sound, mix = measured.sound.sound, measured.sound.mix
     heard = [kept_line(line, mix, timeline.fps, options, measured) for line in timeline.dialogue]
@@ -157,15 +165,13 @@ def audit_episode(timeline: Timeline, episode: Episode, series: Series, video: P
         *[check_frozen(p, options) for p in pictures if moves(p)],
         *check_cuts(pictures, options),
         *check_palettes(by_animatic, series, options),
-        *check_embeddings(by_neural, series, video, timeline, options, series_dir or video.parent.parent),
+        *check_embeddings(by_neural, series, video, timeline, options, root),
         *check_lines(heard, timeline, read_srt(subtitles), options),
         *check_av(timeline, frame_count, len(mix) / ffmpeg.AUDIO_RATE, heard, options),
         *check_loudness(timeline.episode_id, *loudness(sound, measured), options),
         *check_sound(timeline, mix, options, measured),
-        *check_mouths(timeline, episode, series, series_dir or video.parent.parent, options,
-                      kept / f"{timeline.episode_id}.mouths.json" if kept else None),
-        *check_sync(timeline, episode, series, series_dir or video.parent.parent, options,
-                    kept / f"{timeline.episode_id}.sync.json" if kept else None),
+        *check_mouths(mouths, mouths_kept, crops, options, kept_mouths),
+        *check_sync(timeline, episode, series, root, options, kept / f"{timeline.episode_id}.sync.json" if kept else None),
     ]
     measured.save()
     return AuditReport(episode_id=timeline.episode_id, checks=checks)
@@ -178,44 +184,102 @@ def analysis_size(width: int, height: int, short_side: int) -> tuple[int, int]:
     return max(2, 2 * round(width * scale / 2)), max(2, 2 * round(height * scale / 2))
 
 
-# --- the picture: one pass over the episode, two frames per segment ----------------------------
+# --- the picture: one decode per segment -------------------------------------------------------
 
 
-def shot_pictures(video: Path, timeline: Timeline, episode: Episode, size: tuple[int, int],
-                  kept_dir: Path | None) -> tuple[list[ShotPicture], int]:
-    """What the audit keeps of each shot's picture, and the number of frames the file holds.
+def shot_pictures(video: Path, timeline: Timeline, episode: Episode, size: tuple[int, int], kept_dir: Path | None,
+                  boxes: Mapping[str, list[Box]] | None = None) -> tuple[list[ShotPicture], int, Crops]:
+    """What the audit keeps of each shot's picture, the number of frames the file holds, and
+    each of `boxes` (by shot id) cut from every frame of that shot's segment.
 
-    With `kept_dir`, a shot whose packets in the episode and whose segment file are the ones
-    measured last time takes its frames from there; the others are decoded, each alone (a seek to
-    the shot) or, when they are most of the episode, in one pass over it."""
-    shots = {shot.id: shot for shot in episode.shots}
+    Each segment read is decoded once for all of it (its sample frames, its ends and its boxes,
+    and its storyboard thumbnail while it is at hand). Where the episode holds the segment's
+    packets under the same decoder set-up, they are the episode's frames too; the shots whose
+    packets differ are decoded from the episode, each alone (a seek to the shot) or, when they
+    are most of it, in one pass. With `kept_dir`, a shot whose packets in the episode and whose
+    segment file are the ones measured last time takes its frames from there, and its segment
+    is decoded only for boxes asked of it."""
+    shots, boxes = {shot.id: shot for shot in episode.shots}, boxes or {}
     try:
-        packets = ffmpeg.packet_digests(video) if kept_dir is not None else None
+        stream = ffmpeg.stream_packets(video)
     except FFmpegError:  # an unreadable episode: the full decode below says what is wrong
-        packets = None
-    if packets is None:
         with ThreadPoolExecutor(max_workers=1) as pool:
             segments = pool.submit(segment_ends, timeline.video, timeline.fps, size)
             samples, frame_count = sample_episode(video, timeline, size)
         ends = segments.result()
+        read = [read_own_segment(clip, timeline, None, None, boxes[clip.shot_id])
+                for clip in timeline.video if clip.shot_id in boxes]
         return [ShotPicture(clip, shots[clip.shot_id], samples[clip.shot_id], *ends[clip.shot_id])
-                for clip in timeline.video], frame_count
+                for clip in timeline.video], frame_count, {key: c for own in read for key, c in own.crops.items()}
+    packets = stream.digests()
     keys = {clip.shot_id: _picture_key(clip, packets, size) for clip in timeline.video}
-    kept_dir.with_suffix(".npz").unlink(missing_ok=True)  # the one file every shot was kept in before
-    kept = {key: picture for key in set(keys.values()) if (picture := _read_kept(kept_dir / f"{key}.npz"))}
+    kept: dict[str, Kept] = {}
+    if kept_dir is not None:
+        kept_dir.with_suffix(".npz").unlink(missing_ok=True)  # the one file every shot was kept in before
+        kept = {key: picture for key in set(keys.values()) if (picture := _read_kept(kept_dir / f"{key}.npz"))}
     missing = [clip for clip in timeline.video if keys[clip.shot_id] not in kept]
-    if 2 * sum(clip.duration_frames for clip in missing) > len(packets):
-        samples = chosen_samples(video, timeline, size)
+    read = {clip.shot_id: read_own_segment(clip, timeline, size if clip in missing else None, stream,
+                                           boxes.get(clip.shot_id, []))
+            for clip in timeline.video if clip in missing or clip.shot_id in boxes}
+    elsewhere = [clip for clip in missing if read[clip.shot_id].samples is None]
+    if 2 * sum(clip.duration_frames for clip in elsewhere) > len(packets):
+        from_episode = chosen_samples(video, timeline, size)
     else:
-        samples = {clip.shot_id: _shot_samples(video, clip, timeline.fps, size) for clip in missing}
-    ends = segment_ends(missing, timeline.fps, size)
+        from_episode = {clip.shot_id: _shot_samples(video, clip, timeline.fps, size) for clip in elsewhere}
     for clip in missing:
-        kept[keys[clip.shot_id]] = (samples[clip.shot_id], *ends[clip.shot_id])
-        _write_kept(kept_dir / f"{keys[clip.shot_id]}.npz", kept[keys[clip.shot_id]])
-    for stale in kept_dir.glob("*.npz") if missing else ():  # pictures of shots the episode no longer holds
+        own = read[clip.shot_id]
+        kept[keys[clip.shot_id]] = (from_episode[clip.shot_id] if own.samples is None else own.samples, *own.ends)
+        if kept_dir is not None:
+            _write_kept(kept_dir / f"{keys[clip.shot_id]}.npz", kept[keys[clip.shot_id]])
+    for stale in kept_dir.glob("*.npz") if kept_dir is not None and missing else ():  # shots no longer there
         if stale.stem not in kept:
             stale.unlink(missing_ok=True)
-    return [ShotPicture(clip, shots[clip.shot_id], *kept[keys[clip.shot_id]]) for clip in timeline.video], len(packets)
+    return ([ShotPicture(clip, shots[clip.shot_id], *kept[keys[clip.shot_id]]) for clip in timeline.video],
+            len(packets), {key: c for own in read.values() for key, c in own.crops.items()})
+
+
+Box = tuple[int, int, int, int]  # left, top, right, bottom, in the frame at the series' size
+Crops = dict[tuple[str, Box], list[np.ndarray]]  # (shot id, box): the box of each of the segment's frames
+
+
+@dataclass(frozen=True)
+class OwnSegment:
+    """A shot's segment as the audit read it."""
+
+    ends: Ends
+    samples: dict[int, np.ndarray] | None  # None: not asked for, or the episode lacks the segment's packets
+    crops: Crops
+
+
+def read_own_segment(clip: VideoClip, timeline: Timeline, size: tuple[int, int] | None,
+                     episode: ffmpeg.StreamPackets | None, boxes: list[Box]) -> OwnSegment:
+    """Decode a shot's segment once: with `size`, its ends and sample frames at that size; the
+    boxes asked; and its storyboard thumbnail when the cache lacks it. The samples stand for the
+    episode's when the episode holds the segment's packets, in the shot's place, under the same
+    decoder set-up."""
+    last = clip.duration_frames - 1
+    thumb, thumb_size = thumbnail_path(clip, timeline), thumbnail_size(timeline.width, timeline.height)
+    chosen = {size: sorted({0, last, *sample_offsets(clip.duration_frames)})} if size else {}
+    if not thumb.is_file():
+        chosen[thumb_size] = [*chosen.get(thumb_size, []), clip.duration_frames // 2]
+    try:
+        got = (ffmpeg.read_segment(clip.path, timeline.width, timeline.height, chosen, boxes)
+               if clip.path.is_file() else None)
+    except FFmpegError:
+        got = None
+    if got is None:
+        return OwnSegment((None, None), None, {})
+    if (middle := got.chosen.get(thumb_size, {}).get(clip.duration_frames // 2)) is not None and not thumb.is_file():
+        write_thumbnail(middle, thumb)
+    crops = {(clip.shot_id, box): frames for box, frames in zip(boxes, got.crops)}
+    if size is None:
+        return OwnSegment((None, None), None, crops)
+    frames, whole = got.chosen[size], len(got.stream.packets) == clip.duration_frames
+    ends = (frames.get(0), frames.get(last)) if whole else readable_ends(clip.path, size, 2 / timeline.fps)
+    same = (whole and episode is not None and got.stream.setup == episode.setup
+            and got.stream.digests() == episode.digests(clip.start_frame, clip.duration_frames))
+    samples = {offset: frames[offset] for offset in sample_offsets(clip.duration_frames)} if same else None
+    return OwnSegment(ends, samples, crops)
 
 
 Kept = tuple[dict[int, np.ndarray], np.ndarray | None, np.ndarray | None]  # frames by offset, segment ends

@@ -8,6 +8,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from ..core.cache import ArtifactCache
@@ -42,9 +43,18 @@ def thumbnail(clip: VideoClip, timeline: Timeline) -> str | None:
     width, height = thumbnail_size(timeline.width, timeline.height)
 
     def write(out: Path) -> None:
-        frame = ffmpeg.read_frame(clip.path, clip.duration_frames // 2, timeline.fps, width, height)
-        Image.fromarray(frame).save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
+        save_jpeg(ffmpeg.read_frame(clip.path, clip.duration_frames // 2, timeline.fps, width, height), out)
 
     final = thumbnail_path(clip, timeline)
     jpeg = ArtifactCache(final.parent).produce(final, write)
     return "data:image/jpeg;base64," + base64.b64encode(jpeg.read_bytes()).decode("ascii")
+
+
+def write_thumbnail(frame: np.ndarray, path: Path) -> None:
+    """Cache a middle frame decoded elsewhere (the audit decodes each new segment anyway) at
+    `thumbnail_path`, scaled to `thumbnail_size` as `thumbnail` would read it."""
+    ArtifactCache(path.parent).produce(path, lambda out: save_jpeg(frame, out))
+
+
+def save_jpeg(frame: np.ndarray, out: Path) -> None:
+    Image.fromarray(frame).save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)

@@ -191,6 +191,17 @@ def test_piper_cast_voice_lands_on_its_pitch_and_a_womans_formants_sit_higher(sp
     assert woman.seconds == pytest.approx(man.seconds, rel=0.06)
 
 
+def test_a_cast_pitch_changes_nothing_voiced_where_nothing_is_voiced():
+    """transform() gives Praat a cast pitch without tracking the clip's own: on a clip with no
+    voiced frame that must be what no pitch at all gives (only the tract moves)."""
+    from microdrama.pipeline.render.backends.voice_transform import median_f0, transform
+
+    hiss = np.random.default_rng(5).standard_normal(22050).astype(np.float32) * 0.05
+    assert median_f0(hiss, 22050) is None
+    assert np.array_equal(transform(hiss, 22050, pitch_hz=210.0, formant_shift=1.18),
+                          transform(hiss, 22050, formant_shift=1.18))
+
+
 # --- espeak-ng ---------------------------------------------------------------------------------
 
 

@@ -291,6 +291,17 @@ def neural(timeline: Timeline) -> dict[str, str]:
     return {c.shot_id: "diffusers" for c in timeline.video}
 
 
+def test_an_episode_file_cut_short_before_its_sound_is_reported_not_a_crash(show, tmp_path):
+    """A fifth of the file is left, none of its sound: what is left is measured, and the shots
+    and the sound it lost are errors."""
+    timeline, video = show.timelines["e01"], tmp_path / "e01.mp4"
+    data = show.video("e01").read_bytes()
+    video.write_bytes(data[: len(data) // 5])
+    report = audit(show, timeline, video, show.subtitles("e01"))
+    assert ("episode-length", "e01") in places(report.errors)
+    assert ("shot-present", timeline.video[-1].shot_id) in places(report.errors)
+
+
 def test_neural_shots_without_a_clip_model_are_skipped_with_the_reason(show):
     timeline = show.timelines["e01"]
     report = audit(show, timeline, show.video("e01"), show.subtitles("e01"), backend_by_shot=neural(timeline))

@@ -129,6 +129,8 @@ def found_in_mix(clip: Clip, mix: np.ndarray, whiten: Callable[[np.ndarray], np.
 def wrapped(samples: np.ndarray, start: int, length: int) -> np.ndarray:
     """`length` samples from `start`, going round past either end (a view where one turn will do:
     indexing a scene-long bed sample by sample, 32 times, was most of the sound checks)."""
+    if not len(samples):  # an episode file with no sound left in it (cut short): nothing is heard
+        return np.zeros(length, samples.dtype)
     start %= len(samples)
     if start + length <= len(samples):
         return samples[start: start + length]

@@ -171,8 +171,9 @@ def read_segment(path: Path, width: int, height: int, chosen: dict[tuple[int, in
                  boxes: list[tuple[int, int, int, int]]) -> SegmentRead:
     """Decode a video once for everything the audit measures of it: the frames numbered `chosen`
     at each size, scaled as `read_frames` scales (a number past the file's end is missing), and
-    each box (a `Crop`) of every frame at width x height. Its packets come from the same run. Each branch scales only what it keeps, so the run costs about
-    one decode however much is asked."""
+    each box (a `Crop`) of every frame at width x height. Its packets come from the same run.
+    Each branch scales only what it keeps, so the run costs about one decode however much is
+    asked."""
     picks = {size: sorted(set(numbers)) for size, numbers in chosen.items() if numbers}
     crops = [Crop.of(box, width, height) for box in boxes]
     branches = [f"select={_any_of(numbers)},scale={w}:{h}" for (w, h), numbers in picks.items()]

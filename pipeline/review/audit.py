@@ -269,7 +269,7 @@ def read_own_segment(clip: VideoClip, timeline: Timeline, size: tuple[int, int] 
         got = None
     if got is None:
         return OwnSegment((None, None), None, {})
-    if (middle := got.chosen.get(thumb_size, {}).get(clip.duration_frames // 2)) is not None and not thumb.is_file():
+    if (middle := got.chosen.get(thumb_size, {}).get(clip.duration_frames // 2)) is not None:
         write_thumbnail(middle, thumb)
     crops = {(clip.shot_id, box): frames for box, frames in zip(boxes, got.crops)}
     if size is None:

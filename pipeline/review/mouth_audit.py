@@ -25,7 +25,7 @@ from ..render.backends.animatic.figures import mouth_area
 from ..render.backends.animatic.framing import Figure, place_figures
 from ..render.requests import video_request
 from .audit import (
-    Check, Verdict, _check, file_identity, measured_digest, spoken_lines, write_kept_checks,
+    Box, Check, Crops, Verdict, _check, file_identity, measured_digest, spoken_lines, write_kept_checks,
 )
 
 KEPT_VERSION = "1"  # bump when the measurement changes
@@ -34,9 +34,6 @@ KEPT_VERSION = "1"  # bump when the measurement changes
 # the encoder's noise around a mouth that just moved stays well under it (measured: 0.06 to 0.17
 # at 144x256, 0.01 to 0.11 at 720x1280).
 STILL_SHARE = 0.35
-
-
-Box = tuple[int, int, int, int]  # left, top, right, bottom, in the frame at the series' size
 
 
 @dataclass(frozen=True)
@@ -86,7 +83,7 @@ def boxes_to_read(measures: list[MouthMeasure], kept: Mapping[str, list[Check]])
 
 
 def check_mouths(measures: list[MouthMeasure], kept: Mapping[str, list[Check]],
-                 crops: Mapping[tuple[str, Box], list[np.ndarray]], options: AuditOptions,
+                 crops: Crops, options: AuditOptions,
                  kept_file: Path | None = None) -> list[Check]:
     """The checks of `measures`: kept ones from `kept`, the others measured on `crops` (each
     shot's frames cut to a box: see `boxes_to_read`); with `kept_file`, it is rewritten with

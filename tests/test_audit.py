@@ -428,8 +428,8 @@ def test_an_unchanged_episode_is_audited_again_without_decoding_a_frame_or_measu
     assert {path.name for _, path in decoded} >= {"e01.mp4"}
     decoded.clear()
     sound = []
-    real = sound_audit.whitener
-    monkeypatch.setattr(sound_audit, "whitener", lambda *args: sound.append(args) or real(*args))
+    real = sound_audit.whitened
+    monkeypatch.setattr(sound_audit, "whitened", lambda *args: sound.append(args) or real(*args))
     again = audit_episode(timeline, episode, show.series, video, subtitles, kept=tmp_path)
     assert decoded == [] and sound == [] and again.checks == first.checks
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e01.mouths.json", "e01.pictures", "e01.sound.json"]

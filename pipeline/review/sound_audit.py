@@ -54,9 +54,8 @@ def nearby(check: Callable[..., Check], clip: EffectClip | AmbienceClip, mix: np
     high = min(len(mix), planned + frames_to_samples(clip.duration_frames, fps) + reach)
 
     def measure() -> Check:
-        stretch = mix[low:high]
-        whiten = whitener(stretch)
-        return check(clip, whiten(stretch), whiten, fps, options, origin=low)
+        stretch, whiten = whitened(mix[low:high])
+        return check(clip, stretch, whiten, fps, options, origin=low)
 
     return kept.measure(low, high, (check.__name__, clip_identity(clip), options), measure,
                         lambda done: done.model_dump(mode="json"), Check.model_validate)
@@ -65,30 +64,34 @@ def nearby(check: Callable[..., Check], clip: EffectClip | AmbienceClip, mix: np
 WHITENED_HZ = (30.0, 12000.0)  # AAC drops the top octave: a band the mix has lost must not count
 
 
-def whitener(mix: np.ndarray, bands: int = 40) -> Callable[[np.ndarray], np.ndarray]:
-    """A filter flattening the mix's long-term spectrum (in log-spaced bands), applied alike to
-    the mix and to each clip: where the music is loud the comparison counts less, so a quiet bed
-    in a band the music leaves free is still found (a matched filter in coloured noise)."""
+def whitened(mix: np.ndarray, bands: int = 40) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """The mix with its long-term spectrum flattened (in log-spaced bands), and the same filter
+    for each clip: where the music is loud the comparison counts less, so a quiet bed in a band
+    the music leaves free is still found (a matched filter in coloured noise). The mix's one
+    transform gives both its spectrum and its filtering."""
     size = fast_length(len(mix))
-    power = np.abs(np.fft.rfft(mix.astype(np.float64, copy=False), size)) ** 2
+    spectrum = np.fft.rfft(mix.astype(np.float64, copy=False), size)
     freqs = np.fft.rfftfreq(size, 1 / ffmpeg.AUDIO_RATE)
     edges = np.geomspace(*WHITENED_HZ, bands + 1)
     centres = np.sqrt(edges[:-1] * edges[1:])
     band = np.searchsorted(edges, freqs, side="right") - 1  # -1 and `bands`: outside every band
     inside = (band >= 0) & (band < bands)
-    total = np.bincount(band[inside], weights=power[inside], minlength=bands)
+    total = np.bincount(band[inside], weights=np.abs(spectrum[inside]) ** 2, minlength=bands)
     count = np.bincount(band[inside], minlength=bands)
     level = np.where(count > 0, total / np.maximum(count, 1), 0.0)
     level = np.maximum(level, level.max() * 1e-6 + 1e-30)  # at most 60 dB of boost
 
-    def whiten(samples: np.ndarray) -> np.ndarray:
-        n = fast_length(len(samples))
+    def weight(n: int) -> np.ndarray:
         f = np.fft.rfftfreq(n, 1 / ffmpeg.AUDIO_RATE)
         weight = 1 / np.sqrt(np.interp(np.clip(f, centres[0], centres[-1]), centres, level))
         weight[(f < WHITENED_HZ[0]) | (f > WHITENED_HZ[1])] = 0.0
-        return np.fft.irfft(np.fft.rfft(samples.astype(np.float64, copy=False), n) * weight, n)[: len(samples)]
+        return weight
 
-    return whiten
+    def whiten(samples: np.ndarray) -> np.ndarray:
+        n = fast_length(len(samples))
+        return np.fft.irfft(np.fft.rfft(samples.astype(np.float64, copy=False), n) * weight(n), n)[: len(samples)]
+
+    return np.fft.irfft(spectrum * weight(size), size)[: len(mix)], whiten
 
 
 CHANCE_SHIFTS_S = tuple(0.25 * k for k in range(-16, 17) if k)
@@ -115,13 +118,14 @@ def found_in_mix(clip: Clip, mix: np.ndarray, whiten: Callable[[np.ndarray], np.
     shifted round). `mix` starts at sample `origin` of the episode."""
     reference, _ = read_wav(clip.path)
     reference = reference[: frames_to_samples(clip.duration_frames, fps)]
-    reference = whiten(reference) if whiten else reference
+    reference = whiten(reference) if whiten else reference.astype(np.float64)
     planned, search = frames_to_samples(clip.start_frame, fps) - origin, round(search_s * ffmpeg.AUDIO_RATE)
     low = max(0, planned - search)
     start = low + best_offset(reference, mix[low: planned + len(reference) + search]) if search else planned
     here = gain(reference, mix[start: start + len(reference)])
-    chance = np.array([gain(reference, wrapped(mix, start + round(s * ffmpeg.AUDIO_RATE), len(reference)))
-                       for s in CHANCE_SHIFTS_S])
+    energy = np.dot(reference, reference) + 1e-20  # the clip's own, once: each chance place holds all of it
+    chance = np.array([np.dot(reference, wrapped(mix, start + round(s * ffmpeg.AUDIO_RATE), len(reference)))
+                       for s in CHANCE_SHIFTS_S]) / energy
     z = (here - chance.mean()) / (chance.std() + 1e-12)
     return Found((start - planned) / ffmpeg.AUDIO_RATE, 20 * np.log10(max(here, 1e-6)), float(z))
 

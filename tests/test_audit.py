@@ -15,7 +15,8 @@ import pytest
 from microdrama.pipeline.edit import assemble, ffmpeg, master
 from microdrama.pipeline.edit.audio import read_wav
 from microdrama.pipeline.review.audit import (
-    NO_CLIP_MODEL, AuditOptions, analysis_size, AuditReport, Check, Verdict, audit_episode, write_report,
+    NO_CLIP_MODEL, AuditOptions, analysis_size, AuditReport, Check, Verdict, audit_episode, palette_share,
+    write_report,
 )
 from microdrama.pipeline.render.backends.animatic import AnimaticVideo
 from microdrama.pipeline.core.models import Series
@@ -534,3 +535,10 @@ def test_a_damaged_kept_file_is_measured_again(show, tmp_path):
     for damaged in ({**kept, "blocks": 5}, {"blocks": kept["blocks"]}):
         (tmp_path / "e02.sound.json").write_text(json.dumps(damaged), encoding="utf-8")
         assert audit_episode(timeline, episode, show.series, video, subtitles, kept=tmp_path).checks == fresh.checks
+
+
+def test_the_palette_share_counts_pixels_within_the_tolerance_in_every_channel():
+    frame = np.array([[[10, 250, 0], [0, 255, 30], [11, 240, 5], [0, 245, 10]]], np.uint8)
+    assert palette_share(frame, (0, 255, 0), 10) == 0.5  # the first and last; 30 and 11 are out
+    assert palette_share(frame, (0, 255, 0), 0) == 0.0
+    assert palette_share(frame, (128, 128, 128), 255) == 1.0

@@ -579,10 +579,13 @@ def same_take(before: ShotPicture, after: ShotPicture) -> bool:
             and before.shot.title_card is None and after.shot.title_card is None)
 
 
+_BYTE = np.arange(256) / 255
+LINEAR_BY_BYTE = np.where(_BYTE <= 0.04045, _BYTE / 12.92, ((_BYTE + 0.055) / 1.055) ** 2.4)  # sRGB's curve undone
+
+
 def mean_lab(frame: np.ndarray) -> np.ndarray:
     """Mean CIELAB colour (D65) of an sRGB frame."""
-    rgb = frame.reshape(-1, 3).astype(np.float64) / 255
-    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    linear = LINEAR_BY_BYTE[frame.reshape(-1, 3)]
     xyz = linear @ np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]).T
     xyz /= np.array([0.95047, 1.0, 1.08883])
     f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)

@@ -111,14 +111,14 @@ def gain(reference: np.ndarray, placed: np.ndarray) -> float:
     return float(np.dot(a, b) / (np.dot(a, a) + 1e-20))
 
 
-def found_in_mix(clip: Clip, mix: np.ndarray, whiten: Callable[[np.ndarray], np.ndarray] | None, fps: int,
+def found_in_mix(clip: Clip, mix: np.ndarray, whiten: Callable[[np.ndarray], np.ndarray], fps: int,
                  search_s: float, origin: int = 0) -> Found:
     """Where the clip's audio fits the (whitened) mix best near its planned place, its gain
     there, and how that gain compares with the clip's gains at places it is not (the mix
     shifted round). `mix` starts at sample `origin` of the episode."""
     reference, _ = read_wav(clip.path)
     reference = reference[: frames_to_samples(clip.duration_frames, fps)]
-    reference = whiten(reference) if whiten else reference.astype(np.float64)
+    reference = whiten(reference)
     planned, search = frames_to_samples(clip.start_frame, fps) - origin, round(search_s * ffmpeg.AUDIO_RATE)
     low = max(0, planned - search)
     start = low + best_offset(reference, mix[low: planned + len(reference) + search]) if search else planned

@@ -3,6 +3,7 @@ lanes in the cut and the one audio pass, and the audit that finds them in the mi
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 
 import numpy as np
@@ -14,12 +15,13 @@ from microdrama.pipeline.core.models import Location, ScriptScene, Shot
 from microdrama.pipeline.edit import assemble, ffmpeg
 from microdrama.pipeline.edit.audio import read_wav
 from microdrama.pipeline.core.store import SeriesFolder
+from microdrama.pipeline.edit.timeline import AmbienceClip
 from microdrama.pipeline.plan.sfx import effect_labels, place_effects, scene_ambience, sound_kind
 from microdrama.pipeline.render.backends import SfxRequest, load_backend
 from microdrama.pipeline.render.backends.foley import RECIPES
 from microdrama.pipeline.review.audit import audit_episode
 from microdrama.pipeline.review.kept_sound import KeptSound
-from microdrama.pipeline.review.sound_audit import check_sound
+from microdrama.pipeline.review.sound_audit import check_bed, check_sound
 from tiny_show import RenderedShow, changed, render_tiny_show
 
 
@@ -190,6 +192,43 @@ def test_a_bed_loud_enough_to_mask_the_dialogue_is_reported_at_each_line(show, t
         masked = [c.where for c in check_sound(loud_timeline, mix, AuditOptions(), kept)
                   if c.name == "ambience-margin" and c.verdict == "error"]
         assert masked == [line.line_id for line in timeline.dialogue]
+
+
+def test_a_bed_is_measured_window_by_window_and_an_edit_measures_again_the_windows_it_reached(
+        tmp_path, monkeypatch):
+    """A 35 s bed under noise: four windows measured; a click at 30 s reaches the last two
+    windows' stretches only; the check kept so is the one measured afresh, and a mix without the
+    bed fails."""
+    from microdrama.pipeline.review import sound_audit
+
+    rate, rng = ffmpeg.AUDIO_RATE, np.random.default_rng(5)
+    bed = (0.1 * rng.standard_normal(35 * rate)).astype(np.float32)
+    ffmpeg.write_wav(tmp_path / "bed.wav", bed, rate)
+    clip = AmbienceClip(path=tmp_path / "bed.wav", start_frame=24, duration_frames=35 * 24, scene_id="e01s01",
+                        sound="rain")
+    music = (0.3 * rng.standard_normal(40 * rate)).astype(np.float32)
+    mix = music.copy()
+    mix[rate: rate + len(bed)] += 0.5 * bed
+
+    def packets(samples: np.ndarray) -> list[ffmpeg.Packet]:
+        frame = ffmpeg.AAC_FRAME
+        return [ffmpeg.Packet(i, frame, hashlib.md5(samples[i: i + frame].tobytes()).hexdigest())
+                for i in range(0, len(samples), frame)]
+
+    windows, real = [], sound_audit.whitened_twice
+    monkeypatch.setattr(sound_audit, "whitened_twice", lambda stretch: windows.append(len(stretch)) or real(stretch))
+    kept_file = tmp_path / "e01.sound.json"
+    fresh = check_bed(clip, mix, 24, AuditOptions(), KeptSound(None, None))
+    assert fresh.verdict == "pass" and len(windows) == 4
+    kept = KeptSound(kept_file, packets(mix))
+    assert check_bed(clip, mix, 24, AuditOptions(), kept) == fresh
+    kept.save()
+    clicked = mix.copy()
+    clicked[31 * rate: 31 * rate + 200] += 0.9
+    windows.clear()
+    again = check_bed(clip, clicked, 24, AuditOptions(), KeptSound(kept_file, packets(clicked)))
+    assert len(windows) == 2 and again == check_bed(clip, clicked, 24, AuditOptions(), KeptSound(None, None))
+    assert check_bed(clip, music, 24, AuditOptions(), KeptSound(None, None)).verdict == "error"
 
 
 def test_the_plan_files_of_the_example_hold_its_rain_city_door_and_footsteps():

@@ -6,8 +6,10 @@ planned place, and the mix is projected on it there: the gain of the part of the
 the clip says whether it is heard, whatever else plays (a missing lane, a shifted clip or an
 effect mixed far under its level fails). Other sounds add little to the projection, and what they
 add by chance is measured: the same projection at places the clip is not (the mix shifted
-round) gives the chance level the clip's own must stand clear of. Masking is measured on the stems as the
-mix places them: a line's level against the beds under it before ducking, the worst case.
+round) gives the chance level the clip's own must stand clear of. A bed, as long as its scene, is
+measured window by window and the projections summed: an edit re-measures only the windows it
+reached. Masking is measured on the stems as the mix places them: a line's level against the beds
+under it before ducking, the worst case.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def check_sound(timeline: Timeline, mix: np.ndarray, options: AuditOptions, kept
     beds_identity = tuple(clip_identity(clip) for clip in timeline.ambience)
     return [
         *[nearby(check_effect, clip, mix, timeline.fps, options, options.effect_search_s, kept) for clip in timeline.effects],
-        *[nearby(check_bed, clip, mix, timeline.fps, options, 0.0, kept) for clip in timeline.ambience],
+        *[check_bed(clip, mix, timeline.fps, options, kept) for clip in timeline.ambience],
         *[kept.measure(0, 0, ("masking", clip_identity(line), beds_identity, options),
                        lambda line=line: check_masking(line, timeline, beds, options),
                        lambda done: done.model_dump(mode="json"), Check.model_validate)
@@ -43,15 +45,13 @@ def check_sound(timeline: Timeline, mix: np.ndarray, options: AuditOptions, kept
     ]
 
 
-def nearby(check: Callable[..., Check], clip: EffectClip | AmbienceClip, mix: np.ndarray, fps: int,
+def nearby(check: Callable[..., Check], clip: EffectClip, mix: np.ndarray, fps: int,
            options: AuditOptions, search_s: float, kept: KeptSound) -> Check:
     """`check` of one clip on the stretch of the mix it reads (its place, the search and the
     chance shifts either side), whitened by that stretch's own spectrum: the music around the
     clip is what it must be told from, and an edit elsewhere does not change the measurement."""
-    reach = round((search_s + max(map(abs, CHANCE_SHIFTS_S))) * ffmpeg.AUDIO_RATE) + ffmpeg.AAC_PRIMING
     planned = frames_to_samples(clip.start_frame, fps)
-    low = max(0, planned - reach)
-    high = min(len(mix), planned + frames_to_samples(clip.duration_frames, fps) + reach)
+    low, high = reached(planned, frames_to_samples(clip.duration_frames, fps), len(mix), search_s)
 
     def measure() -> Check:
         stretch, whiten = whitened(mix[low:high])
@@ -59,6 +59,13 @@ def nearby(check: Callable[..., Check], clip: EffectClip | AmbienceClip, mix: np
 
     return kept.measure(low, high, (check.__name__, clip_identity(clip), options), measure,
                         lambda done: done.model_dump(mode="json"), Check.model_validate)
+
+
+def reached(start: int, length: int, total: int, search_s: float = 0.0) -> tuple[int, int]:
+    """The stretch of the mix that measuring samples [start, start + length) reads: the search
+    and the chance shifts either side (and the AAC priming), within the episode."""
+    reach = round((search_s + max(map(abs, CHANCE_SHIFTS_S))) * ffmpeg.AUDIO_RATE) + ffmpeg.AAC_PRIMING
+    return max(0, start - reach), min(total, start + length + reach)
 
 
 WHITENED_HZ = (30.0, 12000.0)  # AAC drops the top octave: a band the mix has lost must not count
@@ -69,6 +76,21 @@ def whitened(mix: np.ndarray, bands: int = 40) -> tuple[np.ndarray, Callable[[np
     for each clip: where the music is loud the comparison counts less, so a quiet bed in a band
     the music leaves free is still found (a matched filter in coloured noise). The mix's one
     transform gives both its spectrum and its filtering."""
+    spectrum, size, weight = whitening(mix, bands)
+    return np.fft.irfft(spectrum * weight(size), size)[: len(mix)], lambda samples: filtered(samples, weight)
+
+
+def whitened_twice(mix: np.ndarray, bands: int = 40) -> Callable[[np.ndarray], np.ndarray]:
+    """The filter that whitens the mix, applied twice, for a clip: the whitened mix projected on
+    the whitened clip is the mix as it is projected on the clip filtered so (the filter is real
+    and zero-phase), which spares filtering the mix where no search needs it whitened."""
+    _, _, weight = whitening(mix, bands)
+    return lambda samples: filtered(samples, lambda n: weight(n) ** 2)
+
+
+def whitening(mix: np.ndarray, bands: int) -> tuple[np.ndarray, int, Callable[[int], np.ndarray]]:
+    """The mix's transform (of `size` points) and the whitening filter's gain at each frequency
+    of an `n`-point transform."""
     size = fast_length(len(mix))
     spectrum = np.fft.rfft(mix.astype(np.float64, copy=False), size)
     freqs = np.fft.rfftfreq(size, 1 / ffmpeg.AUDIO_RATE)
@@ -87,11 +109,12 @@ def whitened(mix: np.ndarray, bands: int = 40) -> tuple[np.ndarray, Callable[[np
         weight[(f < WHITENED_HZ[0]) | (f > WHITENED_HZ[1])] = 0.0
         return weight
 
-    def whiten(samples: np.ndarray) -> np.ndarray:
-        n = fast_length(len(samples))
-        return np.fft.irfft(np.fft.rfft(samples.astype(np.float64, copy=False), n) * weight(n), n)[: len(samples)]
+    return spectrum, size, weight
 
-    return np.fft.irfft(spectrum * weight(size), size)[: len(mix)], whiten
+
+def filtered(samples: np.ndarray, weight: Callable[[int], np.ndarray]) -> np.ndarray:
+    n = fast_length(len(samples))
+    return np.fft.irfft(np.fft.rfft(samples.astype(np.float64, copy=False), n) * weight(n), n)[: len(samples)]
 
 
 CHANCE_SHIFTS_S = tuple(0.25 * k for k in range(-16, 17) if k)
@@ -104,30 +127,38 @@ class Found:
     z: float  # how far that gain stands above its gains at shifted places (chance)
 
 
-def gain(reference: np.ndarray, placed: np.ndarray) -> float:
-    """The gain of the clip's own audio in the mix: the mix projected on the clip."""
-    n = min(len(reference), len(placed))
-    a, b = reference[:n].astype(np.float64, copy=False), placed[:n].astype(np.float64, copy=False)
-    return float(np.dot(a, b) / (np.dot(a, a) + 1e-20))
-
-
 def found_in_mix(clip: Clip, mix: np.ndarray, whiten: Callable[[np.ndarray], np.ndarray], fps: int,
                  search_s: float, origin: int = 0) -> Found:
     """Where the clip's audio fits the (whitened) mix best near its planned place, its gain
     there, and how that gain compares with the clip's gains at places it is not (the mix
     shifted round). `mix` starts at sample `origin` of the episode."""
     reference, _ = read_wav(clip.path)
-    reference = reference[: frames_to_samples(clip.duration_frames, fps)]
-    reference = whiten(reference)
+    reference = whiten(reference[: frames_to_samples(clip.duration_frames, fps)])
     planned, search = frames_to_samples(clip.start_frame, fps) - origin, round(search_s * ffmpeg.AUDIO_RATE)
     low = max(0, planned - search)
     start = low + best_offset(reference, mix[low: planned + len(reference) + search]) if search else planned
-    here = gain(reference, mix[start: start + len(reference)])
-    energy = np.dot(reference, reference) + 1e-20  # the clip's own, once: each chance place holds all of it
-    chance = np.array([np.dot(reference, wrapped(mix, start + round(s * ffmpeg.AUDIO_RATE), len(reference)))
-                       for s in CHANCE_SHIFTS_S]) / energy
+    return found(projections(reference, mix, start), (start - planned) / ffmpeg.AUDIO_RATE)
+
+
+def projections(reference: np.ndarray, mix: np.ndarray, start: int, own: np.ndarray | None = None) -> np.ndarray:
+    """The mix projected on the clip at `start`, over the part of the clip the mix holds, and that
+    part's energy; the clip's own energy; and the projection at each chance shift from `start`:
+    sums that add up over the parts of a clip. `own`: the clip before `reference` filtered it
+    twice (whitened_twice), for its whitened energy; none: `reference` is the whitened clip."""
+    own = reference if own is None else own
+    placed = mix[start: start + len(reference)]
+    n = len(placed)
+    energy = np.dot(own, reference)  # the clip's own, once: each chance place holds all of it
+    chance = [np.dot(reference, wrapped(mix, start + round(s * ffmpeg.AUDIO_RATE), len(reference)))
+              for s in CHANCE_SHIFTS_S]
+    return np.array([np.dot(reference[:n], placed), np.dot(own[:n], reference[:n]), energy, *chance])
+
+
+def found(sums: np.ndarray, offset_s: float) -> Found:
+    """The clip's gain in the mix and how far it stands over chance, from its projections."""
+    here, chance = sums[0] / (sums[1] + 1e-20), sums[3:] / (sums[2] + 1e-20)
     z = (here - chance.mean()) / (chance.std() + 1e-12)
-    return Found((start - planned) / ffmpeg.AUDIO_RATE, 20 * np.log10(max(here, 1e-6)), float(z))
+    return Found(offset_s, 20 * np.log10(max(here, 1e-6)), float(z))
 
 
 def wrapped(samples: np.ndarray, start: int, length: int) -> np.ndarray:
@@ -156,13 +187,36 @@ def check_effect(clip: EffectClip, mix: np.ndarray, whiten, fps: int, options: A
                   + ("" if present else " (not heard where planned)"))
 
 
-def check_bed(clip: AmbienceClip, mix: np.ndarray, whiten, fps: int, options: AuditOptions, origin: int = 0) -> Check:
-    found = found_in_mix(clip, mix, whiten, fps, 0, origin)  # a bed lies where the scene starts: nothing to search
-    present = heard(found, options)
-    return _check("ambience-present", clip.scene_id, options.effect_min_gain_db, found.gain_db,
+BED_WINDOW_S = 10.0  # an edit measures again the windows whose stretch it reached
+BED_MARGIN_S = 0.5  # the twice-whitened window rings past its ends: this much of it either side is kept
+
+
+def check_bed(clip: AmbienceClip, mix: np.ndarray, fps: int, options: AuditOptions, kept: KeptSound) -> Check:
+    """The bed under its scene: its projections summed over windows of BED_WINDOW_S, each
+    measured on its own stretch of the mix, whitened by that stretch (see `nearby`), and kept by
+    what it read. A bed lies where the scene starts: nothing to search, so the mix is left as it
+    is and the window of the bed filtered for both (whitened_twice)."""
+    reference, _ = read_wav(clip.path)
+    reference = reference[: frames_to_samples(clip.duration_frames, fps)]
+    planned, window = frames_to_samples(clip.start_frame, fps), round(BED_WINDOW_S * ffmpeg.AUDIO_RATE)
+    sums = np.zeros(3 + len(CHANCE_SHIFTS_S))
+    margin = round(BED_MARGIN_S * ffmpeg.AUDIO_RATE)
+    for first in range(0, len(reference), window):
+        before = min(margin, planned + first)  # the filter's ringing either side is kept (in the episode)
+        part = np.pad(reference[first: first + window], (before, margin))
+        low, high = reached(planned + first - before, len(part), len(mix))
+
+        def measure(part=part, low=low, high=high, start=planned + first - before) -> list[float]:
+            stretch = mix[low:high].astype(np.float64)
+            return projections(whitened_twice(stretch)(part), stretch, start - low, own=part).tolist()
+
+        sums += kept.measure(low, high, ("bed", clip_identity(clip), first, options), measure, list, np.asarray)
+    bed = found(sums, 0.0)
+    present = heard(bed, options)
+    return _check("ambience-present", clip.scene_id, options.effect_min_gain_db, bed.gain_db,
                   Verdict.PASS if present else Verdict.ERROR,
-                  f"'{clip.sound}' under the scene, in the mix at {found.gain_db:+.1f} dB of its own level "
-                  f"({found.z:.0f} sd over chance)" + ("" if present else " (not heard)"))
+                  f"'{clip.sound}' under the scene, in the mix at {bed.gain_db:+.1f} dB of its own level "
+                  f"({bed.z:.0f} sd over chance)" + ("" if present else " (not heard)"))
 
 
 def check_masking(line: LineClip, timeline: Timeline, beds: Callable[[Path], np.ndarray],

@@ -200,7 +200,7 @@ def check_bed(clip: AmbienceClip, mix: np.ndarray, fps: int, options: AuditOptio
     reference = reference[: frames_to_samples(clip.duration_frames, fps)]
     planned, window = frames_to_samples(clip.start_frame, fps), round(BED_WINDOW_S * ffmpeg.AUDIO_RATE)
     sums = np.zeros(3 + len(CHANCE_SHIFTS_S))
-    margin = round(BED_MARGIN_S * ffmpeg.AUDIO_RATE)
+    margin, identity = round(BED_MARGIN_S * ffmpeg.AUDIO_RATE), clip_identity(clip)
     for first in range(0, len(reference), window):
         before = min(margin, planned + first)  # the filter's ringing either side is kept (in the episode)
         part = np.pad(reference[first: first + window], (before, margin))
@@ -210,7 +210,7 @@ def check_bed(clip: AmbienceClip, mix: np.ndarray, fps: int, options: AuditOptio
             stretch = mix[low:high].astype(np.float64)
             return projections(whitened_twice(stretch)(part), stretch, start - low, own=part).tolist()
 
-        sums += kept.measure(low, high, ("bed", clip_identity(clip), first, options), measure, list, np.asarray)
+        sums += kept.measure(low, high, ("bed", identity, first, options), measure, list, np.asarray)
     bed = found(sums, 0.0)
     present = heard(bed, options)
     return _check("ambience-present", clip.scene_id, options.effect_min_gain_db, bed.gain_db,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc as python_gc  # `gc` is the command that collects the cache
 import json
 import os
 import shutil
@@ -116,11 +117,22 @@ def _interrupt(signum: int, frame: object) -> None:
     raise Interrupted
 
 
+# Nearly everything a command holds lives until it exits: modules, the plan, the snapshot. With
+# Python's default schedule (a full collection after every 10 of the middle generation) a one-line
+# edit's `plan` and its `render` each walked that heap 4 times for nothing (0.3 s of a 2-6 s
+# command), and once more at exit while the interpreter clears its modules (0.5 s). So full
+# collections come a tenth as often, and the heap is frozen at exit (gc.freeze): a process about
+# to end has nothing left to collect. Garbage without cycles is still freed at once.
+MIDDLE_COLLECTIONS_PER_FULL = 100
+
+
 def main() -> None:
     """Entry point: the project's errors become one line (MICRODRAMA_DEBUG=1 for a traceback);
     usage errors are click's own messages; Ctrl-C exits with status 130 and says how to resume
     (every finished step is already saved: checkpoints, atomic writes, kept LLM replies)."""
     signal.signal(signal.SIGINT, _interrupt)
+    young, middle, _ = python_gc.get_threshold()
+    python_gc.set_threshold(young, middle, MIDDLE_COLLECTIONS_PER_FULL)
     try:
         app()
     except Interrupted:
@@ -131,6 +143,8 @@ def main() -> None:
             raise
         err().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)
+    finally:
+        python_gc.freeze()
 
 
 # --- helpers -----------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from microdrama.pipeline.render.backends import SfxRequest, load_backend
 from microdrama.pipeline.render.backends.foley import RECIPES
 from microdrama.pipeline.review.audit import audit_episode
 from microdrama.pipeline.review.kept_sound import KeptSound
-from microdrama.pipeline.review.sound_audit import check_bed, check_sound
+from microdrama.pipeline.review.sound_audit import check_bed, check_masking, check_sound
 from tiny_show import RenderedShow, changed, render_tiny_show
 
 
@@ -192,6 +192,27 @@ def test_a_bed_loud_enough_to_mask_the_dialogue_is_reported_at_each_line(show, t
         masked = [c.where for c in check_sound(loud_timeline, mix, AuditOptions(), kept)
                   if c.name == "ambience-margin" and c.verdict == "error"]
         assert masked == [line.line_id for line in timeline.dialogue]
+
+
+def test_the_masking_check_sums_only_the_beds_under_the_line(show, tmp_path):
+    """A line that starts half a take after one bed ends (the first line of a scene: it crashed
+    the audit) and half-way into the next: only the second bed's first half second is under it."""
+    timeline, rate = show.timelines["e01"], ffmpeg.AUDIO_RATE
+    fps = timeline.fps
+    t = np.arange(rate) / rate
+    ffmpeg.write_wav(tmp_path / "line.wav", (0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), rate)
+    line = changed(timeline.dialogue[0], path=tmp_path / "line.wav", start_frame=3 * fps)
+    ended = AmbienceClip(path=tmp_path / "ended.wav", start_frame=fps // 2, duration_frames=2 * fps,
+                         scene_id="e01s01", sound="rain")  # ends 0.5 s before the line starts
+    next_scene = AmbienceClip(path=tmp_path / "next.wav", start_frame=3 * fps + fps // 2, duration_frames=2 * fps,
+                              scene_id="e01s02", sound="city hum")
+    samples = {ended.path: np.ones(2 * rate, dtype=np.float32),  # loud: heard if it leaked in
+               next_scene.path: (0.01 * np.sin(2 * np.pi * 50 * np.arange(2 * rate) / rate)).astype(np.float32)}
+    check = check_masking(line, changed(timeline, ambience=(ended, next_scene)), samples.__getitem__,
+                          AuditOptions())
+    bed_rms = 0.01 / np.sqrt(2) * np.sqrt(0.5)  # the quiet bed's sine over half of the line
+    assert check.measured == pytest.approx(20 * np.log10((0.1 / np.sqrt(2)) / bed_rms), abs=0.05)
+    assert check.verdict == "pass"
 
 
 def test_a_bed_is_measured_window_by_window_and_an_edit_measures_again_the_windows_it_reached(

@@ -229,8 +229,9 @@ def check_masking(line: LineClip, timeline: Timeline, beds: Callable[[Path], np.
     for clip in timeline.ambience:
         audio = beds(clip.path)
         offset = start - frames_to_samples(clip.start_frame, timeline.fps)
-        lo, hi = max(0, offset), max(0, min(len(audio), offset + len(voice)))
-        bed[lo - offset: hi - offset] += audio[lo:hi]
+        lo, hi = max(0, offset), min(len(audio), offset + len(voice))  # the bed's samples under the line
+        if lo < hi:
+            bed[lo - offset: hi - offset] += audio[lo:hi]
     if rms_db(voice) < options.silence_dbfs:
         return _check("ambience-margin", line.line_id, options.dialogue_over_ambience_min_db, None,
                       Verdict.SKIPPED, "the line's own audio is silent (line-audible reports it)")

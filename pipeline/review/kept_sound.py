@@ -24,7 +24,7 @@ from ..edit.master import AAC_FRAME
 from ..edit.timeline import Clip
 from .audit import file_identity, measured_digest
 
-KEPT_VERSION = "3"  # bump when a kept measurement changes
+KEPT_VERSION = "4"  # bump when a kept measurement changes (its value or its message)
 BLOCKS = "blocks"  # the kept file's key for the block digests (the others are measurements' digests)
 T = TypeVar("T")
 

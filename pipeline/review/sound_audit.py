@@ -239,5 +239,5 @@ def check_masking(line: LineClip, timeline: Timeline, beds: Callable[[Path], np.
     enough = margin >= options.dialogue_over_ambience_min_db
     return _check("ambience-margin", line.line_id, options.dialogue_over_ambience_min_db, margin,
                   Verdict.PASS if enough else Verdict.ERROR,
-                  f"the line is {margin:.1f} dB over the ambience under it"
+                  f"the line is {margin:.1f} dB over the ambience under it, before ducking"
                   + ("" if enough else ": the ambience masks it; lower the bed or remove it from the scene"))
